@@ -1,0 +1,125 @@
+"""All configuration lives here: config classes plus ``DISCUSS_*`` environment variables.
+
+Nothing else in the package reads ``os.environ``; everything goes through ``app.config``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+ENV_PREFIX = "DISCUSS_"
+
+
+def _env(name: str, default: Any = None) -> Any:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Defaults for a single-machine install on SQLite. Every value can be overridden by env."""
+
+    SECRET_KEY = "dev-insecure-change-me"
+    # None means "a SQLite file in the instance folder", resolved in create_app.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    REDIS_URL: str | None = None
+    # Salt for hashing readers' IP addresses; defaults to a value derived from SECRET_KEY.
+    IP_HASH_SALT: str | None = None
+
+    # Input limits
+    MAX_BODY_CHARS = 10_000
+    MAX_NAME_CHARS = 64
+    MAX_PAGE_LIMIT = 200
+    DEFAULT_PAGE_LIMIT = 50
+    MAX_COUNT_ARTICLES = 100
+    DUPLICATE_WINDOW_SECONDS = 600
+
+    # Rate limits (Flask-Limiter syntax). Memory storage unless REDIS_URL is set.
+    RATELIMIT_ENABLED = True
+    RATE_LIMIT_POST_PER_IP = "10/minute;100/day"
+    RATE_LIMIT_POST_PER_AUTHOR = "5/minute"
+    RATE_LIMIT_WRITE_PER_IP = "60/minute"
+    RATE_LIMIT_LOGIN = "10/minute"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Scoring (issue 3). "inline" scores in the web process; "queue" hands off to RQ workers.
+    SCORING = "inline"
+    TOXICITY_MODEL = "unbiased"
+    TOXICITY_CHECKPOINT: str | None = None
+    TOXICITY_CONFIG_DIR: str | None = None
+    TOXICITY_BACKEND = "auto"  # auto | onnx | torch
+    SCORING_TIMEOUT_MS = 2000
+    SCORER_ENABLED = True
+    SCORER_THREADS = 2
+    IP_RETENTION_DAYS = 90
+
+    # Sessions
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None
+
+    # Mail (issue 6)
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    MAIL_FROM = "comments@localhost"
+    PUBLIC_URL: str | None = None
+
+    @classmethod
+    def from_env(cls) -> dict[str, Any]:
+        """Read every DISCUSS_* override in one place."""
+        values: dict[str, Any] = {}
+        mapping_str = {
+            "SECRET_KEY": "SECRET_KEY",
+            "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+            "REDIS_URL": "REDIS_URL",
+            "IP_HASH_SALT": "IP_HASH_SALT",
+            "SCORING": "SCORING",
+            "TOXICITY_MODEL": "TOXICITY_MODEL",
+            "TOXICITY_CHECKPOINT": "TOXICITY_CHECKPOINT",
+            "TOXICITY_CONFIG_DIR": "TOXICITY_CONFIG_DIR",
+            "TOXICITY_BACKEND": "TOXICITY_BACKEND",
+            "RATE_LIMIT_POST_PER_IP": "RATE_LIMIT_POST_PER_IP",
+            "RATE_LIMIT_POST_PER_AUTHOR": "RATE_LIMIT_POST_PER_AUTHOR",
+            "SMTP_HOST": "SMTP_HOST",
+            "MAIL_FROM": "MAIL_FROM",
+            "PUBLIC_URL": "PUBLIC_URL",
+        }
+        for env_name, key in mapping_str.items():
+            value = _env(env_name)
+            if value not in (None, ""):
+                values[key] = value
+        for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
+                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SMTP_PORT", "IP_RETENTION_DAYS"):
+            if _env(env_name) not in (None, ""):
+                values[env_name] = _env_int(env_name, 0)
+        for env_name, key in (("RATELIMIT_ENABLED", "RATELIMIT_ENABLED"),
+                              ("SCORER_ENABLED", "SCORER_ENABLED"),
+                              ("SECURE_COOKIES", "SESSION_COOKIE_SECURE")):
+            if _env(env_name) not in (None, ""):
+                values[key] = _env_bool(env_name, False)
+        return values
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_ENABLED = False
+    SCORER_ENABLED = False
+    SCORING_TIMEOUT_MS = 5000
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from discuss.extensions import db
+from discuss.models.enums import CommentStatus, ReportReason
+from discuss.models.site import Thread
+from discuss.models.types import UTCDateTime, utcnow
+from discuss.models.user import User
+
+
+class Comment(db.Model):
+    __table_args__ = (
+        Index("ix_comment_thread_root", "thread_id", "parent_id", "status"),
+        Index("ix_comment_root", "root_id"),
+        Index("ix_comment_status_created", "status", "created_at"),
+        Index("ix_comment_author", "author_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id", ondelete="SET NULL"))
+    # Top-level ancestor (itself for a top-level comment): one query fetches a whole subtree.
+    root_id: Mapped[int | None] = mapped_column(Integer)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    # The name shown with the comment, as it was when posted.
+    author_name: Mapped[str] = mapped_column(String(64))
+    body_markdown: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[CommentStatus] = mapped_column(Enum(CommentStatus, native_enum=False, length=16))
+    # Machine-readable reason codes for the current status, e.g. ["toxicity:insult"].
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    # Salted hash of the poster's IP; the IP itself is never stored.
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Toxicity nudge bookkeeping: shown a warning, posted anyway, or rephrased after one.
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    rephrased_after_warning: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True once a moderator decided; automatic rescoring never overrides a human decision.
+    moderator_decided: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    thread: Mapped[Thread] = relationship()
+    author: Mapped[User] = relationship()
+
+    def set_status(self, status: CommentStatus, reasons: list[str]) -> None:
+        self.status = status
+        self.reasons = list(reasons)
+        self.status_changed_at = utcnow()
+
+
+class Vote(db.Model):
+    __table_args__ = (UniqueConstraint("comment_id", "user_id", name="uq_vote_comment_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[ReportReason] = mapped_column(Enum(ReportReason, native_enum=False, length=16))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ModerationEvent(db.Model):
+    """Audit row for every status change and moderator action, human or automatic."""
+
+    __table_args__ = (Index("ix_event_site_created", "site_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Who decided: a staff user, or None with actor_label naming the rule/system/author.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(1000))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
