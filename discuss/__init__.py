@@ -1,0 +1,104 @@
+"""discuss: a self-hosted, embeddable comment service for news sites."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from discuss.config import Config
+
+
+def create_app(config: dict[str, Any] | type | None = None) -> Flask:
+    """Application factory.
+
+    ``config`` may be a config class or a mapping of overrides (tests pass a mapping).
+    ``DISCUSS_*`` environment variables override the class defaults, and an explicit
+    mapping overrides both.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=os.path.join(root, "templates"),
+                static_folder="static")
+    base = config if isinstance(config, type) else Config
+    app.config.from_object(base)
+    app.config.update(Config.from_env())
+    if isinstance(config, dict):
+        app.config.update(config)
+    _resolve_defaults(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from discuss.security import install_security_headers
+    install_security_headers(app)
+
+    from discuss.scoring.runtime import init_scoring
+    init_scoring(app)
+    return app
+
+
+def _resolve_defaults(app: Flask) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "discuss.db")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):  # psycopg 3 is the driver we ship
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    if uri.startswith("sqlite"):
+        # WAL lets readers proceed while a writer commits; busy_timeout waits instead of failing.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+    if app.config.get("REDIS_URL"):
+        app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    else:
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if not app.config.get("IP_HASH_SALT"):
+        app.config["IP_HASH_SALT"] = "ip:" + str(app.config["SECRET_KEY"])
+
+
+def _init_extensions(app: Flask) -> None:
+    from discuss import models  # noqa: F401  (register tables with the metadata)
+    from discuss.extensions import csrf, db, limiter, login_manager, migrate
+    from discuss.storage import install_sqlite_pragmas
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        install_sqlite_pragmas(db.engine)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(models.User, int(user_id))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from discuss.api import bp as api_bp
+    from discuss.errors import register_error_handlers
+    from discuss.health import bp as health_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+    for module_name in ("discuss.embed", "discuss.dashboard", "discuss.auth"):
+        _register_optional(app, module_name)
+    register_error_handlers(app)
+
+
+def _register_optional(app: Flask, module_name: str) -> None:
+    """Surfaces built in their own packages; each exposes ``bp``."""
+    import importlib
+
+    module = importlib.import_module(module_name)
+    if hasattr(module, "bp"):
+        app.register_blueprint(module.bp)
+    if hasattr(module, "init_app"):
+        module.init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from discuss.cli import discuss_cli
+
+    app.cli.add_command(discuss_cli)

@@ -1,0 +1,1 @@
+"""auth surface (blueprint defined in this package)."""

@@ -1,0 +1,1 @@
+"""dashboard surface (blueprint defined in this package)."""

@@ -1,0 +1,1 @@
+"""embed surface (blueprint defined in this package)."""

@@ -1,0 +1,78 @@
+"""One JSON error shape for every API failure: {"error": {"code", "message", "fields"?}}."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """Raised by services and views; rendered as a 4xx JSON error. Nothing is written."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 fields: dict[str, str] | None = None, extra: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.fields = fields
+        self.extra = extra or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        body.update(self.extra)
+        return {"error": body}
+
+
+class ValidationFailed(ApiError):
+    def __init__(self, fields: dict[str, str], message: str = "Some fields are not valid."):
+        super().__init__("validation_failed", message, 400, fields=fields)
+
+
+class NotFound(ApiError):
+    def __init__(self, what: str = "resource"):
+        super().__init__("not_found", f"That {what} does not exist.", 404)
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str = "You may not do that.", code: str = "forbidden"):
+        super().__init__(code, message, 403)
+
+
+def error_response(code: str, message: str, status: int, **extra: Any):
+    body: dict[str, Any] = {"code": code, "message": message}
+    body.update(extra)
+    return jsonify({"error": body}), status
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    from discuss.extensions import db
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(err: ApiError):
+        db.session.rollback()
+        return jsonify(err.to_dict()), err.status
+
+    @app.errorhandler(429)
+    def handle_rate_limited(err):
+        if wants_json():
+            return error_response("rate_limited", "Too many requests. Please wait a moment and try again.",
+                                  429, limit=str(getattr(err, "description", "")))
+        return err
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(err: HTTPException):
+        if not wants_json():
+            return err
+        code = (err.name or "error").lower().replace(" ", "_")
+        return error_response(code, err.description or err.name, err.code or 500)

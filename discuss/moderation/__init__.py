@@ -1,0 +1,1 @@
+"""Moderation rules and site settings."""

@@ -1,0 +1,35 @@
+"""Thread lookups and the bookkeeping readers depend on (counts, cache revision)."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from discuss.extensions import db
+from discuss.models import Comment, CommentStatus, Site, Thread
+
+
+def find_thread(site_id: int, article_id: str) -> Thread | None:
+    return db.session.scalar(select(Thread).where(Thread.site_id == site_id, Thread.article_id == article_id))
+
+
+def touch_thread(thread_id: int) -> None:
+    """Recount published comments and bump the revision so every process drops cached reads.
+
+    Recounting (instead of +1/-1) keeps the count right whatever path changed a status.
+    Call inside the transaction that made the change.
+    """
+    db.session.flush()
+    published = (select(func.count(Comment.id))
+                 .where(Comment.thread_id == thread_id, Comment.status == CommentStatus.PUBLISHED)
+                 .scalar_subquery())
+    db.session.execute(update(Thread).where(Thread.id == thread_id)
+                       .values(published_count=published, revision=Thread.revision + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
+def published_counts(site: Site, article_ids: list[str]) -> dict[str, int]:
+    rows = db.session.execute(select(Thread.article_id, Thread.published_count)
+                              .where(Thread.site_id == site.id, Thread.article_id.in_(article_ids)))
+    counts = {article_id: 0 for article_id in article_ids}
+    counts.update({article_id: count for article_id, count in rows})
+    return counts
