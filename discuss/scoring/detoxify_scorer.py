@@ -1,22 +1,73 @@
-"""Plain Detoxify: the reference scoring path."""
+"""Plain Detoxify on torch: the reference scoring path (and the fallback when ONNX is not usable).
+
+Loads the real ``detoxify.Detoxify`` class: by model name online (weights from the Detoxify release,
+tokenizer from the Hugging Face hub), or offline from ``checkpoint`` + ``config_dir``. Scoring bypasses
+``Detoxify.predict`` (which pads a whole list to one length and squeezes single results) but runs the same
+tokenizer, model and sigmoid, on length-sorted batches padded to their own longest member.
+"""
 from __future__ import annotations
 
+import threading
 from typing import Sequence
+
+import numpy as np
+
+from discuss.scoring import batching
+
+
+def load_detoxify(model_type: str = "unbiased", checkpoint: str | None = None, config_dir: str | None = None):
+    from detoxify import Detoxify
+
+    if checkpoint:
+        return Detoxify(checkpoint=checkpoint, huggingface_config_path=config_dir)
+    return Detoxify(model_type)
 
 
 class DetoxifyScorer:
-    def __init__(self, model_type: str = "unbiased", checkpoint: str | None = None,
-                 config_dir: str | None = None, threads: int = 2):
-        import torch
-        from detoxify import Detoxify
+    backend = "torch"
 
-        torch.set_num_threads(threads)
-        if checkpoint:
-            self.model = Detoxify(checkpoint=checkpoint, huggingface_config_path=config_dir)
-        else:
-            self.model = Detoxify(model_type)
-        self.labels = tuple(self.model.class_names)
+    def __init__(self, model_type: str = "unbiased", checkpoint: str | None = None,
+                 config_dir: str | None = None, threads: int = 2, *, detoxify=None,
+                 max_batch: int = 8, max_tokens: int = 4096):
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))
+        self.detoxify = detoxify if detoxify is not None else load_detoxify(model_type, checkpoint, config_dir)
+        self.model = self.detoxify.model.eval()
+        self.tokenizer = self.detoxify.tokenizer
+        self.labels = tuple(self.detoxify.class_names)
+        self.max_length = batching.resolve_max_length(self.tokenizer, self.model.config)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.max_batch = max_batch
+        self.max_tokens = max_tokens
+        self._lock = threading.Lock()  # one forward pass at a time; torch already uses every thread
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return batching.encode(self.tokenizer, texts, self.max_length)
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
+        return out[0].float().numpy()
+
+    def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None,
+                     sort: bool = True) -> np.ndarray:
+        sequences = self.encode(texts)
+        if not sequences:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        with self._lock:
+            return batching.run_batched(sequences, self.pad_id, len(self.labels), self._forward,
+                                        max_batch or self.max_batch, self.max_tokens, sort)
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        raw = self.model.predict(list(texts))
-        return [{label: float(raw[label][i]) for label in self.labels} for i in range(len(texts))]
+        return batching.to_dicts(self.labels, batching.sigmoid(self.logits_batch(texts)))
+
+    def release(self) -> None:
+        """Drop the torch weights (after the ONNX path took over) so the process gives the memory back."""
+        import gc
+
+        self.model = None
+        self.detoxify.model = None
+        gc.collect()

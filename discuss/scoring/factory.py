@@ -1,20 +1,114 @@
-"""Builds the configured scorer (Detoxify by name online, or a local checkpoint offline)."""
+"""Builds the configured scorer: ONNX int8 when it agrees with torch (backend "auto"), else plain Detoxify.
+
+Config keys (app.config): TOXICITY_MODEL, TOXICITY_CHECKPOINT, TOXICITY_CONFIG_DIR, TOXICITY_BACKEND
+(auto | onnx | torch), SCORER_THREADS, SCORER_CACHE_DIR (where the exported ONNX models live; default
+``<instance>/scoring-cache`` via init_scoring, else a temp dir), SCORER_AGREEMENT_TOLERANCE (0.01).
+
+- ``auto``: ONNX int8 if export, quantization and the agreement check pass; otherwise torch, with the reason
+  in ``scorer.info["fallback_reason"]`` (shown by /healthz and `flask discuss model check`).
+- ``onnx``: ONNX required; any failure fails the load (state "failed", reason in the error).
+- ``torch``: plain Detoxify only.
+"""
 from __future__ import annotations
 
+import os
+import tempfile
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from discuss.scoring.base import Scorer
 
+BACKENDS = ("auto", "onnx", "torch")
+MODELS = ("original", "unbiased", "multilingual", "original-small", "unbiased-small")
 
-def build_loader(config: dict[str, Any]) -> tuple[Callable[[], Scorer], str]:
-    model = config.get("TOXICITY_MODEL", "unbiased")
-    checkpoint = config.get("TOXICITY_CHECKPOINT")
-    config_dir = config.get("TOXICITY_CONFIG_DIR")
 
-    def load() -> Scorer:
-        from discuss.scoring.detoxify_scorer import DetoxifyScorer
+@dataclass(frozen=True)
+class ScorerSettings:
+    model: str = "unbiased"
+    checkpoint: str | None = None
+    config_dir: str | None = None
+    backend: str = "auto"
+    threads: int = 2
+    cache_dir: str | None = None
+    tolerance: float = 0.01
 
-        return DetoxifyScorer(model, checkpoint=checkpoint, config_dir=config_dir,
-                              threads=int(config.get("SCORER_THREADS", 2)))
+    @classmethod
+    def from_config(cls, config: dict[str, Any], cache_dir: str | None = None) -> "ScorerSettings":
+        backend = str(config.get("TOXICITY_BACKEND") or "auto").lower()
+        if backend not in BACKENDS:
+            raise ValueError(f"TOXICITY_BACKEND must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        return cls(model=config.get("TOXICITY_MODEL") or "unbiased",
+                   checkpoint=config.get("TOXICITY_CHECKPOINT") or None,
+                   config_dir=config.get("TOXICITY_CONFIG_DIR") or None,
+                   backend=backend,
+                   threads=int(config.get("SCORER_THREADS") or 2),
+                   cache_dir=config.get("SCORER_CACHE_DIR") or cache_dir,
+                   tolerance=float(config.get("SCORER_AGREEMENT_TOLERANCE", 0.01)))
 
-    return load, f"detoxify:{model}" + (f" ({checkpoint})" if checkpoint else "")
+    @property
+    def resolved_cache_dir(self) -> str:
+        return self.cache_dir or os.path.join(tempfile.gettempdir(), "discuss-scoring-cache")
+
+    def describe(self) -> str:
+        source = f" ({self.checkpoint})" if self.checkpoint else ""
+        return f"detoxify:{self.model}{source}"
+
+
+def load_scorer(settings: ScorerSettings) -> Scorer:
+    """Load synchronously (call from a background thread, or the CLI). Raises when nothing can load."""
+    from discuss.scoring import onnx_scorer
+    from discuss.scoring.detoxify_scorer import DetoxifyScorer
+
+    started = time.perf_counter()
+    if settings.model not in MODELS and not settings.checkpoint:
+        raise ValueError(f"TOXICITY_MODEL must be one of {', '.join(MODELS)}, not {settings.model!r}")
+    if settings.checkpoint and not os.path.exists(settings.checkpoint):
+        raise FileNotFoundError(f"TOXICITY_CHECKPOINT {settings.checkpoint} does not exist")
+
+    def torch_scorer() -> DetoxifyScorer:
+        try:
+            return DetoxifyScorer(settings.model, checkpoint=settings.checkpoint,
+                                  config_dir=settings.config_dir, threads=settings.threads)
+        except Exception as exc:
+            hint = ("" if settings.checkpoint else " (named models download their weights on first use; "
+                    "offline, set DISCUSS_TOXICITY_CHECKPOINT and DISCUSS_TOXICITY_CONFIG_DIR)")
+            raise RuntimeError(f"cannot load Detoxify model {settings.describe()}: "
+                               f"{type(exc).__name__}: {exc}{hint}") from exc
+
+    if settings.backend == "torch":
+        scorer: Any = torch_scorer()
+        scorer.info = {"backend": "torch", "fallback_reason": None}
+    else:
+        key = reason = None
+        scorer = None
+        try:
+            key = onnx_scorer.fingerprint(settings.checkpoint, settings.model)
+            scorer = onnx_scorer.load_cached(settings.resolved_cache_dir, key, settings.threads)
+        except Exception as exc:  # noqa: BLE001 - a broken cache entry means: rebuild
+            reason = f"cached ONNX model unusable: {type(exc).__name__}: {exc}"
+        if scorer is None:
+            reference = torch_scorer()
+            try:
+                if key is None:
+                    raise onnx_scorer.OnnxUnavailable(reason or "no cache key")
+                scorer = onnx_scorer.build(reference, settings.resolved_cache_dir, key, settings.threads,
+                                           settings.tolerance)
+                reference.release()  # the int8 model replaces ~500 MB of fp32 weights
+            except Exception as exc:  # noqa: BLE001 - any failure: fall back, say why
+                reason = str(exc) if isinstance(exc, onnx_scorer.OnnxUnavailable) else \
+                    f"ONNX path failed: {type(exc).__name__}: {exc}"
+                if settings.backend == "onnx":
+                    raise RuntimeError(f"TOXICITY_BACKEND=onnx but {reason}") from exc
+                scorer = reference
+                scorer.info = {"backend": "torch", "fallback_reason": reason}
+        if scorer.backend != "torch":
+            scorer.info.update(backend=scorer.backend, fallback_reason=None)
+    scorer.info["load_seconds"] = round(time.perf_counter() - started, 2)
+    scorer.info["threads"] = settings.threads
+    return scorer
+
+
+def build_loader(config: dict[str, Any], cache_dir: str | None = None) -> tuple[Callable[[], Scorer], str]:
+    settings = ScorerSettings.from_config(config, cache_dir)
+    return (lambda: load_scorer(settings)), settings.describe()
