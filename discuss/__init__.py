@@ -35,7 +35,11 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     install_security_headers(app)
 
     from discuss.scoring.runtime import init_scoring
+    from discuss.services.rescoring import install_auto_rescore
+
     init_scoring(app)
+    if not app.config.get("SCORER"):
+        install_auto_rescore(app)
     return app
 
 

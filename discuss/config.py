@@ -63,6 +63,7 @@ class Config:
     SCORER_ENABLED = True
     SCORER_THREADS = 2
     IP_RETENTION_DAYS = 90
+    PROXY_HOPS = 0
 
     # Sessions
     SESSION_COOKIE_HTTPONLY = True
@@ -101,7 +102,7 @@ class Config:
             if value not in (None, ""):
                 values[key] = value
         for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
-                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SMTP_PORT", "IP_RETENTION_DAYS"):
+                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
         for env_name, key in (("RATELIMIT_ENABLED", "RATELIMIT_ENABLED"),

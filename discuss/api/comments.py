@@ -1,0 +1,166 @@
+"""Comment endpoints. Views only translate HTTP to service calls and back."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, jsonify, request
+
+from discuss.api import bp, schemas
+from discuss.api.cors import add_cors_headers, check_origin, preflight
+from discuss.api.helpers import bearer_token, config, json_body, raw_json, request_ip_hash, viewer
+from discuss.errors import ApiError, NotFound, ValidationFailed
+from discuss.extensions import csrf, db, limiter
+from discuss.identity import issue_author_token
+from discuss.models import Comment
+from discuss.net import client_ip
+from discuss.sanitize import render_markdown
+from discuss.services import comments as comment_service
+from discuss.services import reactions
+from discuss.services import reading
+from discuss.services.comments import require_site
+
+csrf.exempt(bp)  # bearer tokens, not cookies: cross-site request forgery has nothing to ride on
+bp.before_request(preflight)
+bp.after_request(add_cors_headers)
+
+HELD_MESSAGE = "Thanks! Your comment will appear once a moderator has reviewed it."
+
+
+def _author_rate_key() -> str:
+    token = bearer_token()
+    if token:
+        return "author:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    payload = request.get_json(silent=True) or {}
+    name = payload.get("author_name") if isinstance(payload, dict) else None
+    return f"guest:{client_ip()}:{name if isinstance(name, str) else ''}"
+
+
+def _post_limit() -> str:
+    return current_app.config["RATE_LIMIT_POST_PER_IP"]
+
+
+def _author_limit() -> str:
+    return current_app.config["RATE_LIMIT_POST_PER_AUTHOR"]
+
+
+def _write_limit() -> str:
+    return current_app.config["RATE_LIMIT_WRITE_PER_IP"]
+
+
+def _viewer_json(user):
+    return {"id": user.id, "name": user.display_name, "kind": user.kind.value}
+
+
+def _comment_response(result: comment_service.PostResult, created: bool):
+    body = {"comment": reading.serialize_comment(result.comment), "status": result.comment.status.value,
+            "author_token": result.author_token, "viewer": _viewer_json(result.author)}
+    if result.published:
+        return jsonify(body), 201 if created else 200
+    body["message"] = HELD_MESSAGE
+    return jsonify(body), 202
+
+
+@bp.get("/comments")
+def list_comments():
+    site_slug, article = request.args.get("site", ""), request.args.get("article", "")
+    problems = {name: "is required" for name, value in (("site", site_slug), ("article", article)) if not value}
+    if problems:
+        raise ValidationFailed(problems)
+    page = reading.PageRequest(sort=_sort_arg(), limit=_limit_arg(), cursor=request.args.get("cursor") or None)
+    site, thread = reading.thread_and_site(site_slug, article)
+    if site is None:
+        raise ApiError("unknown_site", f"No site '{site_slug}' is registered here.", 404)
+    check_origin(site)
+    body, encoded = reading.read_thread(site, thread, article, page)
+    reader = viewer(required_if_sent=False)
+    if reader is None:
+        return raw_json(encoded)
+    pending = reading.own_pending(thread, reader) if thread is not None else []
+    merged = reading.merge_own_pending(body, pending, first_page=page.cursor is None) if pending else dict(body)
+    merged["viewer"] = _viewer_json(reader)
+    return jsonify(merged)
+
+
+def _sort_arg() -> str:
+    sort = request.args.get("sort", "oldest")
+    if sort not in reading.SORTS:
+        raise ValidationFailed({"sort": "must be one of: " + ", ".join(reading.SORTS)})
+    return sort
+
+
+def _limit_arg() -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return config("DEFAULT_PAGE_LIMIT")
+    if not raw.isdigit() or not 1 <= int(raw) <= config("MAX_PAGE_LIMIT"):
+        raise ValidationFailed({"limit": f"must be a whole number from 1 to {config('MAX_PAGE_LIMIT')}"})
+    return int(raw)
+
+
+@bp.post("/comments")
+@limiter.limit(_post_limit, key_func=client_ip)
+@limiter.limit(_author_limit, key_func=_author_rate_key)
+def create_comment():
+    data = json_body(schemas.comment_create_schema(config("MAX_BODY_CHARS"), config("MAX_NAME_CHARS")))
+    schemas.check_http_url(data["article_url"], "article_url")
+    schemas.check_email(data["author_email"])
+    check_origin(require_site(data["site"]))
+    result = comment_service.post_comment(comment_service.NewComment(
+        site=data["site"], article=data["article"], body=data["body"], article_url=data["article_url"] or None,
+        article_title=data["article_title"] or None, parent_id=data["parent_id"],
+        author_name=data["author_name"], author_email=data["author_email"], honeypot=data["website"],
+        acknowledge_warning=bool(data["acknowledge_warning"]), warning_token=data["warning_token"],
+        ip_hash=request_ip_hash(), viewer=viewer()))
+    return _comment_response(result, created=True)
+
+
+def _site_of(comment_id: int):
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound("comment")
+    check_origin(comment.thread.site)
+
+
+@bp.patch("/comments/<int:comment_id>")
+@limiter.limit(_write_limit, key_func=client_ip)
+def edit_comment(comment_id: int):
+    data = json_body(schemas.comment_edit_schema(config("MAX_BODY_CHARS")))
+    _site_of(comment_id)
+    return _comment_response(comment_service.edit_comment(comment_id, viewer(), data["body"]), created=False)
+
+
+@bp.delete("/comments/<int:comment_id>")
+@limiter.limit(_write_limit, key_func=client_ip)
+def delete_comment(comment_id: int):
+    _site_of(comment_id)
+    comment = comment_service.delete_comment(comment_id, viewer())
+    return jsonify({"comment": reading.serialize_comment(comment)})
+
+
+@bp.post("/comments/<int:comment_id>/votes")
+@limiter.limit(_write_limit, key_func=client_ip)
+def vote(comment_id: int):
+    data = json_body(schemas.VOTE_SCHEMA)
+    _site_of(comment_id)
+    reader = viewer()
+    likes, value, voter = reactions.vote(comment_id, reader, data["value"])
+    body = {"likes": likes, "value": value}
+    if reader is None:
+        body["author_token"] = issue_author_token(voter)
+    return jsonify(body)
+
+
+@bp.post("/comments/<int:comment_id>/reports")
+@limiter.limit(_write_limit, key_func=client_ip)
+def report(comment_id: int):
+    data = json_body(schemas.REPORT_SCHEMA)
+    _site_of(comment_id)
+    entry = reactions.report(comment_id, viewer(), data["reason"], data["note"], request_ip_hash())
+    return jsonify({"report": {"id": entry.id}}), 201
+
+
+@bp.post("/preview")
+@limiter.limit(_write_limit, key_func=client_ip)
+def preview():
+    data = json_body(schemas.PREVIEW_SCHEMA)
+    return jsonify({"html": render_markdown(data["body"])})

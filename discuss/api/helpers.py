@@ -1,0 +1,49 @@
+"""Request parsing shared by the API views (the only API code that reads flask.request)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from discuss.api import schemas
+from discuss.errors import ApiError
+from discuss.identity import bearer_from_header, hash_ip, user_from_bearer
+from discuss.models import User
+from discuss.net import client_ip
+
+
+def json_body(schema: dict[str, schemas.Field]) -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError("unsupported_media_type", "Send the request body as application/json.", 415)
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError("invalid_json", "The request body is not valid JSON.", 400)
+    return schemas.parse(payload, schema)
+
+
+def bearer_token() -> str | None:
+    return bearer_from_header(request.headers.get("Authorization"))
+
+
+def viewer(required_if_sent: bool = True) -> User | None:
+    """The reader behind the Bearer token. A token that is sent but invalid is an error on writes."""
+    if "viewer" in g:
+        return g.viewer
+    token = bearer_token()
+    user = user_from_bearer(token)
+    if token and user is None and required_if_sent:
+        raise ApiError("invalid_token", "Your sign-in has expired or is not valid. Please sign in again.", 401)
+    g.viewer = user
+    return user
+
+
+def request_ip_hash() -> str | None:
+    return hash_ip(client_ip())
+
+
+def raw_json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="application/json")
+
+
+def config(key: str) -> Any:
+    return current_app.config[key]

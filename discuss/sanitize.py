@@ -1,0 +1,85 @@
+"""The only place that turns reader input into HTML or plain text.
+
+Markdown (a small subset, raw HTML disabled) is rendered with markdown-it, then the HTML is
+cleaned again with a bleach allowlist: markdown-it alone is not a security boundary, and
+bleach is kept behind this one module because it is in security-fix-only mode upstream.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from html import unescape
+
+import bleach
+from bleach.linkifier import Linker
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset({"p", "br", "em", "strong", "a", "blockquote", "ul", "ol", "li", "code", "pre", "del"})
+ALLOWED_ATTRIBUTES = {"a": ["href", "rel", "title"]}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow ugc noopener"
+
+# "zero" preset has every rule off; turn on only the subset comments may use. `html` stays
+# off, so raw HTML in a comment is rendered as text, never as markup.
+_markdown = (MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True})
+             .enable(["emphasis", "link", "linkify", "blockquote", "list", "backticks", "fence", "code",
+                      "newline", "escape", "strikethrough", "autolink", "entity"]))
+
+_ZERO_WIDTH_AND_CONTROL = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+def _set_link_rel(attrs, new=False):
+    href_key = (None, "href")
+    href = attrs.get(href_key, "")
+    if not _is_safe_href(href):
+        attrs.pop(href_key, None)
+    attrs[(None, "rel")] = LINK_REL
+    return attrs
+
+
+def _is_safe_href(href: str) -> bool:
+    # bleach already drops disallowed protocols; this also rejects entity-encoded or
+    # whitespace-obfuscated schemes once they are decoded.
+    decoded = _ZERO_WIDTH_AND_CONTROL.sub("", unescape(href)).strip().lower()
+    decoded = re.sub(r"\s", "", decoded)
+    return not decoded.startswith(("javascript:", "data:", "vbscript:", "file:"))
+
+
+_cleaner = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
+                          strip=True, strip_comments=True)
+# Bare URLs are linked by markdown-it (linkify) so code spans stay untouched; the Linker only
+# runs its callback over existing links (its own URL matching is switched off, because its
+# skip_tags option double-escapes code blocks).
+_linker = Linker(callbacks=[_set_link_rel], url_re=re.compile(r"(?!x)x"), parse_email=False)
+
+
+def normalize_text(text: str) -> str:
+    """NFC-normalize and drop control characters (keeping newlines and tabs) from a body."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _ZERO_WIDTH_AND_CONTROL.sub("", text).strip()
+
+
+def normalize_name(name: str) -> str:
+    """NFC, no control or zero-width characters, single spaces: names can't hide or spoof."""
+    name = _ZERO_WIDTH_AND_CONTROL.sub("", unicodedata.normalize("NFC", name))
+    name = name.replace("\n", " ").replace("\t", " ")
+    return _WHITESPACE_RUN.sub(" ", name).strip()
+
+
+def render_markdown(markdown: str) -> str:
+    """Markdown subset -> clean HTML, safe to insert into any page as-is."""
+    html = _markdown.render(markdown)
+    cleaned = _cleaner.clean(html)
+    return _linker.linkify(cleaned).strip()
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of cleaned HTML, for scoring and search (not for display)."""
+    text = bleach.clean(html.replace("</p>", "</p>\n").replace("<br>", "\n"), tags=set(), strip=True)
+    return _WHITESPACE_RUN.sub(" ", unescape(text)).strip()
+
+
+def count_links(html: str) -> int:
+    return html.count("<a ")

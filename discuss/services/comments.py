@@ -1,0 +1,257 @@
+"""Posting, editing and deleting comments. Owns the transaction; never touches the request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
+from discuss.extensions import db
+from discuss.identity import issue_author_token
+from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
+from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown
+from discuss.services import nudge
+from discuss.services.audit import record_event
+from discuss.services.pipeline import Decision, ScoreSource, decide
+from discuss.services.sites import get_site_by_slug
+from discuss.services.threads import find_thread, touch_thread
+
+
+@dataclass
+class NewComment:
+    site: str
+    article: str
+    body: str
+    article_url: str | None = None
+    article_title: str | None = None
+    parent_id: int | None = None
+    author_name: str | None = None
+    author_email: str | None = None
+    honeypot: str | None = None
+    acknowledge_warning: bool = False
+    warning_token: str | None = None
+    ip_hash: str | None = None
+    viewer: User | None = None
+
+
+@dataclass
+class PostResult:
+    comment: Comment
+    author: User
+    author_token: str
+
+    @property
+    def published(self) -> bool:
+        return self.comment.status is CommentStatus.PUBLISHED
+
+
+def require_site(slug: str) -> Site:
+    site = get_site_by_slug(slug)
+    if site is None:
+        raise ApiError("unknown_site", f"No site '{slug}' is registered here.", 404)
+    return site
+
+
+def clean_body(body: str) -> tuple[str, str, str]:
+    """Returns (markdown, html, text) or raises a validation error naming the body."""
+    markdown = normalize_text(body)
+    limit = current_app.config["MAX_BODY_CHARS"]
+    if not markdown:
+        raise ValidationFailed({"body": "must not be empty"})
+    if len(markdown) > limit:
+        raise ValidationFailed({"body": f"must be at most {limit:,} characters"})
+    html = render_markdown(markdown)
+    text = html_to_text(html)
+    if not text:
+        raise ValidationFailed({"body": "must contain some text"})
+    return markdown, html, text
+
+
+def post_comment(data: NewComment) -> PostResult:
+    site = require_site(data.site)
+    if data.honeypot:
+        raise ApiError("rejected_as_spam", "This comment looks automated and was not posted.", 400)
+    settings = site.effective_settings()
+    markdown, html, text = clean_body(data.body)
+    author, new_guest = _resolve_author(data, site, settings)
+    thread = find_thread(site.id, data.article) or Thread(
+        site_id=site.id, article_id=data.article, url=data.article_url, title=data.article_title)
+    parent = _resolve_parent(thread, data.parent_id, settings["max_depth"], author)
+    _refuse_duplicate(thread, author, data, markdown)
+
+    warned, rephrased = nudge.previous_warning(data.warning_token, site.id, data.article, text)
+    on_outcome = nudge.hook(settings, site, thread, data.acknowledge_warning, text)
+    decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
+                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome)
+    if decision.details.get("refused"):
+        _refuse(decision)
+    if data.acknowledge_warning and decision.toxicity_labels and decision.status is CommentStatus.PENDING:
+        warned = True
+        decision.reasons.append("nudge:acknowledged")
+
+    if new_guest:
+        db.session.add(author)
+    thread = _persist_thread(thread)
+    comment = Comment(thread_id=thread.id, parent_id=parent.id if parent else None, depth=_depth(parent),
+                      author_id=author.id if author.id else None, author_name=author.display_name,
+                      body_markdown=markdown, body_html=html, body_text=text, status=decision.status,
+                      reasons=decision.reasons, scores=decision.scores, ip_hash=data.ip_hash,
+                      warned=warned, rephrased_after_warning=rephrased)
+    comment.author = author
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent else comment.id
+    _audit_decision(site, comment, decision, action="create")
+    touch_thread(thread.id)
+    db.session.commit()
+    _after_commit(comment)
+    return PostResult(comment, author, issue_author_token(author))
+
+
+def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
+    comment = _own_comment_in_window(comment_id, viewer)
+    markdown, html, text = clean_body(body)
+    site = comment.thread.site
+    decision = decide(settings=site.effective_settings(), thread=comment.thread, author=comment.author,
+                      text=text, html=html, source=ScoreSource(current_app.config["SCORING"]))
+    if decision.details.get("refused"):
+        _refuse(decision)
+    from_status = comment.status
+    comment.body_markdown, comment.body_html, comment.body_text = markdown, html, text
+    comment.edited_at = utcnow()
+    comment.scores = decision.scores
+    comment.moderator_decided = False  # new text, new decision
+    comment.set_status(decision.status, decision.reasons)
+    _audit_decision(site, comment, decision, action="edit", from_status=from_status)
+    touch_thread(comment.thread_id)
+    db.session.commit()
+    _after_commit(comment)
+    return PostResult(comment, comment.author, issue_author_token(comment.author))
+
+
+def delete_comment(comment_id: int, viewer: User | None) -> Comment:
+    comment = _own_comment_in_window(comment_id, viewer)
+    from_status = comment.status
+    # The reader asked for their words to go: keep the row (replies keep their place) but not the text.
+    comment.body_markdown = comment.body_html = comment.body_text = ""
+    comment.set_status(CommentStatus.DELETED, ["deleted_by_author"])
+    record_event(site_id=comment.thread.site_id, action="delete", actor_label=f"author:{viewer.id}",
+                 comment=comment, from_status=from_status, to_status=CommentStatus.DELETED,
+                 reasons=["deleted_by_author"])
+    touch_thread(comment.thread_id)
+    db.session.commit()
+    return comment
+
+
+def _resolve_author(data: NewComment, site: Site, settings: dict) -> tuple[User, bool]:
+    allowed = set(settings.get("allowed_identities") or [])
+    viewer = data.viewer
+    if viewer is not None and viewer.kind is not AuthorKind.GUEST:
+        if viewer.kind.value not in allowed:
+            raise Forbidden("This site does not accept comments from this kind of account.", "identity_not_allowed")
+        return viewer, False
+    if "guest" not in allowed:
+        raise ApiError("sign_in_required", "Please sign in to comment on this site.", 401)
+    name = normalize_name(data.author_name or (viewer.display_name if viewer is not None else ""))
+    if not name:
+        raise ValidationFailed({"author_name": "is required to post as a guest"})
+    if len(name) > current_app.config["MAX_NAME_CHARS"]:
+        raise ValidationFailed({"author_name": f"must be at most {current_app.config['MAX_NAME_CHARS']} characters"})
+    email = (data.author_email or "").strip() or None
+    if settings.get("require_guest_email") and not email:
+        raise ValidationFailed({"author_email": "is required on this site"})
+    if viewer is not None:  # a returning guest keeps one identity across comments
+        viewer.display_name = name
+        viewer.email = email or viewer.email
+        return viewer, False
+    return User(kind=AuthorKind.GUEST, display_name=name, email=email), True
+
+
+def _resolve_parent(thread: Thread, parent_id: int | None, max_depth: int, author: User) -> Comment | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id) if thread.id else None
+    visible = parent is not None and (parent.status is CommentStatus.PUBLISHED or
+                                      (parent.status is CommentStatus.PENDING and parent.author_id == author.id))
+    if not visible or parent.thread_id != thread.id:
+        raise ValidationFailed({"parent_id": "no such comment in this thread"})
+    # Replies deeper than the site allows attach to the deepest allowed ancestor.
+    while parent is not None and parent.depth >= max(int(max_depth), 1):
+        parent = db.session.get(Comment, parent.parent_id) if parent.parent_id else None
+    return parent
+
+
+def _depth(parent: Comment | None) -> int:
+    return 0 if parent is None else parent.depth + 1
+
+
+def _refuse_duplicate(thread: Thread, author: User, data: NewComment, markdown: str) -> None:
+    if not thread.id:
+        return
+    since = utcnow() - timedelta(seconds=current_app.config["DUPLICATE_WINDOW_SECONDS"])
+    query = select(Comment.id).where(Comment.thread_id == thread.id, Comment.body_markdown == markdown,
+                                     Comment.created_at >= since)
+    if author.id:
+        query = query.where(Comment.author_id == author.id)
+    else:
+        query = query.where(Comment.ip_hash == data.ip_hash, Comment.author_name == author.display_name)
+    if db.session.scalar(query.limit(1)) is not None:
+        raise ApiError("duplicate_comment", "You already posted this comment here.", 409)
+
+
+def _persist_thread(thread: Thread) -> Thread:
+    if thread.id:
+        return thread
+    try:
+        with db.session.begin_nested():  # two first posts at once: one creates, the other reuses
+            db.session.add(thread)
+    except IntegrityError:
+        existing = find_thread(thread.site_id, thread.article_id)
+        if existing is None:
+            raise
+        return existing
+    return thread
+
+
+def _refuse(decision: Decision) -> None:
+    code = decision.reasons[0] if decision.reasons else "forbidden"
+    messages = {"thread_closed": "This discussion is closed to new comments.",
+                "commenting_disabled": "Commenting is turned off on this site."}
+    raise ApiError(code, messages.get(code, "Comments are not accepted here."), 403)
+
+
+def _audit_decision(site: Site, comment: Comment, decision: Decision, *, action: str,
+                    from_status: CommentStatus | None = None) -> None:
+    details = {key: value for key, value in decision.details.items() if key != "refused"}
+    if decision.scores is not None:
+        details["scores"] = decision.scores
+    record_event(site_id=site.id, action=action, actor_label="pipeline", comment=comment,
+                 from_status=from_status, to_status=comment.status, reasons=decision.reasons,
+                 details=details or None)
+
+
+def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
+    if viewer is None:
+        raise ApiError("unauthorized", "Send the author token you received when posting.", 401)
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status in (CommentStatus.DELETED, CommentStatus.REJECTED):
+        raise NotFound("comment")
+    if comment.author_id != viewer.id:
+        raise Forbidden("You can only change your own comments.")
+    window = timedelta(minutes=int(comment.thread.site.effective_settings()["edit_window_minutes"]))
+    if utcnow() - comment.created_at > window:
+        raise ApiError("edit_window_expired", "The time to edit or delete this comment has passed.", 403)
+    return comment
+
+
+def _after_commit(comment: Comment) -> None:
+    """In queue mode, hand the comment to a scoring worker once it is safely stored."""
+    from discuss.services.pipeline import SCORING_QUEUED
+
+    if SCORING_QUEUED in (comment.reasons or []):
+        from discuss.services.scoring_queue import enqueue_scoring
+
+        enqueue_scoring(comment.id)

@@ -1,0 +1,112 @@
+"""The moderation pipeline for one comment: build the rule context, run the rules, decide status.
+
+Scoring happens here (inline mode) with the configured time budget; if the model is not
+available the comment is held with reason ``scoring_unavailable`` rather than lost.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+
+from discuss.extensions import db
+from discuss.models import Ban, Comment, CommentStatus, Thread, User, utcnow
+from discuss.moderation.rules import Outcome, Rule, RuleContext, Verdict, run_rules
+from discuss.scoring import ScorerState, ScoringUnavailable
+from discuss.scoring.runtime import get_scoring
+
+SCORING_UNAVAILABLE = "scoring_unavailable"
+SCORING_QUEUED = "scoring_queued"
+AWAITING_SCORE_REASONS = (SCORING_UNAVAILABLE, SCORING_QUEUED)
+
+
+@dataclass
+class Decision:
+    status: CommentStatus
+    reasons: list[str]
+    scores: dict[str, float] | None
+    details: dict[str, Any] = field(default_factory=dict)
+    toxicity_labels: list[str] = field(default_factory=list)
+
+
+class ScoreSource:
+    """How this run gets scores: inline from the model, deferred to the queue, or given."""
+
+    def __init__(self, mode: str, precomputed: dict[str, float] | None = None):
+        self.mode = mode  # "inline" | "queue" | "given"
+        self.precomputed = precomputed
+        self.error: str | None = None
+
+    def __call__(self, text: str) -> dict[str, float] | None:
+        if self.mode == "given":
+            return self.precomputed
+        if self.mode == "queue":
+            self.error = SCORING_QUEUED
+            return None
+        scoring = get_scoring()
+        if scoring.state is ScorerState.DISABLED:
+            self.error = "scoring_disabled"
+            return None
+        try:
+            return scoring.score(text, timeout_s=current_app.config["SCORING_TIMEOUT_MS"] / 1000)
+        except ScoringUnavailable as exc:
+            current_app.logger.warning("scoring unavailable (%s); comment held", exc.reason)
+            self.error = SCORING_UNAVAILABLE
+            return None
+
+
+def is_banned(site_id: int, user_id: int | None) -> bool:
+    if user_id is None:
+        return False
+    now = utcnow()
+    return db.session.scalar(
+        select(func.count(Ban.id)).where(Ban.site_id == site_id, Ban.user_id == user_id, Ban.lifted_at.is_(None),
+                                         or_(Ban.until.is_(None), Ban.until > now))) > 0
+
+
+def approved_count(site_id: int, user_id: int | None) -> int:
+    if user_id is None:
+        return 0
+    return db.session.scalar(
+        select(func.count(Comment.id)).join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.author_id == user_id,
+               Comment.status == CommentStatus.PUBLISHED)) or 0
+
+
+def decide(*, settings: dict[str, Any], thread: Thread, author: User, text: str, html: str,
+           source: ScoreSource, enforce_open: bool = True,
+           on_outcome: Callable[[Rule, Outcome], None] | None = None) -> Decision:
+    """Run the registered rules. Raises nothing itself; a refusal comes back as a REFUSE verdict."""
+    from discuss.moderation.rules import RULES, ThreadOpenRule
+
+    ctx = RuleContext(
+        settings=settings, text=text, html=html,
+        thread_closed=thread.is_closed, thread_premoderated=thread.is_premoderated,
+        author_id=author.id, author_banned=is_banned(thread.site_id, author.id), now=utcnow(),
+        approved_count=lambda: approved_count(thread.site_id, author.id),
+        score_provider=lambda: _score_and_note_error(ctx, source, text),
+    )
+    rules = RULES if enforce_open else [r for r in RULES if r is not ThreadOpenRule]
+    result = run_rules(ctx, rules, on_outcome)
+    scores = ctx.scores if ctx._scored else None
+    labels = list(result.details.get("labels", []))
+    if result.verdict is Verdict.REFUSE:
+        return Decision(CommentStatus.REJECTED, result.reasons, scores, {"refused": True, **result.details})
+    if result.verdict is Verdict.REJECT:
+        return Decision(CommentStatus.REJECTED, result.reasons, scores, result.details, labels)
+    if result.verdict is Verdict.HOLD:
+        return Decision(CommentStatus.PENDING, result.reasons, scores, result.details, labels)
+    return Decision(CommentStatus.PUBLISHED, [], scores, result.details, labels)
+
+
+def _score_and_note_error(ctx: RuleContext, source: ScoreSource, text: str) -> dict[str, float] | None:
+    scores = source(text)
+    ctx.scoring_error = source.error
+    return scores
+
+
+def needs_scoring(comment: Comment) -> bool:
+    return (comment.status is CommentStatus.PENDING and not comment.moderator_decided
+            and any(r in AWAITING_SCORE_REASONS for r in comment.reasons or []))

@@ -1,0 +1,234 @@
+"""Reading a thread: a nested tree of published comments, paginated by top-level comment.
+
+Reads dominate writes by orders of magnitude, so a rendered page is cached per process,
+keyed on the thread's revision: any write bumps the revision in the database, so every
+process (and every machine) stops serving the old page at once, with no shared memory.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, false, or_, select, true
+
+from discuss.errors import ApiError
+from discuss.extensions import db
+from discuss.models import Comment, CommentStatus, Site, Thread, User
+
+SORTS = ("oldest", "newest", "top")
+_PLACEHOLDER_STATUSES = (CommentStatus.DELETED, CommentStatus.REJECTED)
+_COLUMNS = (Comment.id, Comment.parent_id, Comment.root_id, Comment.depth, Comment.status, Comment.author_id,
+            Comment.author_name, Comment.body_html, Comment.created_at, Comment.edited_at, Comment.likes,
+            Comment.is_featured, User.avatar_url)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    sort: str = "oldest"
+    limit: int = 50
+    cursor: str | None = None
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def public_settings(site: Site) -> dict[str, Any]:
+    s = site.effective_settings()
+    return {"max_depth": s["max_depth"], "edit_window_seconds": int(s["edit_window_minutes"]) * 60,
+            "allowed_identities": s["allowed_identities"], "require_guest_email": s["require_guest_email"],
+            "toxicity_nudge": s["toxicity_nudge"]}
+
+
+def serialize_row(row) -> dict[str, Any]:
+    visible = row.status in (CommentStatus.PUBLISHED, CommentStatus.PENDING)
+    return {
+        "id": row.id, "parent_id": row.parent_id, "depth": row.depth,
+        "status": row.status.value if visible else "deleted",
+        "author": {"id": row.author_id, "name": row.author_name, "avatar_url": row.avatar_url} if visible else None,
+        "html": row.body_html if visible else None,
+        "created_at": iso(row.created_at), "edited_at": iso(row.edited_at) if visible else None,
+        "likes": row.likes if visible else 0, "featured": bool(row.is_featured) and visible, "replies": [],
+    }
+
+
+def serialize_comment(comment: Comment) -> dict[str, Any]:
+    row = type("Row", (), {c.key: getattr(comment, c.key) for c in _COLUMNS if c.key != "avatar_url"})
+    row.avatar_url = comment.author.avatar_url if comment.author else None
+    return serialize_row(row)
+
+
+# -- cursor ------------------------------------------------------------------------------------
+
+def encode_cursor(sort: str, featured: bool, likes: int, comment_id: int) -> str:
+    raw = json.dumps([sort, int(featured), likes, comment_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[bool, int, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        cursor_sort, featured, likes, comment_id = json.loads(base64.urlsafe_b64decode(padded))
+        if cursor_sort != sort or not all(isinstance(v, int) for v in (featured, likes, comment_id)):
+            raise ValueError
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ApiError("invalid_cursor", "The cursor is not valid for this sort.", 400) from None
+    return bool(featured), likes, comment_id
+
+
+def _after_cursor(sort: str, cursor: str | None):
+    if cursor is None:
+        return true()
+    featured, likes, cid = decode_cursor(cursor, sort)
+    # Featured comments come first in every sort; the keyset continues inside each group.
+    later_group = Comment.is_featured.is_(false()) if featured else false()
+    same_group = Comment.is_featured.is_(true()) if featured else Comment.is_featured.is_(false())
+    if sort == "oldest":
+        within = Comment.id > cid
+    elif sort == "newest":
+        within = Comment.id < cid
+    else:
+        within = or_(Comment.likes < likes, and_(Comment.likes == likes, Comment.id > cid))
+    return or_(later_group, and_(same_group, within))
+
+
+def _order(sort: str):
+    if sort == "oldest":
+        return (Comment.is_featured.desc(), Comment.id.asc())
+    if sort == "newest":
+        return (Comment.is_featured.desc(), Comment.id.desc())
+    return (Comment.is_featured.desc(), Comment.likes.desc(), Comment.id.asc())
+
+
+# -- tree --------------------------------------------------------------------------------------
+
+def build_page(thread: Thread, page: PageRequest) -> dict[str, Any]:
+    has_published_reply = (select(Comment.root_id)
+                           .where(Comment.thread_id == thread.id, Comment.depth > 0,
+                                  Comment.status == CommentStatus.PUBLISHED))
+    roots = db.session.execute(
+        select(*_COLUMNS).join(User, User.id == Comment.author_id)
+        .where(Comment.thread_id == thread.id, Comment.parent_id.is_(None),
+               or_(Comment.status == CommentStatus.PUBLISHED,
+                   and_(Comment.status.in_(_PLACEHOLDER_STATUSES), Comment.id.in_(has_published_reply))),
+               _after_cursor(page.sort, page.cursor))
+        .order_by(*_order(page.sort)).limit(page.limit + 1)).all()
+    more = len(roots) > page.limit
+    roots = roots[:page.limit]
+    nodes = [serialize_row(r) for r in roots]
+    _attach_replies(thread, nodes)
+    last = roots[-1] if roots else None
+    next_cursor = encode_cursor(page.sort, last.is_featured, last.likes, last.id) if more and last else None
+    return {"comments": nodes, "next_cursor": next_cursor}
+
+
+def _attach_replies(thread: Thread, roots: list[dict[str, Any]]) -> None:
+    if not roots:
+        return
+    rows = db.session.execute(
+        select(*_COLUMNS).join(User, User.id == Comment.author_id)
+        .where(Comment.thread_id == thread.id, Comment.root_id.in_([n["id"] for n in roots]),
+               Comment.depth > 0,
+               Comment.status.in_((CommentStatus.PUBLISHED, *_PLACEHOLDER_STATUSES)))
+        .order_by(Comment.id)).all()
+    by_id = {n["id"]: n for n in roots}
+    for row in rows:  # ordered by id, so parents come before their replies
+        node = serialize_row(row)
+        by_id[row.id] = node
+        parent = by_id.get(row.parent_id)
+        if parent is not None:
+            parent["replies"].append(node)
+    for root in roots:
+        _prune_placeholders(root)
+
+
+def _prune_placeholders(node: dict[str, Any]) -> bool:
+    """Drop removed/deleted replies with nothing visible under them. True if node stays."""
+    node["replies"] = [child for child in node["replies"] if _prune_placeholders(child)]
+    return node["status"] != "deleted" or bool(node["replies"])
+
+
+# -- per-process cache ---------------------------------------------------------------------------
+
+class PageCache:
+    def __init__(self, size: int = 1024):
+        self._size = size
+        self._items: OrderedDict[tuple, tuple[dict, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[dict, bytes] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: tuple, value: tuple[dict, bytes]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+page_cache = PageCache()
+
+
+def thread_and_site(site_slug: str, article_id: str) -> tuple[Site | None, Thread | None]:
+    row = db.session.execute(select(Site, Thread).outerjoin(
+        Thread, and_(Thread.site_id == Site.id, Thread.article_id == article_id))
+        .where(Site.slug == site_slug)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRequest) -> tuple[dict, bytes]:
+    """The public page (no per-viewer data) as a dict and as ready-to-send JSON bytes."""
+    settings = public_settings(site)
+    if thread is None:
+        body = {"thread": {"article": article_id, "title": None, "url": None, "closed": False,
+                           "published_count": 0},
+                "settings": settings, "comments": [], "next_cursor": None}
+        return body, json.dumps(body, separators=(",", ":")).encode()
+    key = (thread.id, thread.revision, page, json.dumps(site.settings or {}, sort_keys=True))
+    cached = page_cache.get(key)
+    if cached is not None:
+        return cached
+    body = {"thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
+                       "closed": thread.is_closed, "published_count": thread.published_count},
+            "settings": settings, **build_page(thread, page)}
+    value = (body, json.dumps(body, separators=(",", ":")).encode())
+    page_cache.put(key, value)
+    return value
+
+
+def own_pending(thread: Thread, viewer: User) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(*_COLUMNS).join(User, User.id == Comment.author_id)
+        .where(Comment.thread_id == thread.id, Comment.author_id == viewer.id,
+               Comment.status == CommentStatus.PENDING).order_by(Comment.id)).all()
+    return [serialize_row(r) for r in rows]
+
+
+def merge_own_pending(body: dict[str, Any], pending: list[dict[str, Any]], first_page: bool) -> dict[str, Any]:
+    """Show a reader their own held comments in place (replies under their parent, top-level first)."""
+    merged = json.loads(json.dumps(body))
+    index: dict[int, dict] = {}
+    stack = list(merged["comments"])
+    while stack:
+        node = stack.pop()
+        index[node["id"]] = node
+        stack.extend(node["replies"])
+    for node in pending:
+        index[node["id"]] = node
+    for node in pending:
+        parent = index.get(node["parent_id"]) if node["parent_id"] else None
+        if parent is not None:
+            parent["replies"].append(node)
+        elif node["parent_id"] is None and first_page:
+            merged["comments"].insert(0, node)
+    return merged

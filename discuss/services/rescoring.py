@@ -1,0 +1,101 @@
+"""Scoring comments that were stored before they could be scored, and routing them by the rules.
+
+Used by ``flask discuss rescore``, automatically when the model becomes ready, and by the
+queue worker. Moderator decisions are never touched, and a comment is routed once: it is
+re-checked under a row lock, so two rescoring runs cannot both route it.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from discuss.extensions import db
+from discuss.models import Comment, CommentStatus
+from discuss.scoring import ScoringUnavailable
+from discuss.scoring.runtime import get_scoring
+from discuss.services.audit import record_event
+from discuss.services.pipeline import SCORING_QUEUED, SCORING_UNAVAILABLE, ScoreSource, decide, needs_scoring
+from discuss.services.threads import touch_thread
+
+
+def awaiting_ids(limit: int = 500) -> list[int]:
+    rows = db.session.scalars(select(Comment).where(Comment.status == CommentStatus.PENDING,
+                                                    Comment.moderator_decided.is_(False))
+                              .order_by(Comment.id))
+    return [c.id for c in rows if needs_scoring(c)][:limit]
+
+
+def rescore_pending(batch_size: int = 16) -> dict[str, int]:
+    """Score every comment waiting for a score. Returns counts by resulting status."""
+    outcome = {"published": 0, "pending": 0, "rejected": 0, "skipped": 0, "failed": 0}
+    ids = awaiting_ids(limit=100_000)
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start:start + batch_size]
+        texts = {c.id: c.body_text for c in db.session.scalars(select(Comment).where(Comment.id.in_(chunk)))}
+        try:
+            scores = get_scoring().score_many([texts[i] for i in chunk if i in texts])
+        except ScoringUnavailable:
+            outcome["failed"] += len(chunk)
+            continue
+        for comment_id, comment_scores in zip([i for i in chunk if i in texts], scores):
+            result = route_scored(comment_id, comment_scores)
+            outcome[result] += 1
+    return outcome
+
+
+def route_scored(comment_id: int, scores: dict[str, float]) -> str:
+    """Apply the rules with these scores to one waiting comment; commit. Returns the new status."""
+    try:
+        return _route_scored(comment_id, scores)
+    except OperationalError:  # another process routed it first (SQLite refuses the stale write)
+        db.session.rollback()
+        return "skipped"
+
+
+def _route_scored(comment_id: int, scores: dict[str, float]) -> str:
+    comment = db.session.scalar(select(Comment).where(Comment.id == comment_id).with_for_update())
+    if comment is None or not needs_scoring(comment):
+        db.session.rollback()
+        return "skipped"
+    site = comment.thread.site
+    decision = decide(settings=site.effective_settings(), thread=comment.thread, author=comment.author,
+                      text=comment.body_text, html=comment.body_html,
+                      source=ScoreSource("given", scores), enforce_open=False)
+    kept = [r for r in comment.reasons if r not in (SCORING_UNAVAILABLE, SCORING_QUEUED)
+            and not r.startswith(("toxicity:", "premoderation:", "links:", "suspect_word"))]
+    from_status = comment.status
+    comment.scores = scores
+    comment.set_status(decision.status, decision.reasons + [r for r in kept if r not in decision.reasons])
+    record_event(site_id=site.id, action="rescore", actor_label="pipeline", comment=comment,
+                 from_status=from_status, to_status=comment.status, reasons=comment.reasons,
+                 details={"scores": scores})
+    touch_thread(comment.thread_id)
+    db.session.commit()
+    return comment.status.value
+
+
+def score_and_route(comment_id: int) -> str:
+    """The queue worker's job: score one comment with this process's model and route it."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not needs_scoring(comment):
+        return "skipped"
+    scores = get_scoring().score_many([comment.body_text])[0]
+    return route_scored(comment_id, scores)
+
+
+def install_auto_rescore(app: Flask) -> None:
+    """Once this process's model is ready, route every comment that waited for it."""
+    from discuss.scoring.runtime import get_scoring
+
+    def _rescore() -> None:
+        with app.app_context():
+            try:
+                result = rescore_pending()
+                app.logger.info("rescored comments held while the model loaded: %s", result)
+            except Exception:  # never crash the loader thread; the CLI can retry
+                app.logger.exception("automatic rescoring failed")
+            finally:
+                db.session.remove()
+
+    get_scoring(app).add_ready_callback(_rescore)
