@@ -1,1 +1,138 @@
-"""embed surface (blueprint defined in this package)."""
+"""The reader-facing embed: /embed.js (publisher page), /embed/thread (the iframe), /embed/read
+(no-JavaScript fallback) and /demo (a sample article page).
+
+Isolation is by iframe: the thread is a page of the comment host, so the publisher's CSS cannot
+reach it and its code cannot touch the publisher's page. ``frame-ancestors`` limits who may frame
+it to the site's allowed origins; the only channel between the two is an origin-checked
+``postMessage`` carrying the iframe's height.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request, url_for
+
+bp = Blueprint("embed", __name__)
+
+STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "embed")
+# Count strings embed.js needs on the publisher's page; everything else stays in the iframe.
+EMBED_JS_STRINGS = ("locale", "frame_title", "count_zero", "count_one", "count_other", "noscript")
+THEMES = ("light", "dark")
+
+
+@lru_cache(maxsize=8)
+def load_strings(lang: str = "en") -> dict[str, Any]:
+    """All reader-facing strings live in static/embed/i18n/<lang>.json."""
+    with open(os.path.join(STATIC_DIR, "i18n", f"{lang}.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@lru_cache(maxsize=32)
+def _asset_version(filename: str) -> str:
+    with open(os.path.join(STATIC_DIR, filename), "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()[:10]
+
+
+def asset_url(filename: str) -> str:
+    return url_for("static", filename=f"embed/{filename}", v=_asset_version(filename))
+
+
+@lru_cache(maxsize=4)
+def embed_js_source(lang: str = "en") -> str:
+    strings = {k: v for k, v in load_strings(lang).items() if k in EMBED_JS_STRINGS}
+    with open(os.path.join(STATIC_DIR, "embed.js"), encoding="utf-8") as fh:
+        source = fh.read()
+    # JSON is a JS expression; escape "<" so the text can never close a surrounding tag.
+    return source.replace("/*STRINGS*/{}", json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"))
+
+
+def _site(slug: str | None):
+    from discuss.services.sites import get_site_by_slug
+
+    return get_site_by_slug(slug) if slug else None
+
+
+def _frame_ancestors(site) -> str:
+    # 'self' lets the comment host's own /demo page frame the thread.
+    return " ".join(["'self'", *(site.allowed_origins or [])])
+
+
+def _clean(value: str | None, limit: int) -> str:
+    return (value or "").strip()[:limit]
+
+
+@bp.get("/embed.js")
+def embed_js():
+    response = Response(embed_js_source(), mimetype="application/javascript")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/embed/thread")
+def thread_page():
+    site = _site(request.args.get("site"))
+    strings = load_strings()
+    if site is None:
+        return render_template("embed/unavailable.html", strings=strings), 404
+    g.csp_frame_ancestors = _frame_ancestors(site)
+    parent_origin = request.args.get("origin")
+    if not site.allows_origin(parent_origin) and parent_origin != request.host_url.rstrip("/"):
+        parent_origin = None  # no resize messages to an origin the site did not allow
+    theme = request.args.get("theme")
+    article = _clean(request.args.get("article"), 512)
+    if not article:
+        abort(400)
+    config = {
+        "site": site.slug,
+        "article": article,
+        "url": _clean(request.args.get("url"), 2048),
+        "title": _clean(request.args.get("title"), 512),
+        "parentOrigin": parent_origin,
+        "api": "/api/v1",
+        "pageSize": current_app.config.get("EMBED_PAGE_SIZE", 50),
+        "readUrl": url_for("embed.read_page", site=site.slug, article=article),
+    }
+    response = Response(render_template(
+        "embed/thread.html", config=config, strings=strings,
+        theme=theme if theme in THEMES else None,
+        css_url=asset_url("thread.css"), js_url=asset_url("thread.js")))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/embed/read")
+def read_page():
+    from discuss.embed.read import published_thread
+
+    site = _site(request.args.get("site"))
+    strings = load_strings()
+    article = _clean(request.args.get("article"), 512)
+    if site is None or not article:
+        return render_template("embed/unavailable.html", strings=strings), 404
+    g.csp_frame_ancestors = _frame_ancestors(site)
+    thread, comments = published_thread(site, article)
+    title = (thread.title if thread and thread.title else None) or article
+    return render_template("embed/read.html", strings=strings, site=site, thread=thread, title=title,
+                           comments=comments, count=thread.published_count if thread else 0,
+                           css_url=asset_url("thread.css"), read_css_url=asset_url("read.css"))
+
+
+@bp.get("/demo")
+def demo_page():
+    from discuss.embed.demo import render_demo_page
+
+    page = render_demo_page(request.host_url.rstrip("/"), article=request.args.get("article") or None,
+                            theme=request.args.get("theme") or None)
+    return Response(page, mimetype="text/html")
+
+
+def init_app(app: Flask) -> None:
+    @app.template_filter("embed_count")
+    def embed_count(n: int) -> str:
+        s = load_strings()
+        key = "count_zero" if n == 0 else "count_one" if n == 1 else "count_other"
+        return s[key].replace("{n}", str(n))

@@ -1,0 +1,56 @@
+"""The demo: a sample newspaper article with the embed snippet, as a publisher's page would be.
+
+``render_demo_page`` needs no Flask app, so a test (or a publisher trying things out) can serve
+the page from another origin than the comment service, the way a real embed runs.
+"""
+from __future__ import annotations
+
+import os
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+DEMO_SLUG = "demo"
+DEMO_ARTICLE_URL = "https://ledger.example/city/2026/11/swing-bridge-reopens"
+RELATED = [
+    ("https://ledger.example/city/2026/11/ferry-timetable-winter",
+     "Winter ferry timetable cuts two evening crossings", "City"),
+    ("https://ledger.example/business/2026/11/harbour-market-expands",
+     "Harbour market to open on Sundays from spring", "Business"),
+    ("https://ledger.example/environment/2026/11/river-otters-return",
+     "Otters spotted upstream of the weir for the first time in 40 years", "Environment"),
+    ("https://ledger.example/opinion/2026/11/bridges-not-bypasses",
+     "Opinion: Build bridges, not bypasses", "Opinion"),
+]
+
+_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "templates", "demo")
+_env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+def render_demo_page(comments_host: str, site: str = DEMO_SLUG, article: str | None = None,
+                     theme: str | None = None) -> str:
+    """The article page HTML, loading the widget from ``comments_host`` (e.g. http://127.0.0.1:8080).
+
+    ``article`` overrides the article id (by default the widget uses the canonical URL);
+    ``theme`` ("light"/"dark") is passed to the widget through the snippet's data-theme.
+    """
+    host = comments_host.rstrip("/")
+    return _env.get_template("article.html").render(
+        host=host, site=site, article=article, canonical=DEMO_ARTICLE_URL, related=RELATED,
+        theme=theme if theme in ("light", "dark") else None)
+
+
+def ensure_demo_site(origins: list[str]):
+    """Create (or update) the "demo" site so the given origins may embed it. Idempotent."""
+    from discuss.extensions import db
+    from discuss.services.sites import create_site, get_site_by_slug, normalize_origin
+
+    site = get_site_by_slug(DEMO_SLUG)
+    if site is None:
+        return create_site(DEMO_SLUG, "The Riverton Ledger (demo)", list(origins))
+    wanted = [normalize_origin(o) for o in origins]
+    missing = [o for o in wanted if o not in (site.allowed_origins or [])]
+    if missing:
+        site.allowed_origins = [*(site.allowed_origins or []), *missing]
+        db.session.commit()
+    return site

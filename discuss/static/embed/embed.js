@@ -1,0 +1,91 @@
+/* discuss embed loader: runs on the publisher's page. It adds one iframe (the thread, served and
+ * isolated by the comment host) and fills comment counts. It reads nothing from the page except
+ * its own data-* attributes, the canonical URL and the title, and only accepts height messages
+ * from the comment host's origin. */
+(function () {
+  'use strict';
+  var script = document.currentScript || document.querySelector('script[src*="/embed.js"][data-site]');
+  if (!script) return;
+  var STR = /*STRINGS*/{};
+  var host = new URL(script.src, location.href).origin;
+  var ds = script.dataset;
+  var site = ds.site;
+  if (!site) return;
+
+  function canonical() {
+    var link = document.querySelector('link[rel="canonical"]');
+    return (link && link.href) || location.href.split('#')[0];
+  }
+
+  function plural(n) {
+    var rule = window.Intl && Intl.PluralRules ? new Intl.PluralRules(STR.locale || 'en').select(n) : (n === 1 ? 'one' : 'other');
+    var s = n === 0 && STR.count_zero ? STR.count_zero : (STR['count_' + rule] || STR.count_other || '{n}');
+    return s.split('{n}').join(String(n));
+  }
+
+  function mountThread() {
+    var box = document.getElementById(ds.container || 'discuss-thread');
+    if (!box || box.getAttribute('data-discuss-mounted')) return;
+    box.setAttribute('data-discuss-mounted', '1');
+    var theme = ds.theme === 'light' || ds.theme === 'dark' ? ds.theme : '';
+    var q = new URLSearchParams({
+      site: site,
+      article: ds.article || canonical(),
+      url: ds.articleUrl || canonical(),
+      title: ds.articleTitle || document.title,
+      origin: location.origin
+    });
+    if (theme) q.set('theme', theme);
+    var frame = document.createElement('iframe');
+    frame.src = host + '/embed/thread?' + q.toString();
+    frame.title = STR.frame_title || 'Comments';
+    frame.name = 'discuss-thread';
+    frame.setAttribute('scrolling', 'no');
+    // The widget may not navigate or script the publisher's page; links open in a new tab.
+    frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
+    frame.style.cssText = 'display:block;width:100%;min-width:0;height:320px;border:0;margin:0;padding:0;overflow:hidden;background:transparent;color-scheme:normal';
+    if (theme) frame.style.colorScheme = theme;
+    window.addEventListener('message', function (e) {
+      if (e.origin !== host || e.source !== frame.contentWindow) return;
+      var d = e.data;
+      if (!d || d.type !== 'discuss:resize') return;
+      var height = Math.round(Number(d.height));
+      if (height > 0 && height < 200000) frame.style.height = height + 'px';
+    });
+    box.replaceChildren ? box.replaceChildren(frame) : (box.textContent = '', box.appendChild(frame));
+  }
+
+  function fillCounts() {
+    var els = document.querySelectorAll('[data-discuss-count]');
+    if (!els.length) return;
+    var ids = [];
+    for (var i = 0; i < els.length; i++) {
+      var id = els[i].getAttribute('data-discuss-count') || canonical();
+      if (ids.indexOf(id) < 0) ids.push(id);
+    }
+    // One request per 100 articles (the API's batch limit); pages rarely list more.
+    for (var start = 0; start < ids.length; start += 100) {
+      fetch(host + '/api/v1/counts', {
+        method: 'POST', mode: 'cors', credentials: 'omit',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ site: site, articles: ids.slice(start, start + 100) })
+      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+        if (!data || !data.counts) return;
+        for (var j = 0; j < els.length; j++) {
+          var key = els[j].getAttribute('data-discuss-count') || canonical();
+          var n = data.counts[key];
+          if (typeof n !== 'number') continue;
+          els[j].textContent = els[j].getAttribute('data-discuss-count-format') === 'number' ? String(n) : plural(n);
+          els[j].setAttribute('data-discuss-count-value', String(n));
+        }
+      })['catch'](function () { /* counts are decoration; never break the page */ });
+    }
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', function () { mountThread(); fillCounts(); });
+  } else {
+    mountThread();
+    fillCounts();
+  }
+})();

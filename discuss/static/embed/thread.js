@@ -1,0 +1,708 @@
+/* discuss: the comment thread inside the embed iframe. Plain JS, no build step.
+ * Every reader-facing string comes from i18n/<lang>.json (injected as #discuss-strings).
+ * DOM is built with textContent; the only HTML inserted is the server's sanitized comment
+ * HTML, and that passes through an allowlist (safeFragment) first. */
+(() => {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  const CFG = JSON.parse($('discuss-config').textContent);
+  const T = JSON.parse($('discuss-strings').textContent);
+  const root = $('discuss');
+  const plural = new Intl.PluralRules(T.locale);
+
+  function t(key, vars) {
+    let s = T[key] == null ? key : String(T[key]);
+    if (vars) for (const k in vars) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  }
+  function tn(base, n) {
+    if (n === 0 && T[base + '_zero']) return t(base + '_zero', { n });
+    const key = base + '_' + plural.select(n);
+    return t(T[key] ? key : base + '_other', { n });
+  }
+
+  /* ---------- storage: works (in memory) even when third-party storage is blocked ---------- */
+  const memory = {};
+  const store = {
+    get(k) { try { return localStorage.getItem(k); } catch (e) { return memory[k] == null ? null : memory[k]; } },
+    set(k, v) { try { if (v == null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) { memory[k] = v; } },
+  };
+
+  /* ---------- identity hook: a bearer token + the viewer the API reports ----------
+   * SSO / signed-in readers: put a token in localStorage under TOKEN_KEY (or call
+   * window.discuss.setToken) and reload(); the API answers with "viewer". */
+  const TOKEN_KEY = 'discuss.token';
+  const auth = {
+    token: store.get(TOKEN_KEY),
+    viewer: null,
+    setToken(token) { this.token = token || null; store.set(TOKEN_KEY, this.token); },
+  };
+  const likes = new Set(JSON.parse(store.get('discuss.likes') || '[]'));
+  const saveLikes = () => store.set('discuss.likes', JSON.stringify([...likes].slice(-500)));
+
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (body) headers['Content-Type'] = 'application/json';
+    if (auth.token) headers.Authorization = 'Bearer ' + auth.token;
+    let res;
+    try {
+      res = await fetch(CFG.api + path, { method, headers, body: body ? JSON.stringify(body) : undefined, credentials: 'same-origin' });
+    } catch (e) {
+      throw { code: 'network' };
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* empty or non-JSON body */ }
+    if (!res.ok) {
+      const err = (data && data.error) || { code: res.status === 429 ? 'rate_limited' : 'http_' + res.status };
+      err.status = res.status;
+      throw err;
+    }
+    if (data && data.author_token) auth.setToken(data.author_token);
+    if (data && data.viewer) auth.viewer = data.viewer;
+    return { status: res.status, data: data || {} };
+  }
+
+  function errorText(err) {
+    const code = err && err.code;
+    if (code === 'network') return t('err_network');
+    if (code === 'rate_limited') return t('err_rate_limited');
+    if (code === 'thread_closed') return t('err_thread_closed');
+    if (code === 'duplicate_comment') return t('err_duplicate');
+    if (code === 'edit_window_expired') return t('err_edit_window_expired');
+    if (code === 'forbidden') return t('err_forbidden');
+    if (code === 'commenting_disabled') return t('err_commenting_disabled');
+    if (code === 'unknown_site') return t('err_unknown_site');
+    if (code === 'not_found') return t('err_not_found');
+    if (code === 'validation_failed' && err.fields) return Object.values(err.fields).join(' ');
+    return (err && err.message) || t('err_generic');
+  }
+
+  /* ---------- tiny DOM builder ---------- */
+  function h(tag, attrs, ...kids) {
+    const el = document.createElement(tag);
+    if (attrs) {
+      for (const k in attrs) {
+        const v = attrs[k];
+        if (v == null || v === false) continue;
+        if (k === 'class') el.className = v;
+        else if (k === 'text') el.textContent = v;
+        else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? '' : v);
+      }
+    }
+    for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid);
+    return el;
+  }
+  let uid = 0;
+  const nextId = (p) => p + '-' + (++uid);
+
+  /* ---------- allowlist for comment HTML (defence in depth; the server sanitizes first) ---------- */
+  const ALLOWED = {
+    P: [], BR: [], STRONG: [], B: [], EM: [], I: [], DEL: [], S: [], CODE: [], PRE: [], BLOCKQUOTE: [],
+    UL: [], OL: ['start'], LI: [], HR: [], A: ['href', 'title'],
+  };
+  const DROP = new Set(['SCRIPT', 'STYLE', 'TEMPLATE', 'IFRAME', 'OBJECT', 'EMBED', 'NOSCRIPT', 'SVG', 'MATH', 'TEXTAREA', 'SELECT', 'HEAD', 'TITLE', 'LINK', 'META']);
+  const SAFE_URL = /^(https?:\/\/|mailto:)/i;
+  function copyInto(src, dst) {
+    for (const n of src.childNodes) {
+      if (n.nodeType === 3) { dst.append(n.textContent); continue; }
+      if (n.nodeType !== 1) continue;
+      const tag = n.tagName.toUpperCase();
+      if (DROP.has(tag)) continue;
+      const allowed = ALLOWED[tag];
+      if (!allowed) { copyInto(n, dst); continue; }
+      const el = document.createElement(tag.toLowerCase());
+      for (const name of allowed) {
+        const v = n.getAttribute(name);
+        if (v == null) continue;
+        if (name === 'href' && !SAFE_URL.test(v.trim())) continue;
+        if (name === 'start' && !/^\d{1,6}$/.test(v)) continue;
+        el.setAttribute(name, v);
+      }
+      if (tag === 'A') { el.target = '_blank'; el.rel = 'nofollow ugc noopener noreferrer'; }
+      copyInto(n, el);
+      dst.append(el);
+    }
+  }
+  function safeFragment(html) {
+    const doc = new DOMParser().parseFromString(String(html || ''), 'text/html');
+    const frag = document.createDocumentFragment();
+    copyInto(doc.body, frag);
+    return frag;
+  }
+
+  /* ---------- time ---------- */
+  const rtf = new Intl.RelativeTimeFormat(T.locale, { numeric: 'auto' });
+  const exactFmt = new Intl.DateTimeFormat(T.locale, { dateStyle: 'full', timeStyle: 'short' });
+  const STEPS = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
+  function relTime(date) {
+    const secs = (date.getTime() - Date.now()) / 1000;
+    if (Math.abs(secs) < 45) return t('just_now');
+    for (const [unit, size] of STEPS) if (Math.abs(secs) >= size) return rtf.format(Math.round(secs / size), unit);
+    return rtf.format(Math.round(secs / 60), 'minute');
+  }
+  function timeEl(iso) {
+    const d = new Date(iso);
+    return h('time', { class: 'dc-time', datetime: iso, title: exactFmt.format(d), text: relTime(d) });
+  }
+  setInterval(() => {
+    for (const el of root.querySelectorAll('time.dc-time')) el.textContent = relTime(new Date(el.getAttribute('datetime')));
+  }, 60000);
+
+  /* ---------- state ---------- */
+  const state = {
+    sort: store.get('discuss.sort') || 'oldest', settings: {}, thread: null, cursor: null,
+    byId: new Map(), loading: false, announce: null,
+  };
+  if (!['oldest', 'newest', 'top'].includes(state.sort)) state.sort = 'oldest';
+  const isOwn = (c) => !!(auth.viewer && c.author && c.author.id === auth.viewer.id);
+  const canEdit = (c) => isOwn(c) && c.status !== 'deleted' &&
+    Date.now() < new Date(c.created_at).getTime() + (state.settings.edit_window_seconds || 0) * 1000;
+  const maxDepth = () => (state.settings.max_depth == null ? 3 : state.settings.max_depth);
+
+  function countReplies(c) {
+    let n = 0;
+    for (const r of c.replies || []) n += 1 + countReplies(r);
+    return n;
+  }
+
+  /* ---------- rendering ---------- */
+  let listEl, countEl, moreEl, composeHost, liveEl;
+
+  function announce(msg) { liveEl.textContent = ''; setTimeout(() => { liveEl.textContent = msg; }, 30); }
+
+  function avatar(c) {
+    const name = (c.author && c.author.name) || '?';
+    if (c.author && c.author.avatar_url && /^https:\/\//i.test(c.author.avatar_url)) {
+      return h('img', { class: 'dc-avatar', src: c.author.avatar_url, alt: '', width: 36, height: 36, loading: 'lazy', referrerpolicy: 'no-referrer' });
+    }
+    let hash = 0;
+    for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+    return h('span', { class: 'dc-avatar dc-av' + (hash % 8), 'aria-hidden': 'true', text: [...name][0].toUpperCase() });
+  }
+
+  function renderComment(c) {
+    state.byId.set(c.id, c);
+    const li = h('li', { class: 'dc-item', id: 'c-' + c.id, 'data-id': c.id });
+    fillItem(li, c);
+    return li;
+  }
+
+  function fillItem(li, c) {
+    const deleted = c.status === 'deleted';
+    const own = isOwn(c);
+    const name = (c.author && c.author.name) || '';
+    const art = h('article', {
+      class: 'dc-comment' + (c.status === 'pending' ? ' is-pending' : '') + (own ? ' is-own' : '') + (c.featured ? ' is-featured' : '') + (deleted ? ' is-deleted' : ''),
+      tabindex: '-1', 'aria-label': deleted ? t('deleted') : name,
+    });
+    if (deleted) {
+      art.append(h('p', { class: 'dc-deleted', text: t('deleted') }));
+    } else {
+      art.append(
+        h('header', { class: 'dc-meta' },
+          avatar(c),
+          h('span', { class: 'dc-who' },
+            h('span', { class: 'dc-author', text: name }),
+            own ? h('span', { class: 'dc-badge', text: t('you') }) : null,
+            c.featured ? h('span', { class: 'dc-badge dc-badge-pick', text: t('featured') }) : null,
+            c.status === 'pending' ? h('span', { class: 'dc-badge dc-badge-pending', text: t('awaiting') }) : null),
+          h('span', { class: 'dc-when' }, timeEl(c.created_at),
+            c.edited_at ? h('span', { class: 'dc-edited', title: exactFmt.format(new Date(c.edited_at)), text: ' · ' + t('edited') }) : null)),
+        c.status === 'pending' ? h('p', { class: 'dc-pending-note', text: t('awaiting_note') }) : null);
+      const body = h('div', { class: 'dc-body' });
+      body.append(safeFragment(c.html));
+      art.append(body, actions(c, li));
+    }
+    art.append(h('div', { class: 'dc-slot' }));
+    li.replaceChildren(art);
+    const replies = c.replies || [];
+    const ol = h('ol', { class: 'dc-list dc-replies', id: 'r-' + c.id });
+    for (const r of replies) ol.append(renderComment(r));
+    if (replies.length) {
+      const n = countReplies(c);
+      const toggle = h('button', {
+        type: 'button', class: 'dc-toggle', 'aria-expanded': 'true', 'aria-controls': ol.id, text: tn('hide_replies', n),
+        onclick: () => {
+          const open = toggle.getAttribute('aria-expanded') !== 'true';
+          toggle.setAttribute('aria-expanded', String(open));
+          ol.hidden = !open;
+          toggle.textContent = tn(open ? 'hide_replies' : 'show_replies', countReplies(c));
+        },
+      });
+      li.append(toggle);
+    }
+    li.append(ol);
+  }
+
+  function actions(c, li) {
+    const bar = h('div', { class: 'dc-actions' });
+    if (c.status === 'published') {
+      const liked = likes.has(c.id);
+      const likeBtn = h('button', {
+        type: 'button', class: 'dc-act dc-like', 'aria-pressed': String(liked),
+        'aria-label': t('like_label', { name: (c.author && c.author.name) || '', n: c.likes || 0 }),
+        onclick: () => like(c, likeBtn),
+      }, h('span', { class: 'dc-heart', 'aria-hidden': 'true' }), h('span', { class: 'dc-like-n', text: String(c.likes || 0) }));
+      bar.append(likeBtn);
+    }
+    if (c.status !== 'deleted' && !state.thread.closed && composeAllowed()) {
+      bar.append(h('button', { type: 'button', class: 'dc-act', text: t('reply'), onclick: (e) => openReply(c, li, e.currentTarget) }));
+    }
+    if (canEdit(c)) {
+      bar.append(h('button', { type: 'button', class: 'dc-act', text: t('edit'), onclick: (e) => openEdit(c, li, e.currentTarget) }));
+      bar.append(h('button', { type: 'button', class: 'dc-act', text: t('delete'), onclick: (e) => openDelete(c, li, e.currentTarget) }));
+    }
+    if (c.status === 'published' && !isOwn(c)) {
+      const reported = store.get('discuss.reported.' + c.id);
+      bar.append(h('button', {
+        type: 'button', class: 'dc-act dc-report-btn', text: t(reported ? 'reported' : 'report'), disabled: !!reported,
+        onclick: (e) => openReport(c, li, e.currentTarget),
+      }));
+    }
+    return bar;
+  }
+
+  function slotOf(li) { return li.querySelector(':scope > article > .dc-slot'); }
+
+  function closeSlot(li, focusEl) {
+    slotOf(li).replaceChildren();
+    if (focusEl && focusEl.isConnected) focusEl.focus();
+  }
+
+  /* ---------- like ---------- */
+  async function like(c, btn) {
+    const value = likes.has(c.id) ? 0 : 1;
+    btn.disabled = true;
+    try {
+      const { data } = await api('POST', '/comments/' + c.id + '/votes', { value });
+      c.likes = data.likes;
+      if (data.value) likes.add(c.id); else likes.delete(c.id);
+      saveLikes();
+      btn.setAttribute('aria-pressed', String(!!data.value));
+      btn.querySelector('.dc-like-n').textContent = String(data.likes);
+      btn.setAttribute('aria-label', t('like_label', { name: (c.author && c.author.name) || '', n: data.likes }));
+    } catch (err) {
+      announce(errorText(err));
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  /* ---------- report ---------- */
+  function openReport(c, li, opener) {
+    const slot = slotOf(li);
+    const legendId = nextId('rl');
+    const noteId = nextId('rn');
+    const err = h('p', { class: 'dc-error', role: 'alert' });
+    const form = h('form', { class: 'dc-panel dc-report', 'aria-labelledby': legendId });
+    const reasons = Object.entries(T.report_reasons).map(([value, label], i) => {
+      const id = nextId('rr');
+      return h('div', { class: 'dc-radio' },
+        h('input', { type: 'radio', name: 'reason', value, id, required: true, checked: i === 0 }),
+        h('label', { for: id, text: label }));
+    });
+    form.append(
+      h('fieldset', null, h('legend', { id: legendId, text: t('report_legend') }), reasons),
+      h('label', { for: noteId, class: 'dc-label', text: t('report_note') }),
+      h('textarea', { id: noteId, name: 'note', rows: 2, maxlength: 1000, class: 'dc-input' }),
+      err,
+      h('div', { class: 'dc-form-actions' },
+        h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t('report_send') }),
+        h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: () => closeSlot(li, opener) })));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const fd = new FormData(form);
+      const submit = form.querySelector('[type=submit]');
+      submit.disabled = true;
+      try {
+        await api('POST', '/comments/' + c.id + '/reports', { reason: fd.get('reason'), note: (fd.get('note') || '').trim() || undefined });
+        store.set('discuss.reported.' + c.id, '1');
+        opener.textContent = t('reported');
+        opener.disabled = true;
+        const thanks = h('p', { class: 'dc-notice', role: 'status', tabindex: '-1', text: t('report_thanks') });
+        slot.replaceChildren(thanks);
+        thanks.focus();
+      } catch (ex) {
+        err.textContent = errorText(ex);
+        submit.disabled = false;
+      }
+    });
+    slot.replaceChildren(form);
+    form.querySelector('input[name=reason]').focus();
+  }
+
+  /* ---------- delete ---------- */
+  function openDelete(c, li, opener) {
+    const slot = slotOf(li);
+    const err = h('p', { class: 'dc-error', role: 'alert' });
+    const yes = h('button', {
+      type: 'button', class: 'dc-btn dc-btn-danger', text: t('delete_yes'),
+      onclick: async () => {
+        yes.disabled = true;
+        const wasPublished = c.status === 'published';
+        try {
+          const { data } = await api('DELETE', '/comments/' + c.id);
+          Object.assign(c, data.comment || { status: 'deleted', html: null, author: null }, { replies: c.replies });
+          if (!(c.replies || []).length) {
+            li.remove();
+          } else {
+            fillItem(li, c);
+          }
+          if (wasPublished) refreshCount(-1);
+          announce(t('deleted'));
+          (composeHost.querySelector('textarea') || root).focus();
+        } catch (ex) {
+          err.textContent = errorText(ex);
+          yes.disabled = false;
+        }
+      },
+    });
+    slot.replaceChildren(h('div', { class: 'dc-panel dc-confirm', role: 'group', 'aria-label': t('delete') },
+      h('p', { text: t('delete_confirm') }), err,
+      h('div', { class: 'dc-form-actions' }, yes,
+        h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: () => closeSlot(li, opener) }))));
+    yes.focus();
+  }
+
+  function refreshCount(delta) {
+    state.thread.published_count = Math.max(0, (state.thread.published_count || 0) + delta);
+    countEl.textContent = tn('count', state.thread.published_count);
+  }
+
+  /* ---------- compose / reply / edit ---------- */
+  function composeAllowed() {
+    const ids = state.settings.allowed_identities || ['guest'];
+    return !!auth.viewer || ids.includes('guest');
+  }
+
+  function openReply(c, li, opener) {
+    const parentId = c.depth < maxDepth() ? c.id : (c.parent_id || c.id);
+    const name = (c.author && c.author.name) || '';
+    const form = commentForm({
+      mode: 'reply', label: t('reply_label', { name }), parentId,
+      prefill: c.depth < maxDepth() ? '' : '@' + name + ' ',
+      onCancel: () => closeSlot(li, opener),
+      onDone: (comment) => {
+        closeSlot(li);
+        const target = c.depth < maxDepth() ? li : (li.parentElement.closest('.dc-item') || li);
+        insertReply(target, comment);
+      },
+    });
+    slotOf(li).replaceChildren(form);
+    form.querySelector('textarea').focus();
+  }
+
+  function openEdit(c, li, opener) {
+    const form = commentForm({
+      mode: 'edit', label: t('edit_label'), comment: c, prefill: c.body_markdown || markdownOf(c),
+      onCancel: () => closeSlot(li, opener),
+      onDone: (comment) => {
+        Object.assign(c, comment, { replies: c.replies });
+        fillItem(li, c);
+        li.querySelector('article').focus();
+      },
+    });
+    slotOf(li).replaceChildren(form);
+    const ta = form.querySelector('textarea');
+    ta.focus();
+    ta.setSelectionRange(ta.value.length, ta.value.length);
+  }
+
+  // The API returns HTML only; for editing, keep what this reader typed, else fall back to text.
+  const typed = new Map();
+  function markdownOf(c) {
+    if (typed.has(c.id)) return typed.get(c.id);
+    const d = new DOMParser().parseFromString(String(c.html || ''), 'text/html');
+    return (d.body.innerText || d.body.textContent || '').trim();
+  }
+
+  function insertReply(parentLi, comment) {
+    const parent = state.byId.get(Number(parentLi.dataset.id));
+    if (parent) {
+      parent.replies = parent.replies || [];
+      parent.replies.push(comment);
+      fillItem(parentLi, parent);
+    }
+    const el = $('c-' + comment.id);
+    if (el) el.querySelector('article').focus();
+  }
+
+  let previewTimer = 0;
+  function commentForm(opts) {
+    const id = nextId('f');
+    const guest = !auth.viewer;
+    const needEmail = !!state.settings.require_guest_email;
+    const err = h('p', { class: 'dc-error', role: 'alert', id: id + '-err' });
+    const ta = h('textarea', {
+      id: id + '-body', name: 'body', rows: opts.mode === 'compose' ? 4 : 3, class: 'dc-input dc-textarea',
+      placeholder: t('body_placeholder'), required: true, 'aria-describedby': id + '-err',
+    });
+    ta.value = opts.prefill || '';
+    const preview = h('div', { class: 'dc-preview-body dc-body', id: id + '-pv', 'aria-live': 'polite' });
+    const previewBox = h('div', { class: 'dc-preview', hidden: true },
+      h('p', { class: 'dc-preview-label', text: t('preview') }), preview);
+    const help = h('details', { class: 'dc-help' },
+      h('summary', { text: t('formatting_help') }),
+      h('p', { text: t('help_intro') }),
+      h('table', null, h('tbody', null, T.help_rows.map(([src, out]) => h('tr', null, h('td', null, h('code', { text: src })), h('td', { text: out }))))));
+    const fields = [];
+    if (opts.mode !== 'edit') {
+      if (guest) {
+        const nameId = id + '-name';
+        const emailId = id + '-email';
+        fields.push(h('div', { class: 'dc-fields' },
+          h('div', { class: 'dc-field' },
+            h('label', { for: nameId, class: 'dc-label', text: t('name_label') }),
+            h('input', { id: nameId, name: 'author_name', class: 'dc-input', autocomplete: 'name', maxlength: 64, required: true, value: store.get('discuss.name') || '' })),
+          h('div', { class: 'dc-field' },
+            h('label', { for: emailId, class: 'dc-label', text: t(needEmail ? 'email_label_required' : 'email_label') }),
+            h('input', { id: emailId, name: 'author_email', type: 'email', class: 'dc-input', autocomplete: 'email', maxlength: 254, required: needEmail, value: store.get('discuss.email') || '' }))));
+      } else if (opts.mode === 'compose') {
+        fields.push(h('p', { class: 'dc-as' }, t('posting_as', { name: auth.viewer.name }) + ' ',
+          auth.viewer.kind === 'guest' ? h('button', {
+            type: 'button', class: 'dc-link', text: t('not_you'),
+            onclick: () => { auth.setToken(null); auth.viewer = null; load(true); },
+          }) : null));
+      }
+      // Honeypot: people never see or reach it; naive bots fill it in.
+      fields.push(h('input', { type: 'text', name: 'website', class: 'dc-hp', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true' }));
+    }
+    const nudge = h('div', { class: 'dc-nudge', hidden: true, role: 'alertdialog', 'aria-labelledby': id + '-nt', 'aria-describedby': id + '-nb' });
+    const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t(opts.mode === 'edit' ? 'save' : opts.mode === 'reply' ? 'post_reply' : 'post') });
+    const form = h('form', { class: 'dc-form dc-form-' + opts.mode, novalidate: true },
+      h('label', { for: ta.id, class: opts.mode === 'compose' ? 'dc-form-title' : 'dc-label', text: opts.label }),
+      ta, previewBox, fields, err, nudge,
+      h('div', { class: 'dc-form-actions' }, submit,
+        opts.onCancel ? h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: opts.onCancel }) : null,
+        help));
+
+    let seq = 0;
+    ta.addEventListener('input', () => {
+      clearTimeout(previewTimer);
+      const text = ta.value;
+      if (!text.trim()) { previewBox.hidden = true; preview.replaceChildren(); return; }
+      const mine = ++seq;
+      previewTimer = setTimeout(async () => {
+        try {
+          const { data } = await api('POST', '/preview', { body: text });
+          if (mine !== seq) return;
+          preview.replaceChildren(safeFragment(data.html));
+          previewBox.hidden = !data.html;
+          notifyResize();
+        } catch (e) { /* preview is a nicety; posting still works */ }
+      }, 350);
+    });
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+    });
+
+    async function send(acknowledge) {
+      err.textContent = '';
+      const body = ta.value.trim();
+      const fd = new FormData(form);
+      const bad = [];
+      form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+      if (!body) { bad.push([ta, t('err_empty')]); }
+      if (guest && opts.mode !== 'edit') {
+        const nameEl = form.querySelector('[name=author_name]');
+        const emailEl = form.querySelector('[name=author_email]');
+        if (!nameEl.value.trim()) bad.push([nameEl, t('err_name')]);
+        if (needEmail && !emailEl.value.trim()) bad.push([emailEl, t('err_email')]);
+      }
+      if (bad.length) {
+        for (const [el] of bad) el.setAttribute('aria-invalid', 'true');
+        err.textContent = bad.map((b) => b[1]).join(' ');
+        bad[0][0].focus();
+        return;
+      }
+      submit.disabled = true;
+      const label = submit.textContent;
+      submit.textContent = t('posting');
+      try {
+        let res;
+        if (opts.mode === 'edit') {
+          res = await api('PATCH', '/comments/' + opts.comment.id, { body, acknowledge_warning: acknowledge || undefined });
+        } else {
+          const payload = {
+            site: CFG.site, article: CFG.article, article_url: CFG.url || undefined, article_title: CFG.title || undefined,
+            parent_id: opts.parentId || undefined, body, website: fd.get('website') || '',
+            acknowledge_warning: acknowledge || undefined,
+          };
+          if (guest) {
+            payload.author_name = String(fd.get('author_name') || '').trim();
+            payload.author_email = String(fd.get('author_email') || '').trim() || undefined;
+            store.set('discuss.name', payload.author_name);
+            if (payload.author_email) store.set('discuss.email', payload.author_email);
+          } else {
+            payload.author_name = auth.viewer.name;
+          }
+          res = await api('POST', '/comments', payload);
+        }
+        const comment = res.data.comment;
+        typed.set(comment.id, body);
+        if (!comment.author && auth.viewer) comment.author = { id: auth.viewer.id, name: auth.viewer.name, avatar_url: null };
+        comment.replies = comment.replies || [];
+        if (opts.mode !== 'edit' && comment.status === 'published') refreshCount(1);
+        if (opts.mode === 'edit' && opts.comment.status === 'published' && comment.status !== 'published') refreshCount(-1);
+        ta.value = '';
+        previewBox.hidden = true;
+        nudge.hidden = true;
+        announce(comment.status === 'pending' ? (res.data.message || t('held_message')) : t('posted'));
+        opts.onDone(comment, res.data);
+      } catch (ex) {
+        if (ex.code === 'toxicity_warning') {
+          showNudge();
+        } else {
+          if (ex.code === 'validation_failed' && ex.fields) {
+            for (const name in ex.fields) {
+              const el = form.querySelector('[name="' + name + '"]');
+              if (el) el.setAttribute('aria-invalid', 'true');
+            }
+          }
+          err.textContent = errorText(ex);
+          if (ex.code === 'thread_closed') { state.thread.closed = true; }
+        }
+      } finally {
+        submit.disabled = false;
+        submit.textContent = label;
+      }
+    }
+
+    function showNudge() {
+      const post = h('button', { type: 'button', class: 'dc-btn', text: t('nudge_post'), onclick: () => send(true) });
+      const edit = h('button', {
+        type: 'button', class: 'dc-btn dc-btn-primary', text: t('nudge_edit'),
+        onclick: () => { nudge.hidden = true; ta.focus(); },
+      });
+      nudge.replaceChildren(
+        h('p', { class: 'dc-nudge-title', id: id + '-nt', text: t('nudge_title') }),
+        h('p', { id: id + '-nb', text: t('nudge_body') }),
+        h('div', { class: 'dc-form-actions' }, edit, post));
+      nudge.hidden = false;
+      edit.focus();
+    }
+
+    form.addEventListener('submit', (e) => { e.preventDefault(); send(false); });
+    return form;
+  }
+
+  /* ---------- the thread ---------- */
+  function buildShell() {
+    const sortId = nextId('sort');
+    const select = h('select', { id: sortId, class: 'dc-select', onchange: (e) => { state.sort = e.target.value; store.set('discuss.sort', state.sort); load(true); } },
+      ['oldest', 'newest', 'top'].map((v) => h('option', { value: v, selected: v === state.sort, text: t('sort_' + v) })));
+    countEl = h('span', { class: 'dc-count' });
+    listEl = h('ol', { class: 'dc-list dc-top', 'aria-label': t('heading') });
+    moreEl = h('div', { class: 'dc-more' });
+    composeHost = h('div', { class: 'dc-compose' });
+    liveEl = h('div', { class: 'dc-sr', role: 'status', 'aria-live': 'polite' });
+    root.replaceChildren(
+      h('div', { class: 'dc-head' },
+        h('h2', { class: 'dc-title' }, t('heading') + ' ', countEl),
+        h('div', { class: 'dc-sort' }, h('label', { for: sortId, class: 'dc-sort-label', text: t('sort_label') }), select)),
+      composeHost, listEl, moreEl, liveEl);
+  }
+
+  function renderCompose() {
+    let content;
+    if (state.thread.closed) content = h('p', { class: 'dc-notice', text: t('closed') });
+    else if (state.settings.commenting_enabled === false) content = h('p', { class: 'dc-notice', text: t('commenting_disabled') });
+    else if (!composeAllowed()) content = h('p', { class: 'dc-notice', text: t('sign_in_required') });
+    else {
+      content = commentForm({
+        mode: 'compose', label: t('compose_label'),
+        onDone: (comment) => {
+          const li = renderComment(comment);
+          const empty = listEl.querySelector('.dc-empty');
+          if (empty) empty.remove();
+          if (state.sort === 'newest' || state.sort === 'top') listEl.prepend(li);
+          else if (state.cursor) listEl.prepend(li); // older pages still to load: keep it in view
+          else listEl.append(li);
+          li.querySelector('article').focus();
+          renderCompose(); // identity may have changed (guest token minted)
+        },
+      });
+    }
+    composeHost.replaceChildren(content);
+  }
+
+  function renderMore() {
+    moreEl.replaceChildren();
+    if (!state.cursor) return;
+    const btn = h('button', {
+      type: 'button', class: 'dc-btn dc-btn-wide', text: t('load_more'),
+      onclick: async () => {
+        btn.disabled = true;
+        btn.textContent = t('loading_more');
+        const first = await load(false);
+        if (first) { const a = first.querySelector('article'); if (a) a.focus(); }
+      },
+    });
+    moreEl.append(btn);
+  }
+
+  async function load(reset) {
+    if (state.loading) return null;
+    state.loading = true;
+    root.setAttribute('aria-busy', 'true');
+    const q = new URLSearchParams({ site: CFG.site, article: CFG.article, sort: state.sort, limit: String(CFG.pageSize || 50) });
+    if (!reset && state.cursor) q.set('cursor', state.cursor);
+    let firstNew = null;
+    try {
+      const { data } = await api('GET', '/comments?' + q);
+      auth.viewer = data.viewer || null;
+      state.settings = data.settings || {};
+      state.thread = data.thread || { closed: false, published_count: 0 };
+      state.cursor = data.next_cursor || null;
+      if (reset || !listEl) {
+        if (!listEl) buildShell();
+        listEl.replaceChildren();
+        state.byId.clear();
+        renderCompose();
+      }
+      countEl.textContent = tn('count', state.thread.published_count || 0);
+      const frag = document.createDocumentFragment();
+      for (const c of data.comments || []) {
+        if (state.byId.has(c.id)) continue; // a page boundary shifted under us
+        const li = renderComment(c);
+        firstNew = firstNew || li;
+        frag.append(li);
+      }
+      listEl.append(frag);
+      if (!listEl.children.length) listEl.append(h('li', { class: 'dc-empty', text: t('empty') }));
+      renderMore();
+    } catch (err) {
+      const retry = h('button', { type: 'button', class: 'dc-btn', text: t('retry'), onclick: () => load(true) });
+      const msg = h('div', { class: 'dc-panel dc-load-error', role: 'alert' }, h('p', { text: t('load_failed') + ' ' + errorText(err) }), retry);
+      if (listEl && !reset) { moreEl.replaceChildren(msg); } else { listEl = null; root.replaceChildren(msg); }
+    } finally {
+      state.loading = false;
+      root.setAttribute('aria-busy', 'false');
+      root.dataset.ready = 'true';
+      notifyResize();
+    }
+    return firstNew;
+  }
+
+  /* ---------- talk to the publisher page: height only, to its origin only ---------- */
+  let lastHeight = 0;
+  function notifyResize() {
+    if (!CFG.parentOrigin || window.parent === window) return;
+    const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (height === lastHeight) return;
+    lastHeight = height;
+    window.parent.postMessage({ type: 'discuss:resize', height }, CFG.parentOrigin);
+  }
+  if (window.ResizeObserver) new ResizeObserver(notifyResize).observe(document.documentElement);
+  window.addEventListener('load', notifyResize);
+
+  // Hook for sign-in integrations (SSO lands later): set a token and re-render as that viewer.
+  window.discuss = {
+    setToken(token) { auth.setToken(token); return load(true); },
+    get viewer() { return auth.viewer; },
+    reload: () => load(true),
+  };
+
+  load(true);
+})();
