@@ -1,9 +1,22 @@
-"""Per-process scoring service: loads the model in the background, scores with a time budget."""
+"""Per-process scoring service: loads the model in the background, scores with a time budget.
+
+Scoring runs on one worker thread that micro-batches: concurrent ``score()`` calls from request threads are
+collected for up to ``SCORER_BATCH_WINDOW_MS`` (or for as long as the model is busy) into one batch of at
+most ``SCORER_MAX_BATCH`` comments. Batching several comments costs little more than one on CPU, so under
+load each post waits for one batched forward pass instead of queueing behind N single ones. Interactive
+``score()`` calls are served before bulk ``score_many()`` work (rescoring), which is cut into chunks so a
+post never waits behind a whole backlog. Every caller keeps its own time budget.
+"""
 from __future__ import annotations
 
+import itertools
+import logging
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from flask import Flask, current_app
@@ -11,10 +24,91 @@ from flask import Flask, current_app
 from discuss.scoring.base import Scorer, ScorerState, ScoringUnavailable
 
 EXTENSION_KEY = "discuss.scoring"
+DEFAULT_MAX_BATCH = 16
+DEFAULT_WINDOW_MS = 3.0
+INTERACTIVE, BULK = 0, 1
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    texts: list = field(compare=False)
+    future: Future = field(compare=False)
+
+
+class MicroBatcher:
+    """One worker thread; jobs queued while it is busy (or within ``window_s``) share one score_batch call."""
+
+    def __init__(self, score_batch: Callable[[list[str]], list[dict[str, float]]],
+                 max_batch: int = DEFAULT_MAX_BATCH, window_s: float = DEFAULT_WINDOW_MS / 1000):
+        self._score_batch = score_batch
+        self.max_batch = max(1, int(max_batch))
+        self.window_s = max(0.0, float(window_s))
+        self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.stats = {"batches": 0, "texts": 0, "largest_batch": 0}
+
+    def submit(self, texts: list[str], priority: int = INTERACTIVE) -> Future:
+        self._ensure_worker()
+        future: Future = Future()
+        self._queue.put(_Job(priority, next(self._seq), texts, future))
+        return future
+
+    def _ensure_worker(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="discuss-scorer", daemon=True)
+                    self._thread.start()
+
+    def _collect(self) -> list[_Job]:
+        first = self._queue.get()
+        jobs, count = [first], len(first.texts)
+        deadline = time.monotonic() + self.window_s
+        while count < self.max_batch:
+            try:
+                remaining = deadline - time.monotonic()
+                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if count + len(job.texts) > self.max_batch:
+                self._queue.put(job)  # same priority and sequence: it stays first in line
+                break
+            jobs.append(job)
+            count += len(job.texts)
+        return jobs
+
+    def _run(self) -> None:
+        while True:
+            jobs = [job for job in self._collect() if job.future.set_running_or_notify_cancel()]
+            if not jobs:
+                continue  # every caller in this batch gave up already
+            texts = [text for job in jobs for text in job.texts]
+            try:
+                results = self._score_batch(texts)
+                if len(results) != len(texts):
+                    raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
+            except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
+                for job in jobs:
+                    job.future.set_exception(exc)
+                continue
+            self.stats["batches"] += 1
+            self.stats["texts"] += len(texts)
+            self.stats["largest_batch"] = max(self.stats["largest_batch"], len(texts))
+            offset = 0
+            for job in jobs:
+                job.future.set_result(results[offset:offset + len(job.texts)])
+                offset += len(job.texts)
 
 
 class ScoringService:
-    def __init__(self, loader: Callable[[], Scorer] | None, description: str = ""):
+    def __init__(self, loader: Callable[[], Scorer] | None, description: str = "", *,
+                 max_batch: int = DEFAULT_MAX_BATCH, window_ms: float = DEFAULT_WINDOW_MS):
         self._loader = loader
         self.description = description
         self.scorer: Scorer | None = None
@@ -22,17 +116,26 @@ class ScoringService:
         self.error: str | None = None
         self._ready = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discuss-scorer")
+        self._batcher = MicroBatcher(self._score_batch, max_batch, window_ms / 1000)
+        self._started = False
 
     @classmethod
-    def from_scorer(cls, scorer: Scorer, description: str = "injected") -> "ScoringService":
-        service = cls(lambda: scorer, description)
+    def from_scorer(cls, scorer: Scorer, description: str = "injected", **options) -> "ScoringService":
+        service = cls(lambda: scorer, description, **options)
         service._load()
         return service
 
     def start(self) -> None:
-        if self.state is ScorerState.LOADING:
+        """Load the model on a background thread (never on a request path). Idempotent."""
+        if self.state is ScorerState.LOADING and not self._started:
+            self._started = True
             threading.Thread(target=self._load, name="discuss-model-load", daemon=True).start()
+
+    def load_now(self) -> None:
+        """Load synchronously on this thread (CLI, workers); errors end up in state/error like start()."""
+        if self.state is ScorerState.LOADING and not self._started:
+            self._started = True
+            self._load()
 
     def _load(self) -> None:
         try:
@@ -40,48 +143,85 @@ class ScoringService:
         except Exception as exc:  # a failed load must not take the web service down
             self.error = f"{type(exc).__name__}: {exc}"
             self.state = ScorerState.FAILED
+            log.error("toxicity model failed to load: %s", self.error)
             return
         self.state = ScorerState.READY
         self._ready.set()
         for callback in list(self._callbacks):
-            callback()
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - one bad callback must not block the others
+                log.exception("scoring ready callback failed")
 
     def add_ready_callback(self, callback: Callable[[], None]) -> None:
+        """Called (on the loading thread) once the model becomes ready. Not called if it is ready already."""
         self._callbacks.append(callback)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         return self._ready.wait(timeout)
 
+    def _score_batch(self, texts: list[str]) -> list[dict[str, float]]:
+        return self.scorer.score_batch(texts)
+
     def score(self, text: str, timeout_s: float) -> dict[str, float]:
-        return self.score_many([text], timeout_s)[0]
+        return self._score(list([text]), timeout_s, INTERACTIVE)[0]
 
     def score_many(self, texts: Sequence[str], timeout_s: float | None = None) -> list[dict[str, float]]:
+        return self._score(list(texts), timeout_s, BULK)
+
+    def _score(self, texts: list[str], timeout_s: float | None, priority: int) -> list[dict[str, float]]:
         if self.state is not ScorerState.READY or self.scorer is None:
             raise ScoringUnavailable(f"model_{self.state.value}")
-        future: Future = self._executor.submit(self.scorer.score_batch, list(texts))
+        if not texts:
+            return []
+        size = self._batcher.max_batch
+        futures = [self._batcher.submit(texts[i:i + size], priority) for i in range(0, len(texts), size)]
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        results: list[dict[str, float]] = []
         try:
-            return future.result(timeout=timeout_s)
+            for future in futures:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                results.extend(future.result(timeout=remaining))
         except FutureTimeout:
+            for future in futures:
+                future.cancel()  # not started yet: the worker skips it
             raise ScoringUnavailable("timeout") from None
         except Exception as exc:
+            for future in futures:
+                future.cancel()
             raise ScoringUnavailable(f"error:{type(exc).__name__}") from exc
+        return results
 
     def status(self) -> dict:
-        return {"state": self.state.value, "model": self.description, "error": self.error}
+        info = dict(getattr(self.scorer, "info", None) or {})
+        return {"state": self.state.value, "model": self.description, "error": self.error,
+                "backend": info.get("backend") or getattr(self.scorer, "backend", None),
+                "fallback_reason": info.get("fallback_reason"),
+                "agreement": info.get("agreement"),
+                "load_seconds": info.get("load_seconds"),
+                "labels": list(getattr(self.scorer, "labels", ()) or ()),
+                "batching": {"max_batch": self._batcher.max_batch, **self._batcher.stats}}
+
+
+def service_from_config(app: Flask) -> ScoringService:
+    import os
+
+    options = {"max_batch": int(app.config.get("SCORER_MAX_BATCH") or DEFAULT_MAX_BATCH),
+               "window_ms": float(app.config.get("SCORER_BATCH_WINDOW_MS", DEFAULT_WINDOW_MS))}
+    injected = app.config.get("SCORER")
+    if injected is not None:
+        return ScoringService.from_scorer(injected, **options)
+    if not app.config.get("SCORER_ENABLED", True):
+        return ScoringService(None, "disabled", **options)
+    from discuss.scoring.factory import build_loader
+
+    loader, description = build_loader(app.config, cache_dir=os.path.join(app.instance_path, "scoring-cache"))
+    return ScoringService(loader, description, **options)
 
 
 def init_scoring(app: Flask) -> None:
-    injected = app.config.get("SCORER")
-    if injected is not None:
-        service = ScoringService.from_scorer(injected)
-    elif not app.config.get("SCORER_ENABLED", True):
-        service = ScoringService(None, "disabled")
-    else:
-        from discuss.scoring.factory import build_loader
-
-        loader, description = build_loader(app.config)
-        service = ScoringService(loader, description)
-        service.start()
+    service = service_from_config(app)
+    service.start()
     app.extensions[EXTENSION_KEY] = service
 
 

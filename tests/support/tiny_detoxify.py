@@ -82,10 +82,12 @@ def train_tokenizer(arch: str, directory: Path, corpus: Iterable[str], vocab_siz
 def build_checkpoint(directory: str | os.PathLike, *, arch: str = "bert", classes: Sequence[str] = UNBIASED_LABELS,
                      hidden: int = 32, layers: int = 2, heads: int = 2, intermediate: int = 64,
                      vocab_size: int = 1000, head_scale: float = 1.0, seed: int = 0,
-                     corpus_lines: int = 400) -> tuple[str, str]:
+                     corpus_lines: int = 400, model_vocab_size: int | None = None,
+                     config_overrides: dict | None = None) -> tuple[str, str]:
     """Build a random-weight Detoxify checkpoint; returns ``(checkpoint_path, config_dir)``.
 
-    ``head_scale`` multiplies the classifier's output weights so that scores spread over 0..1 instead of
+    ``model_vocab_size`` sizes the embedding matrix like the real model's (a locally trained tokenizer has a
+    smaller vocabulary; the extra rows are never indexed but count in memory). ``head_scale`` multiplies the classifier's output weights so that scores spread over 0..1 instead of
     all sitting near 0.5 (random weights otherwise give near-identical scores for every comment).
     """
     import torch
@@ -96,9 +98,9 @@ def build_checkpoint(directory: str | os.PathLike, *, arch: str = "bert", classe
     config_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     tokenizer, tokenizer_class = train_tokenizer(arch, config_dir, _corpus(corpus_lines), vocab_size)
-    common = dict(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+    common = dict(vocab_size=max(len(tokenizer), model_vocab_size or 0), hidden_size=hidden, num_hidden_layers=layers,
                   num_attention_heads=heads, intermediate_size=intermediate, num_labels=len(classes),
-                  pad_token_id=tokenizer.pad_token_id)
+                  pad_token_id=tokenizer.pad_token_id, **(config_overrides or {}))
     if arch == "bert":
         config = transformers.BertConfig(max_position_embeddings=512, **common)
         model_class = "BertForSequenceClassification"

@@ -1,0 +1,313 @@
+"""The toxicity scoring engine: real Detoxify offline, the ONNX fast path, the scoring service, the CLI.
+
+Uses a tiny random-weight Detoxify checkpoint built once per session (a few seconds, no network).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from discuss.scoring import ScorerState, ScoringUnavailable  # noqa: E402
+from discuss.scoring import onnx_scorer  # noqa: E402
+from discuss.scoring.base import CORE_LABELS  # noqa: E402
+from discuss.scoring.factory import ScorerSettings, load_scorer  # noqa: E402
+from discuss.scoring.runtime import ScoringService  # noqa: E402
+from discuss.scoring.samples import SAMPLE_COMMENTS  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    from tests.support.tiny_detoxify import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-detoxify"), head_scale=20.0)
+
+
+@pytest.fixture(scope="session")
+def torch_scorer(tiny_checkpoint):
+    from discuss.scoring.detoxify_scorer import DetoxifyScorer
+
+    checkpoint, config_dir = tiny_checkpoint
+    return DetoxifyScorer(checkpoint=checkpoint, config_dir=config_dir, threads=1)
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tiny_checkpoint, tmp_path_factory):
+    """One export + quantization per session; tests that need a fresh cache copy this one."""
+    checkpoint, config_dir = tiny_checkpoint
+    cache = tmp_path_factory.mktemp("onnx-cache")
+    scorer = load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend="auto",
+                                        threads=1, cache_dir=str(cache)))
+    return cache, scorer
+
+
+def settings(tiny_checkpoint, cache_dir, **overrides) -> ScorerSettings:
+    checkpoint, config_dir = tiny_checkpoint
+    return ScorerSettings(**{"checkpoint": checkpoint, "config_dir": config_dir, "threads": 1,
+                             "cache_dir": str(cache_dir), **overrides})
+
+
+class FixedScorer:
+    labels = CORE_LABELS
+
+    def __init__(self, delay: float = 0.0, fail: bool = False):
+        self.delay, self.fail = delay, fail
+        self.batches: list[list[str]] = []
+
+    def score_batch(self, texts):
+        self.batches.append(list(texts))
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return [{label: min(1.0, len(text) / 100) for label in self.labels} for text in texts]
+
+
+# --- the real Detoxify class, offline ---------------------------------------------------------------------
+
+def test_real_detoxify_loads_tiny_checkpoint_offline_and_scores(torch_scorer):
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert type(torch_scorer.detoxify).__module__ == "detoxify.detoxify"
+    assert torch_scorer.labels == CORE_LABELS
+    [scores] = torch_scorer.score_batch(["You are wonderful."])
+    assert set(scores) == set(CORE_LABELS)
+    assert all(0.0 <= value <= 1.0 for value in scores.values())
+
+
+def test_scores_match_plain_detoxify_predict(torch_scorer):
+    texts = list(SAMPLE_COMMENTS[:6])
+    ours = torch_scorer.score_batch(texts)
+    theirs = torch_scorer.detoxify.predict(texts)
+    for i, scores in enumerate(ours):
+        for label, value in scores.items():
+            assert value == pytest.approx(theirs[label][i], abs=1e-5)
+
+
+def test_comment_longer_than_512_tokens_is_truncated_not_crashing(torch_scorer):
+    long_comment = "outrageous nonsense from the council " * 300  # ~1,500 tokens
+    assert len(torch_scorer.tokenizer(long_comment)["input_ids"]) > 1200
+    assert max(len(ids) for ids in torch_scorer.encode([long_comment])) == 512
+    [scores] = torch_scorer.score_batch([long_comment])
+    assert set(scores) == set(CORE_LABELS)
+
+
+def test_batch_scores_come_back_in_input_order(torch_scorer):
+    texts = ["short", "a much longer comment " * 40, "medium length comment here", "", "x " * 600]
+    batched = torch_scorer.score_batch(texts)
+    one_by_one = [torch_scorer.score_batch([text])[0] for text in texts]
+    for got, want in zip(batched, one_by_one):
+        for label in CORE_LABELS:
+            assert got[label] == pytest.approx(want[label], abs=1e-4)
+
+
+def test_batches_are_grouped_by_length_and_bounded():
+    from discuss.scoring.batching import plan_batches
+
+    lengths = [500, 10, 12, 480, 11, 30, 490, 9]
+    batches = plan_batches(lengths, max_batch=3, max_tokens=1100)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert all(len(batch) <= 3 for batch in batches)
+    assert all(max(lengths[i] for i in b) * len(b) <= 1100 for b in batches if len(b) > 1)
+    assert [lengths[i] for i in batches[0]] == [9, 10, 11]  # shortest together
+
+
+# --- ONNX fast path ---------------------------------------------------------------------------------------
+
+def test_onnx_int8_path_is_chosen_and_agrees_with_torch(onnx_cache, torch_scorer):
+    _, scorer = onnx_cache
+    assert scorer.backend == "onnx-int8"
+    assert scorer.info["fallback_reason"] is None
+    assert scorer.info["agreement"]["max_prob_diff"] <= 0.01
+    texts = list(SAMPLE_COMMENTS) + ["word " * 1300]
+    measured = onnx_scorer.agreement(torch_scorer, scorer, texts)
+    assert measured["max_prob_diff"] <= 0.01
+    assert scorer.labels == torch_scorer.labels
+
+
+def test_onnx_model_is_reused_from_cache_on_next_load(onnx_cache, tiny_checkpoint):
+    cache, _ = onnx_cache
+    started = time.perf_counter()
+    scorer = load_scorer(settings(tiny_checkpoint, cache))
+    assert scorer.backend == "onnx-int8" and scorer.info["cached"] is True
+    assert time.perf_counter() - started < 5
+    assert len(scorer.score_batch(["cached model works", "twice"])) == 2
+
+
+def test_export_failure_falls_back_to_torch_and_says_why(tiny_checkpoint, tmp_path, monkeypatch):
+    def broken_export(model, path):
+        raise RuntimeError("exporter unsupported op")
+
+    monkeypatch.setattr(onnx_scorer, "export_fp32", broken_export)
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache"))
+    assert scorer.backend == "torch"
+    assert "export failed" in scorer.info["fallback_reason"]
+    assert "exporter unsupported op" in scorer.info["fallback_reason"]
+    service = ScoringService.from_scorer(scorer)
+    assert "export failed" in service.status()["fallback_reason"]
+    assert set(service.score("still scored", timeout_s=10)) == set(CORE_LABELS)
+
+
+def _reuse_built_model(onnx_cache, monkeypatch):
+    """Make 'export + quantize' copy the session's int8 model: fast, same agreement figures."""
+    cache, scorer = onnx_cache
+    built = cache / os.path.basename(scorer.info["onnx_cache"]) / onnx_scorer.MODEL_FILE
+    monkeypatch.setattr(onnx_scorer, "export_fp32", lambda model, path: shutil.copy(built, path))
+    monkeypatch.setattr(onnx_scorer, "quantize_int8", lambda src, dst: shutil.copy(src, dst))
+
+
+def test_disagreeing_onnx_model_falls_back_to_torch(onnx_cache, tiny_checkpoint, tmp_path, monkeypatch):
+    _reuse_built_model(onnx_cache, monkeypatch)
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=-1.0))
+    assert scorer.backend == "torch"
+    assert "disagrees with torch" in scorer.info["fallback_reason"]
+
+
+def test_forced_onnx_backend_fails_the_load_instead_of_falling_back(tiny_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_scorer, "export_fp32", lambda model, path: (_ for _ in ()).throw(ValueError("no")))
+    with pytest.raises(RuntimeError, match="TOXICITY_BACKEND=onnx"):
+        load_scorer(settings(tiny_checkpoint, tmp_path / "cache", backend="onnx"))
+
+
+def test_torch_backend_skips_onnx(tiny_checkpoint, tmp_path):
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", backend="torch"))
+    assert scorer.backend == "torch" and scorer.info["fallback_reason"] is None
+    assert not (tmp_path / "cache").exists()
+
+
+# --- ScoringService ---------------------------------------------------------------------------------------
+
+def test_service_goes_from_loading_to_ready_and_fires_ready_callbacks():
+    gate = threading.Event()
+    fired = []
+
+    def loader():
+        gate.wait(5)
+        return FixedScorer()
+
+    service = ScoringService(loader, "slow loader")
+    service.add_ready_callback(lambda: fired.append(service.state))
+    service.start()
+    assert service.state is ScorerState.LOADING
+    with pytest.raises(ScoringUnavailable) as info:
+        service.score("too early", timeout_s=1)
+    assert info.value.reason == "model_loading"
+    gate.set()
+    assert service.wait_ready(5)
+    assert service.state is ScorerState.READY
+    assert fired == [ScorerState.READY]
+    assert service.score("hello", timeout_s=5)["toxicity"] == pytest.approx(0.05)
+
+
+def test_failed_load_leaves_service_failed_with_the_error():
+    def loader():
+        raise FileNotFoundError("no weights here")
+
+    service = ScoringService(loader, "broken")
+    service.start()
+    for _ in range(100):
+        if service.state is not ScorerState.LOADING:
+            break
+        time.sleep(0.02)
+    assert service.state is ScorerState.FAILED
+    assert "no weights here" in service.error
+    assert service.status()["state"] == "failed"
+    with pytest.raises(ScoringUnavailable) as info:
+        service.score("x", timeout_s=1)
+    assert info.value.reason == "model_failed"
+
+
+def test_raising_scorer_gives_scoring_unavailable():
+    service = ScoringService.from_scorer(FixedScorer(fail=True))
+    with pytest.raises(ScoringUnavailable) as info:
+        service.score("boom", timeout_s=2)
+    assert info.value.reason == "error:RuntimeError"
+    with pytest.raises(ScoringUnavailable):
+        service.score_many(["a", "b"])
+
+
+def test_slow_scorer_gives_timeout_within_the_callers_budget():
+    service = ScoringService.from_scorer(FixedScorer(delay=0.5))
+    started = time.perf_counter()
+    with pytest.raises(ScoringUnavailable) as info:
+        service.score("slow", timeout_s=0.1)
+    assert info.value.reason == "timeout"
+    assert time.perf_counter() - started < 0.4
+
+
+def test_concurrent_posts_are_micro_batched():
+    scorer = FixedScorer(delay=0.05)
+    service = ScoringService.from_scorer(scorer, max_batch=8, window_ms=20)
+    results: dict[int, dict] = {}
+
+    def post(i: int) -> None:
+        results[i] = service.score("x" * i, timeout_s=5)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(1, 13)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(results) == list(range(1, 13))
+    assert all(results[i]["toxicity"] == pytest.approx(min(1.0, i / 100)) for i in results)  # right answers
+    assert len(scorer.batches) < 12 and max(len(b) for b in scorer.batches) > 1
+    assert max(len(b) for b in scorer.batches) <= 8
+    assert service.status()["batching"]["texts"] == 12
+
+
+def test_bulk_rescoring_is_chunked_and_keeps_order():
+    scorer = FixedScorer()
+    service = ScoringService.from_scorer(scorer, max_batch=4, window_ms=0)
+    texts = ["y" * i for i in range(10)]
+    scores = service.score_many(texts)
+    assert [s["toxicity"] for s in scores] == pytest.approx([i / 100 for i in range(10)])
+    assert max(len(b) for b in scorer.batches) <= 4
+
+
+def test_service_scores_with_the_real_tiny_model(onnx_cache):
+    _, scorer = onnx_cache
+    service = ScoringService.from_scorer(scorer)
+    status = service.status()
+    assert status["state"] == "ready" and status["backend"] == "onnx-int8"
+    assert set(service.score("A perfectly ordinary comment.", timeout_s=10)) == set(CORE_LABELS)
+    assert len(service.score_many(list(SAMPLE_COMMENTS))) == len(SAMPLE_COMMENTS)
+
+
+# --- `flask discuss model check` --------------------------------------------------------------------------
+
+def _cli_app(tmp_path, **config):
+    from flask import Flask
+
+    from discuss.scoring.cli import model_cli
+    from discuss.scoring.runtime import init_scoring
+
+    app = Flask("model-check-test", instance_path=str(tmp_path / "instance"))
+    app.config.update(TOXICITY_BACKEND="auto", SCORER_THREADS=1, **config)
+    init_scoring(app)
+    app.cli.add_command(model_cli)
+    return app
+
+
+def test_model_check_fails_clearly_when_nothing_can_load(tmp_path):
+    app = _cli_app(tmp_path, SCORER_ENABLED=False, TOXICITY_MODEL="unbiased",
+                   TOXICITY_CHECKPOINT=str(tmp_path / "missing.ckpt"))
+    result = app.test_cli_runner().invoke(args=["model", "check"])
+    assert result.exit_code != 0
+    assert "cannot load toxicity model" in result.output
+    assert "DISCUSS_TOXICITY_CHECKPOINT" in result.output
+
+
+def test_model_check_reports_labels_backend_memory_and_speed(tmp_path, onnx_cache, tiny_checkpoint):
+    cache, _ = onnx_cache
+    checkpoint, config_dir = tiny_checkpoint
+    app = _cli_app(tmp_path, TOXICITY_CHECKPOINT=checkpoint, TOXICITY_CONFIG_DIR=config_dir,
+                   SCORER_CACHE_DIR=str(cache))
+    result = app.test_cli_runner().invoke(args=["model", "check", "--repeat", "1"])
+    assert result.exit_code == 0, result.output
+    for expected in ("labels:", "toxicity", "backend:", "onnx-int8", "load time:", "resident mem:", "comments/s"):
+        assert expected in result.output
