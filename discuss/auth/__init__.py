@@ -1,1 +1,53 @@
-"""auth surface (blueprint defined in this package)."""
+"""Staff sign-in and sign-out (/auth). Readers authenticate through the public API instead."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from discuss.extensions import limiter, login_manager
+from discuss.services import staff as staff_service
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to moderate."
+    login_manager.login_message_category = "info"
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths: never bounce a moderator to another host after sign-in."""
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("dashboard.index")
+
+
+def _login_limit() -> str:
+    return current_app.config.get("RATE_LIMIT_LOGIN", "10/minute")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated and getattr(current_user, "is_staff", False):
+        return redirect(safe_next(request.args.get("next")))
+    error = None
+    if request.method == "POST":
+        user = staff_service.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        if user is not None:
+            login_user(user, remember=False)
+            return redirect(safe_next(request.form.get("next")))
+        error = "That email and password do not match a staff account."
+    return render_template("auth/login.html", error=error, next=request.values.get("next", ""),
+                           email=request.form.get("email", "")), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))

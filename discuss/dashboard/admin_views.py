@@ -1,0 +1,78 @@
+"""Dashboard pages for the audit log, site settings and API tokens."""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from discuss.dashboard import bp
+from discuss.dashboard.access import sites_by_slug, staff_page
+from discuss.dashboard.audit_log import PER_PAGE, known_actions, load_events, parse_audit_filters
+from discuss.dashboard.presenters import actor_name
+from discuss.dashboard.settings_form import (CHOICE_OPTIONS, HELP, LABELS, parse_origins,
+                                             parse_settings_form, threshold_labels)
+from discuss.dashboard.views import page_context
+from discuss.errors import ApiError
+from discuss.services import staff as staff_service
+from discuss.services.site_settings import BOOL_KEYS, IDENTITIES, INT_RANGES, save_site_settings
+
+
+@bp.get("/audit")
+@staff_page
+def audit_log():
+    sites = sites_by_slug(g.actor)
+    try:
+        filters = parse_audit_filters(request.args, sites)
+    except ApiError as err:
+        flash(err.message, "error")
+        return redirect(url_for("dashboard.audit_log"))
+    events, total = load_events(g.actor, filters)
+    slugs = {site.id: slug for slug, site in sites.items()}
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("dashboard/audit.html", events=events, total=total, filters=filters,
+                           per_page=PER_PAGE, actions=known_actions(g.actor), site_slugs=slugs,
+                           actor_name=actor_name, query_args=args, **page_context(filters.site_id))
+
+
+def _settings_site(slug: str):
+    site = sites_by_slug(g.actor).get(slug)
+    if site is None:
+        abort(404)
+    if not g.actor.can_configure(site.id):
+        abort(403)
+    return site
+
+
+@bp.route("/sites/<slug>/settings", methods=["GET", "POST"])
+@staff_page
+def site_settings(slug: str):
+    site = _settings_site(slug)
+    settings = site.effective_settings()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        changes, errors = parse_settings_form(request.form, settings)
+        if not errors:
+            try:
+                save_site_settings(g.actor, site, changes, origins=parse_origins(request.form))
+            except ApiError as err:
+                errors = err.fields or {"form": err.message}
+            else:
+                flash("Settings saved. They apply to the next comment posted.", "ok")
+                return redirect(url_for("dashboard.site_settings", slug=slug))
+        flash("Some settings were not saved; see the highlighted fields.", "error")
+        settings = {**settings, **{k: v for k, v in changes.items() if k not in errors}}
+    return _render_settings(site, settings, errors)
+
+
+def _render_settings(site, settings: dict, errors: dict[str, str], new_token: str | None = None):
+    return render_template("dashboard/settings.html", site=site, settings=settings, errors=errors,
+                           labels=threshold_labels(settings), int_keys=INT_RANGES, bool_keys=BOOL_KEYS,
+                           choices=CHOICE_OPTIONS, identities=IDENTITIES, help=HELP, names=LABELS,
+                           new_token=new_token, **page_context(site.id))
+
+
+@bp.post("/sites/<slug>/api-token")
+@staff_page
+def issue_api_token(slug: str):
+    site = _settings_site(slug)
+    token = staff_service.issue_api_token(site)
+    # Rendered, not flashed: the session cookie is signed but readable, so the token never goes there.
+    return _render_settings(site, site.effective_settings(), {}, new_token=token)

@@ -1,0 +1,166 @@
+"""Moderation JSON API, /api/v1/moderation: the dashboard for publishers' own tools.
+
+Authorized by a staff session (CSRF token required on writes, header ``X-CSRFToken``) or by a
+site API token (``Authorization: Bearer dsk_...``, no CSRF: browsers never send it by themselves).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask_wtf.csrf import CSRFError
+
+from discuss.dashboard.access import api_actor, bearer_token, configurable_site, sites_by_slug
+from discuss.dashboard.audit_log import PER_PAGE, load_events, parse_audit_filters
+from discuss.dashboard.presenters import build_items, comment_json, event_json
+from discuss.dashboard.queues import (QUEUES, load_queue, parse_filters, queue_counts, visible_comment,
+                                      visible_thread)
+from discuss.errors import ApiError, NotFound, ValidationFailed, error_response
+from discuss.extensions import csrf
+from discuss.models import Site
+from discuss.services import moderation
+from discuss.services.site_settings import save_site_settings
+
+api_bp = Blueprint("moderation_api", __name__, url_prefix="/api/v1/moderation")
+csrf.exempt(api_bp)  # checked below, for session-authorized writes only
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@api_bp.before_request
+def authorize():
+    g.actor = api_actor()
+    if bearer_token() is None and request.method in UNSAFE_METHODS:
+        csrf.protect()
+
+
+@api_bp.errorhandler(CSRFError)
+def csrf_failed(err: CSRFError):
+    return error_response("csrf_failed", f"CSRF check failed: {err.description}", 400)
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", "Send a JSON object.", 400)
+    return body
+
+
+def _site_id_from_args() -> int | None:
+    slug = request.args.get("site")
+    if not slug:
+        return None
+    site = sites_by_slug(g.actor).get(slug)
+    if site is None:
+        raise NotFound("site")
+    return site.id
+
+
+@api_bp.get("/queues")
+def queues():
+    return jsonify({"queues": list(QUEUES), "counts": queue_counts(g.actor, _site_id_from_args())})
+
+
+@api_bp.get("/queues/<queue>")
+def queue(queue: str):
+    filters = parse_filters(queue, request.args, sites_by_slug(g.actor))
+    page = load_queue(g.actor, filters)
+    return jsonify({"queue": queue, "items": [comment_json(item) for item in build_items(page.comments)],
+                    "page": filters.page, "per_page": filters.per_page, "total": page.total,
+                    "pages": page.pages, "counts": queue_counts(g.actor, filters.site_id)})
+
+
+@api_bp.get("/comments/<int:comment_id>")
+def comment(comment_id: int):
+    found = visible_comment(g.actor, comment_id)
+    if found is None:
+        raise NotFound("comment")
+    return jsonify({"comment": comment_json(build_items([found])[0], detail=True)})
+
+
+@api_bp.post("/comments/<int:comment_id>/actions")
+def comment_action(comment_id: int):
+    body = json_body()
+    found = visible_comment(g.actor, comment_id)
+    if found is None:
+        raise NotFound("comment")
+    moderation.apply_comment_action(g.actor, found, str(body.get("action", "")),
+                                    reason=body.get("reason"), note=body.get("note"))
+    return jsonify({"comment": comment_json(build_items([found])[0], detail=True)})
+
+
+@api_bp.post("/bulk")
+def bulk():
+    body = json_body()
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+        raise ValidationFailed({"ids": "a non-empty list of comment ids"})
+    if len(ids) > moderation.MAX_BULK:
+        raise ValidationFailed({"ids": f"at most {moderation.MAX_BULK} at once"})
+    results = moderation.apply_bulk_action(g.actor, ids, str(body.get("action", "")),
+                                           reason=body.get("reason"), note=body.get("note"))
+    return jsonify({"results": [asdict(r) for r in results], "counts": queue_counts(g.actor)})
+
+
+def _site_from_body(body: dict[str, Any]) -> Site:
+    site = sites_by_slug(g.actor).get(str(body.get("site", "")))
+    if site is None:
+        raise ValidationFailed({"site": "the slug of a site you moderate"})
+    return site
+
+
+@api_bp.post("/authors/<int:user_id>/ban")
+def ban(user_id: int):
+    body = json_body()
+    days = body.get("days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+        raise ValidationFailed({"days": "a whole number of days, or null for a permanent ban"})
+    ban_row = moderation.ban_author(g.actor, _site_from_body(body).id, user_id, days=days,
+                                    reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
+    return jsonify({"ban": {"id": ban_row.id, "user_id": ban_row.user_id,
+                            "until": ban_row.until.isoformat() if ban_row.until else None,
+                            "reason": ban_row.reason}}), 201
+
+
+@api_bp.post("/authors/<int:user_id>/unban")
+def unban(user_id: int):
+    lifted = moderation.lift_bans(g.actor, _site_from_body(json_body()).id, user_id)
+    return jsonify({"lifted": lifted})
+
+
+@api_bp.post("/threads/<int:thread_id>/actions")
+def thread_action(thread_id: int):
+    body = json_body()
+    thread = visible_thread(g.actor, thread_id)
+    if thread is None:
+        raise NotFound("thread")
+    moderation.apply_thread_action(g.actor, thread, str(body.get("action", "")), note=body.get("note"))
+    return jsonify({"thread": {"id": thread.id, "is_closed": thread.is_closed,
+                               "is_premoderated": thread.is_premoderated}})
+
+
+@api_bp.get("/audit")
+def audit():
+    filters = parse_audit_filters(request.args, sites_by_slug(g.actor))
+    events, total = load_events(g.actor, filters)
+    return jsonify({"events": [event_json(e) for e in events], "total": total, "page": filters.page,
+                    "per_page": PER_PAGE})
+
+
+@api_bp.get("/sites/<slug>/settings")
+def get_settings(slug: str):
+    site = configurable_site(g.actor, slug)
+    return jsonify({"site": site.slug, "settings": site.effective_settings(),
+                    "allowed_origins": site.allowed_origins})
+
+
+@api_bp.patch("/sites/<slug>/settings")
+def patch_settings(slug: str):
+    site = configurable_site(g.actor, slug)
+    body = json_body()
+    origins = body.pop("allowed_origins", None)
+    if origins is not None and (not isinstance(origins, list) or not all(isinstance(o, str) for o in origins)):
+        raise ValidationFailed({"allowed_origins": "a list of origins"})
+    save_site_settings(g.actor, site, body.get("settings", body), origins=origins)
+    return jsonify({"site": site.slug, "settings": site.effective_settings(),
+                    "allowed_origins": site.allowed_origins})

@@ -1,0 +1,173 @@
+"""Queue queries: which comments a moderator sees, counted, filtered, sorted and paginated."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from discuss.errors import ValidationFailed
+from discuss.extensions import db
+from discuss.models import Comment, CommentStatus, Site, Thread
+from discuss.scoring.base import CORE_LABELS
+from discuss.services.staff import Actor
+
+QUEUES = ("pending", "reported", "rejected", "published", "all")
+QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejected",
+                "published": "Approved", "all": "All"}
+SORTS = ("oldest", "newest", "toxicity")
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    queue: str = "pending"
+    site_id: int | None = None
+    thread_id: int | None = None
+    reason: str | None = None
+    author_id: int | None = None
+    text: str | None = None
+    sort: str = "oldest"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    def with_page(self, page: int) -> "QueueFilters":
+        return replace(self, page=page)
+
+
+@dataclass
+class QueuePage:
+    comments: list[Comment]
+    total: int
+    filters: QueueFilters
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filters.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return (self.filters.page - 1) * self.filters.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.filters.page * self.filters.per_page)
+
+
+def parse_filters(queue: str, args: Mapping[str, Any], sites_by_slug: dict[str, Site]) -> QueueFilters:
+    """Turn query-string values into filters; refuses values it cannot use."""
+    if queue not in QUEUES:
+        raise ValidationFailed({"queue": f"one of: {', '.join(QUEUES)}"})
+    errors: dict[str, str] = {}
+    site_slug = (args.get("site") or "").strip()
+    site = sites_by_slug.get(site_slug) if site_slug else None
+    if site_slug and site is None:
+        errors["site"] = "no such site among the ones you moderate"
+    sort = args.get("sort") or "oldest"
+    if sort not in SORTS:
+        errors["sort"] = f"one of: {', '.join(SORTS)}"
+    numbers = {name: _optional_int(args.get(name), name, errors) for name in ("thread", "author", "page", "per_page")}
+    if errors:
+        raise ValidationFailed(errors)
+    return QueueFilters(queue=queue, site_id=site.id if site else None, thread_id=numbers["thread"],
+                        reason=(args.get("reason") or "").strip() or None, author_id=numbers["author"],
+                        text=(args.get("q") or "").strip()[:200] or None, sort=sort,
+                        page=max(1, numbers["page"] or 1),
+                        per_page=min(MAX_PER_PAGE, max(1, numbers["per_page"] or DEFAULT_PER_PAGE)))
+
+
+def _optional_int(value: Any, name: str, errors: dict[str, str]) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        errors[name] = "a number"
+        return None
+
+
+def _queue_condition(queue: str):
+    return {
+        "pending": Comment.status == CommentStatus.PENDING,
+        "reported": and_(Comment.status == CommentStatus.PUBLISHED, Comment.report_count > 0),
+        "rejected": Comment.status == CommentStatus.REJECTED,
+        "published": Comment.status == CommentStatus.PUBLISHED,
+        "all": Comment.status != CommentStatus.DELETED,
+    }[queue]
+
+
+def _scope(query, actor: Actor, site_id: int | None):
+    if site_id is not None:
+        return query.where(Thread.site_id == site_id)
+    if actor.site_ids is not None:
+        return query.where(Thread.site_id.in_(actor.site_ids or [-1]))
+    return query
+
+
+def queue_counts(actor: Actor, site_id: int | None = None) -> dict[str, int]:
+    """Every queue's size in one query, for the tabs shown on every page."""
+    columns = [func.coalesce(func.sum(case((_queue_condition(q), 1), else_=0)), 0).label(q) for q in QUEUES]
+    query = _scope(select(*columns).select_from(Comment).join(Thread, Thread.id == Comment.thread_id),
+                   actor, site_id)
+    row = db.session.execute(query).one()
+    return {q: int(row._mapping[q]) for q in QUEUES}
+
+
+def max_score_expression():
+    """Highest score across the core labels, computed in SQL so sorting pages stays cheap."""
+    scores = [func.coalesce(Comment.scores[label].as_float(), 0.0) for label in CORE_LABELS]
+    greatest = func.max if db.engine.dialect.name == "sqlite" else func.greatest
+    return greatest(*scores)
+
+
+def _filtered(actor: Actor, filters: QueueFilters):
+    query = (select(Comment).join(Thread, Thread.id == Comment.thread_id)
+             .where(_queue_condition(filters.queue)))
+    query = _scope(query, actor, filters.site_id)
+    if filters.thread_id:
+        query = query.where(Comment.thread_id == filters.thread_id)
+    if filters.author_id:
+        query = query.where(Comment.author_id == filters.author_id)
+    if filters.reason:
+        query = query.where(cast(Comment.reasons, String).contains(f'"{filters.reason}', autoescape=True))
+    if filters.text:
+        pattern = f"%{filters.text.lower()}%"
+        query = query.where(or_(func.lower(Comment.body_text).like(pattern),
+                                func.lower(Comment.author_name).like(pattern)))
+    return query
+
+
+def _ordering(filters: QueueFilters):
+    if filters.sort == "toxicity":
+        return [max_score_expression().desc(), Comment.created_at.asc(), Comment.id.asc()]
+    if filters.sort == "newest":
+        return [Comment.created_at.desc(), Comment.id.desc()]
+    if filters.queue == "reported":
+        return [Comment.report_count.desc(), Comment.created_at.asc(), Comment.id.asc()]
+    return [Comment.created_at.asc(), Comment.id.asc()]
+
+
+def load_queue(actor: Actor, filters: QueueFilters) -> QueuePage:
+    base = _filtered(actor, filters)
+    total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Comment.id).subquery()))
+    query = (base.options(contains_eager(Comment.thread))
+             .order_by(*_ordering(filters))
+             .limit(filters.per_page).offset((filters.page - 1) * filters.per_page))
+    return QueuePage(comments=list(db.session.scalars(query).unique()), total=int(total or 0), filters=filters)
+
+
+def visible_comment(actor: Actor, comment_id: int) -> Comment | None:
+    """A comment the actor may see, or None (other sites' comments look like missing ones)."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not actor.can_moderate(comment.thread.site_id):
+        return None
+    return comment
+
+
+def visible_thread(actor: Actor, thread_id: int) -> Thread | None:
+    thread = db.session.get(Thread, thread_id)
+    if thread is None or not actor.can_moderate(thread.site_id):
+        return None
+    return thread

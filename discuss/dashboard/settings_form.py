@@ -1,0 +1,85 @@
+"""The settings page's form: HTML field values in, typed setting values out (services validate)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from discuss.moderation.settings import DEFAULT_SETTINGS, LINK_POLICIES, PREMODERATION_MODES
+from discuss.scoring.base import CORE_LABELS
+from discuss.services.site_settings import BOOL_KEYS, DELETION_POLICIES, IDENTITIES, INT_RANGES
+
+HELP = {
+    "max_depth": "Replies nest at most this deep (0 = no replies).",
+    "edit_window_minutes": "Authors may edit a comment for this long after posting.",
+    "max_links": "Hold comments with more links than this.",
+    "new_commenter_approved_min": "With “new commenters” pre-moderation: approved comments needed before "
+                                  "an author posts directly.",
+    "commenting_enabled": "Readers can post on this site.",
+    "require_guest_email": "Guests must give an email address.",
+    "toxicity_nudge": "Warn authors before posting a comment that scores as toxic, so they can rephrase.",
+}
+LABELS = {
+    "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
+    "max_links": "Maximum links", "new_commenter_approved_min": "Approvals before trusted",
+    "commenting_enabled": "Commenting open", "require_guest_email": "Require guest email",
+    "toxicity_nudge": "Toxicity nudge",
+}
+
+
+def threshold_labels(settings: dict[str, Any]) -> list[str]:
+    extra = set(settings.get("hold_thresholds") or {}) | set(settings.get("reject_thresholds") or {})
+    return list(CORE_LABELS) + sorted(extra - set(CORE_LABELS))
+
+
+def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return (changes, errors). Blank threshold boxes mean 'no threshold for that label'."""
+    changes: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key in INT_RANGES:
+        raw = (form.get(key) or "").strip()
+        try:
+            changes[key] = int(raw)
+        except ValueError:
+            errors[key] = "a whole number"
+    for key in BOOL_KEYS:
+        changes[key] = form.get(key) == "on"
+    for key in ("link_policy", "premoderation", "account_deletion_policy"):
+        changes[key] = form.get(key, "")
+    changes["allowed_identities"] = [i for i in IDENTITIES if form.get(f"identity_{i}") == "on"]
+    for key in ("banned_words", "suspect_words"):
+        changes[key] = _lines(form.get(key, ""))
+    for key in ("hold_thresholds", "reject_thresholds"):
+        changes[key] = _thresholds(form, key, threshold_labels(current), errors)
+    try:
+        changes["premoderated_user_ids"] = [int(v) for v in _lines(form.get("premoderated_user_ids", ""))]
+    except ValueError:
+        errors["premoderated_user_ids"] = "user ids, one per line or comma-separated"
+    return changes, errors
+
+
+def _lines(text: str) -> list[str]:
+    return [part.strip() for line in text.splitlines() for part in line.split(",") if part.strip()]
+
+
+def _thresholds(form: Mapping[str, Any], key: str, labels: list[str], errors: dict[str, str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for label in labels:
+        raw = (form.get(f"{key}.{label}") or "").strip()
+        if not raw:
+            # merged_settings overlays the defaults, so a default label cannot be dropped: a blank
+            # box stores 1.0, the highest threshold there is.
+            if label in DEFAULT_SETTINGS.get(key, {}):
+                values[label] = 1.0
+            continue
+        try:
+            values[label] = float(raw)
+        except ValueError:
+            errors[f"{key}.{label}"] = "a number between 0 and 1"
+    return values
+
+
+def parse_origins(form: Mapping[str, Any]) -> list[str]:
+    return _lines(form.get("allowed_origins", ""))
+
+
+CHOICE_OPTIONS = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
+                  "account_deletion_policy": DELETION_POLICIES}

@@ -1,0 +1,178 @@
+"""Dashboard pages: queues, one comment, and the moderation actions. Thin: services do the work."""
+from __future__ import annotations
+
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+
+from discuss.dashboard import bp
+from discuss.dashboard.access import sites_by_slug, staff_page
+from discuss.dashboard.presenters import build_items
+from discuss.dashboard.queues import (QUEUE_TITLES, QUEUES, SORTS, load_queue, parse_filters, queue_counts,
+                                      visible_comment, visible_thread)
+from discuss.errors import ApiError
+from discuss.extensions import db
+from discuss.models import RejectReason, User
+from discuss.services import moderation
+
+ACTION_DONE = {"approve": "Approved", "reject": "Rejected", "remove": "Removed", "restore": "Restored",
+               "feature": "Featured", "unfeature": "Unfeatured"}
+
+
+def page_context(site_id: int | None = None, **extra):
+    """What every staff page shows: the sites you moderate and the queue counts."""
+    sites = list(sites_by_slug(g.actor).values())
+    current_site = next((s for s in sites if s.id == site_id), None)
+    return {"actor": g.actor, "sites": sites, "current_site": current_site,
+            "counts": queue_counts(g.actor, site_id), "queue_titles": QUEUE_TITLES, "queues": QUEUES,
+            "reject_reasons": [r.value for r in RejectReason], **extra}
+
+
+def wants_fetch_json() -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def back_to(default: str):
+    target = request.form.get("next") or request.args.get("next") or ""
+    if target.startswith("/mod") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(default)
+
+
+def action_failed(err: ApiError, default: str):
+    if wants_fetch_json():
+        return jsonify(err.to_dict()), err.status
+    detail = "; ".join(f"{k}: {v}" for k, v in (err.fields or {}).items())
+    flash(f"{err.message} {detail}".strip(), "error")
+    return back_to(default)
+
+
+@bp.get("/")
+@staff_page
+def index():
+    return redirect(url_for("dashboard.queue", queue="pending"))
+
+
+@bp.get("/queue/<queue>")
+@staff_page
+def queue(queue: str):
+    sites = sites_by_slug(g.actor)
+    try:
+        filters = parse_filters(queue, request.args, sites)
+    except ApiError as err:
+        flash(f"{err.message} " + "; ".join(f"{k}: {v}" for k, v in (err.fields or {}).items()), "error")
+        return redirect(url_for("dashboard.queue", queue=queue if queue in QUEUES else "pending"))
+    page = load_queue(g.actor, filters)
+    items = build_items(page.comments, with_reports=True)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("dashboard/queue.html", page=page, items=items, filters=filters, sorts=SORTS,
+                           queue_name=queue, query_args=args, chips=filter_chips(queue, args),
+                           **page_context(filters.site_id))
+
+
+def filter_chips(queue: str, args: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Active filters as (label, value, link that drops it)."""
+    labels = {"thread": "thread", "author": "author", "reason": "reason", "q": "search"}
+    return [(label, args[key], url_for("dashboard.queue", queue=queue,
+                                        **{k: v for k, v in args.items() if k != key}))
+            for key, label in labels.items() if args.get(key)]
+
+
+@bp.get("/comments/<int:comment_id>")
+@staff_page
+def comment_detail(comment_id: int):
+    comment = visible_comment(g.actor, comment_id)
+    if comment is None:
+        abort(404)
+    item = build_items([comment])[0]
+    return render_template("dashboard/comment.html", item=item, **page_context(item.site.id))
+
+
+@bp.post("/comments/<int:comment_id>/<action>")
+@staff_page
+def comment_action(comment_id: int, action: str):
+    comment = visible_comment(g.actor, comment_id)
+    if comment is None:
+        abort(404)
+    site_id = comment.thread.site_id
+    try:
+        moderation.apply_comment_action(g.actor, comment, action, reason=request.form.get("reason"),
+                                        note=request.form.get("note"))
+    except ApiError as err:
+        return action_failed(err, url_for("dashboard.comment_detail", comment_id=comment_id))
+    if wants_fetch_json():
+        return jsonify({"ok": True, "id": comment.id, "status": comment.status.value,
+                        "counts": queue_counts(g.actor, _site_filter_id(site_id))})
+    flash(f"{ACTION_DONE.get(action, 'Done')}: comment #{comment_id}.", "ok")
+    return back_to(url_for("dashboard.comment_detail", comment_id=comment_id))
+
+
+def _site_filter_id(default_site_id: int) -> int | None:
+    """Counts in a fetch reply match the page's tabs: filtered by site only if the page is."""
+    return default_site_id if request.form.get("site_filtered") == "1" else None
+
+
+@bp.post("/bulk")
+@staff_page
+def bulk_action():
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    action = request.form.get("action", "")
+    default = url_for("dashboard.queue", queue="pending")
+    if not ids:
+        return action_failed(ApiError("nothing_selected", "Select at least one comment."), default)
+    try:
+        results = moderation.apply_bulk_action(g.actor, ids, action, reason=request.form.get("reason"),
+                                               note=request.form.get("note"))
+    except ApiError as err:
+        return action_failed(err, default)
+    done = sum(1 for r in results if r.ok)
+    skipped = len(results) - done
+    flash(f"{ACTION_DONE.get(action, 'Done')}: {done} comment{'s' if done != 1 else ''}"
+          + (f"; {skipped} skipped (not in a state that allows it)" if skipped else "") + ".",
+          "ok" if not skipped else "warn")
+    return back_to(default)
+
+
+@bp.post("/authors/<int:user_id>/ban")
+@staff_page
+def ban_author(user_id: int):
+    default = request.referrer or url_for("dashboard.index")
+    try:
+        site_id = int(request.form.get("site_id", ""))
+        days_raw = request.form.get("days", "").strip()
+        days = int(days_raw) if days_raw and days_raw != "permanent" else None
+        moderation.ban_author(g.actor, site_id, user_id, days=days, reason=request.form.get("reason"),
+                              reject_pending=request.form.get("reject_pending") == "1")
+    except ValueError:
+        return action_failed(ApiError("validation_failed", "Choose a site and a duration."), default)
+    except ApiError as err:
+        return action_failed(err, default)
+    user = db.session.get(User, user_id)
+    flash(f"{'Suspended' if days else 'Banned'} {user.display_name if user else user_id}"
+          + (f" for {days} days" if days else "") + ".", "ok")
+    return back_to(default)
+
+
+@bp.post("/authors/<int:user_id>/unban")
+@staff_page
+def unban_author(user_id: int):
+    default = request.referrer or url_for("dashboard.index")
+    try:
+        lifted = moderation.lift_bans(g.actor, int(request.form.get("site_id", "0")), user_id)
+    except (ValueError, ApiError) as err:
+        return action_failed(err if isinstance(err, ApiError) else ApiError("bad_site", "Unknown site."), default)
+    flash(f"Lifted {lifted} ban{'s' if lifted != 1 else ''}.", "ok")
+    return back_to(default)
+
+
+@bp.post("/threads/<int:thread_id>/<action>")
+@staff_page
+def thread_action(thread_id: int, action: str):
+    thread = visible_thread(g.actor, thread_id)
+    if thread is None:
+        abort(404)
+    default = request.referrer or url_for("dashboard.index")
+    try:
+        moderation.apply_thread_action(g.actor, thread, action, note=request.form.get("note"))
+    except ApiError as err:
+        return action_failed(err, default)
+    flash(f"Thread “{thread.title or thread.article_id}”: {action} done.", "ok")
+    return back_to(default)

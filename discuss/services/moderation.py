@@ -1,0 +1,247 @@
+"""Moderator actions on comments, authors and threads.
+
+Every change is checked against the actor's sites, audited as a ModerationEvent, and followed by
+``touch_thread`` so readers see it on their next read. Each public function commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy import select, update
+
+from discuss.errors import ApiError, NotFound, ValidationFailed
+from discuss.extensions import db
+from discuss.models import (Ban, Comment, CommentStatus, RejectReason, Report, Thread, User,
+                            utcnow)
+from discuss.services.audit import change_status, record_event
+from discuss.services.staff import Actor
+from discuss.services.threads import touch_thread
+
+COMMENT_ACTIONS = ("approve", "reject", "remove", "restore", "feature", "unfeature")
+THREAD_ACTIONS = ("close", "reopen", "premoderate", "unpremoderate")
+MAX_NOTE_CHARS = 1000
+MAX_BAN_DAYS = 3650
+MAX_BULK = 200
+
+
+class InvalidTransition(ApiError):
+    def __init__(self, comment: Comment, action: str):
+        super().__init__("invalid_transition",
+                         f"Cannot {action} a comment that is {comment.status.value}.", 409)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    comment_id: int
+    ok: bool
+    status: str | None = None
+    error: str | None = None
+
+
+def parse_reject_reason(value: str | None) -> RejectReason:
+    try:
+        return RejectReason((value or "other").strip().lower())
+    except ValueError:
+        choices = ", ".join(r.value for r in RejectReason)
+        raise ValidationFailed({"reason": f"choose one of: {choices}"}) from None
+
+
+def clean_note(note: str | None) -> str | None:
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise ValidationFailed({"note": f"at most {MAX_NOTE_CHARS} characters"})
+    return note or None
+
+
+# --- single comment -----------------------------------------------------------------------
+
+def apply_comment_action(actor: Actor, comment: Comment, action: str, *, reason: str | None = None,
+                         note: str | None = None) -> Comment:
+    """Approve, reject, remove, restore, feature or unfeature one comment, then commit."""
+    handler = _handler_for(action)
+    actor.require_site(comment.thread.site_id)
+    handler(actor, comment, reason=reason, note=clean_note(note))
+    touch_thread(comment.thread_id)
+    db.session.commit()
+    return comment
+
+
+def apply_bulk_action(actor: Actor, comment_ids: list[int], action: str, *, reason: str | None = None,
+                      note: str | None = None) -> list[ActionResult]:
+    """Apply one action to many comments in one transaction; each id reports its own outcome."""
+    handler = _handler_for(action)
+    note = clean_note(note)
+    if action in ("reject", "remove"):
+        parse_reject_reason(reason)
+    ids = list(dict.fromkeys(int(i) for i in comment_ids))[:MAX_BULK]
+    comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+    results, touched = [], set()
+    for comment_id in ids:
+        comment = comments.get(comment_id)
+        if comment is None or not actor.can_moderate(comment.thread.site_id):
+            results.append(ActionResult(comment_id, False, error="not_found"))
+            continue
+        try:
+            handler(actor, comment, reason=reason, note=note)
+        except ApiError as err:
+            results.append(ActionResult(comment_id, False, comment.status.value, err.code))
+            continue
+        touched.add(comment.thread_id)
+        results.append(ActionResult(comment_id, True, comment.status.value))
+    for thread_id in sorted(touched):
+        touch_thread(thread_id)
+    db.session.commit()
+    return results
+
+
+def _handler_for(action: str) -> Callable[..., None]:
+    handlers = {"approve": _approve, "reject": _reject, "remove": _remove, "restore": _restore,
+                "feature": _feature, "unfeature": _unfeature}
+    if action not in handlers:
+        raise ValidationFailed({"action": f"choose one of: {', '.join(COMMENT_ACTIONS)}"})
+    return handlers[action]
+
+
+def _decide(actor: Actor, comment: Comment, to_status: CommentStatus, action: str, reasons: list[str],
+            note: str | None, details: dict | None = None) -> None:
+    change_status(comment, to_status, reasons=reasons, action=action, actor=actor.user,
+                  actor_label=actor.label, note=note, details=details)
+    comment.moderator_decided = True
+
+
+def _approve(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
+    if comment.status == CommentStatus.PENDING:
+        _decide(actor, comment, CommentStatus.PUBLISHED, "approve", [], note)
+    elif comment.status == CommentStatus.REJECTED:
+        _decide(actor, comment, CommentStatus.PUBLISHED, "restore", [], note)
+    elif comment.status == CommentStatus.PUBLISHED and comment.report_count > 0:
+        # Approving a reported comment keeps it up and clears the reports.
+        resolved = _resolve_reports(comment)
+        comment.moderator_decided = True
+        record_event(site_id=comment.thread.site_id, action="approve", actor=actor.user,
+                     actor_label=actor.label, comment=comment, from_status=comment.status,
+                     to_status=comment.status, note=note, details={"reports_resolved": resolved})
+    else:
+        raise InvalidTransition(comment, "approve")
+
+
+def _reject(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
+    if comment.status == CommentStatus.PUBLISHED:
+        _remove(actor, comment, reason=reason, note=note)
+        return
+    if comment.status != CommentStatus.PENDING:
+        raise InvalidTransition(comment, "reject")
+    code = parse_reject_reason(reason).value
+    _decide(actor, comment, CommentStatus.REJECTED, "reject", [f"reject:{code}"], note)
+
+
+def _remove(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
+    if comment.status != CommentStatus.PUBLISHED:
+        raise InvalidTransition(comment, "remove")
+    code = parse_reject_reason(reason).value
+    resolved = _resolve_reports(comment)
+    comment.is_featured = False
+    _decide(actor, comment, CommentStatus.REJECTED, "remove", [f"reject:{code}"], note,
+            {"reports_resolved": resolved} if resolved else None)
+
+
+def _restore(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
+    if comment.status != CommentStatus.REJECTED:
+        raise InvalidTransition(comment, "restore")
+    _decide(actor, comment, CommentStatus.PUBLISHED, "restore", [], note)
+
+
+def _feature(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
+    if comment.status != CommentStatus.PUBLISHED:
+        raise InvalidTransition(comment, "feature")
+    _set_featured(actor, comment, True, note)
+
+
+def _unfeature(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
+    _set_featured(actor, comment, False, note)
+
+
+def _set_featured(actor: Actor, comment: Comment, featured: bool, note: str | None) -> None:
+    comment.is_featured = featured
+    record_event(site_id=comment.thread.site_id, action="feature" if featured else "unfeature",
+                 actor=actor.user, actor_label=actor.label, comment=comment, note=note)
+
+
+def _resolve_reports(comment: Comment) -> int:
+    result = db.session.execute(update(Report).where(Report.comment_id == comment.id,
+                                                     Report.resolved_at.is_(None))
+                                .values(resolved_at=utcnow()).execution_options(synchronize_session=False))
+    comment.report_count = 0
+    return result.rowcount or 0
+
+
+# --- authors ------------------------------------------------------------------------------
+
+def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = None,
+               reason: str | None = None, reject_pending: bool = False) -> Ban:
+    """Ban (days None) or suspend (for ``days``) an author on one site; optionally reject their queue."""
+    actor.require_site(site_id)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("author")
+    if user.is_staff:
+        raise ApiError("cannot_ban_staff", "Staff accounts cannot be banned here.", 409)
+    if days is not None and not 1 <= days <= MAX_BAN_DAYS:
+        raise ValidationFailed({"days": f"between 1 and {MAX_BAN_DAYS}, or empty for a permanent ban"})
+    until = utcnow() + timedelta(days=days) if days else None
+    ban = Ban(site_id=site_id, user_id=user.id, until=until, reason=clean_note(reason),
+              created_by_id=actor.user.id if actor.user else None)
+    db.session.add(ban)
+    rejected = _reject_pending_of(actor, site_id, user.id) if reject_pending else []
+    record_event(site_id=site_id, action="suspend" if days else "ban", actor=actor.user,
+                 actor_label=actor.label, target_user_id=user.id, note=ban.reason,
+                 details={"until": until.isoformat() if until else None, "days": days,
+                          "rejected_comment_ids": rejected})
+    db.session.commit()
+    return ban
+
+
+def _reject_pending_of(actor: Actor, site_id: int, user_id: int) -> list[int]:
+    pending = list(db.session.scalars(
+        select(Comment).join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.author_id == user_id,
+               Comment.status == CommentStatus.PENDING)))
+    for comment in pending:
+        _decide(actor, comment, CommentStatus.REJECTED, "reject", ["reject:abuse", "author_banned"], None)
+    for thread_id in sorted({c.thread_id for c in pending}):
+        touch_thread(thread_id)
+    return [c.id for c in pending]
+
+
+def lift_bans(actor: Actor, site_id: int, user_id: int) -> int:
+    actor.require_site(site_id)
+    now = utcnow()
+    bans = [b for b in db.session.scalars(select(Ban).where(Ban.site_id == site_id, Ban.user_id == user_id))
+            if b.active_at(now)]
+    for ban in bans:
+        ban.lifted_at = now
+    if bans:
+        record_event(site_id=site_id, action="unban", actor=actor.user, actor_label=actor.label,
+                     target_user_id=user_id, details={"ban_ids": [b.id for b in bans]})
+    db.session.commit()
+    return len(bans)
+
+
+# --- threads ------------------------------------------------------------------------------
+
+def apply_thread_action(actor: Actor, thread: Thread, action: str, *, note: str | None = None) -> Thread:
+    """Close/reopen a thread to new comments, or turn per-thread pre-moderation on/off."""
+    flags = {"close": ("is_closed", True), "reopen": ("is_closed", False),
+             "premoderate": ("is_premoderated", True), "unpremoderate": ("is_premoderated", False)}
+    if action not in flags:
+        raise ValidationFailed({"action": f"choose one of: {', '.join(THREAD_ACTIONS)}"})
+    actor.require_site(thread.site_id)
+    attribute, value = flags[action]
+    setattr(thread, attribute, value)
+    record_event(site_id=thread.site_id, action=action, actor=actor.user, actor_label=actor.label,
+                 thread_id=thread.id, note=clean_note(note))
+    touch_thread(thread.id)
+    db.session.commit()
+    return thread

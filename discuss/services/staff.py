@@ -1,0 +1,133 @@
+"""Staff accounts, who may act where, and per-site API tokens for the moderation API."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from discuss.errors import ApiError, Forbidden, ValidationFailed
+from discuss.extensions import db
+from discuss.models import AuthorKind, Role, Site, User
+
+API_TOKEN_PREFIX = "dsk_"
+MIN_PASSWORD_CHARS = 10
+# A valid hash nobody's password matches: checking it keeps a miss as slow as a hit.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a staff user, or a site's API token. Services check scope through this."""
+
+    user: User | None
+    label: str
+    site_ids: frozenset[int] | None  # None: every site
+
+    @classmethod
+    def for_user(cls, user: User) -> "Actor":
+        if not user.is_staff:
+            raise Forbidden("Staff only.")
+        sites = None if user.role == Role.ADMIN else frozenset(user.moderated_site_ids or [])
+        return cls(user=user, label=f"staff:{user.id}", site_ids=sites)
+
+    @classmethod
+    def for_site_token(cls, site: Site) -> "Actor":
+        return cls(user=None, label=f"api:{site.slug}", site_ids=frozenset([site.id]))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and self.user.role == Role.ADMIN
+
+    def can_moderate(self, site_id: int) -> bool:
+        return self.site_ids is None or site_id in self.site_ids
+
+    def require_site(self, site_id: int) -> None:
+        if not self.can_moderate(site_id):
+            raise Forbidden("You do not moderate this site.")
+
+    def can_configure(self, site_id: int) -> bool:
+        """Admins configure every site; a site's own API token configures that site."""
+        return self.is_admin or (self.user is None and self.can_moderate(site_id))
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_staff_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalize_email(email),
+                                                User.role.in_([Role.MODERATOR, Role.ADMIN])))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The staff user these credentials belong to, or None. Same work either way."""
+    user = find_staff_by_email(email)
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user if user.is_active_account else None
+
+
+def create_staff(email: str, password: str, *, admin: bool = False, site_ids: list[int] | None = None,
+                 display_name: str | None = None) -> User:
+    """Create a staff account, or promote/extend an existing one with the same email."""
+    email = normalize_email(email)
+    if "@" not in email:
+        raise ValidationFailed({"email": "enter an email address"})
+    if len(password or "") < MIN_PASSWORD_CHARS:
+        raise ValidationFailed({"password": f"use at least {MIN_PASSWORD_CHARS} characters"})
+    user = find_staff_by_email(email) or db.session.scalar(
+        select(User).where(func.lower(User.email) == email, User.kind == AuthorKind.ACCOUNT))
+    if user is None:
+        user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=display_name or email.split("@")[0],
+                    moderated_site_ids=[])
+        db.session.add(user)
+    user.role = Role.ADMIN if admin or user.role == Role.ADMIN else Role.MODERATOR
+    user.moderated_site_ids = sorted(set(user.moderated_site_ids or []) | set(site_ids or []))
+    user.password_hash = generate_password_hash(password)
+    user.is_active_account = True
+    db.session.commit()
+    return user
+
+
+def moderated_sites(actor: Actor) -> list[Site]:
+    query = select(Site).order_by(Site.slug)
+    if actor.site_ids is not None:
+        query = query.where(Site.id.in_(actor.site_ids or [-1]))
+    return list(db.session.scalars(query))
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(site: Site) -> str:
+    """Replace the site's API token; the returned value is shown once and never stored."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    site.api_token_hash = _token_hash(token)
+    db.session.commit()
+    return token
+
+
+def revoke_api_token(site: Site) -> None:
+    site.api_token_hash = None
+    db.session.commit()
+
+
+def site_for_api_token(token: str) -> Site | None:
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return db.session.scalar(select(Site).where(Site.api_token_hash == _token_hash(token)))
+
+
+def require_site_by_slug(slug: str) -> Site:
+    site = db.session.scalar(select(Site).where(Site.slug == slug))
+    if site is None:
+        raise ApiError("not_found", f"No site '{slug}'.", 404)
+    return site

@@ -1,0 +1,150 @@
+/* discuss moderation: keyboard flow (j/k/a/r/f/x/o/?) and in-place actions.
+   Progressive: every action is a plain form that works without this file. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var items = function () { return Array.prototype.slice.call(document.querySelectorAll(".mod-item")); };
+  var current = null;
+
+  function select(item, scroll) {
+    if (!item) { return; }
+    if (current) { current.classList.remove("is-selected"); }
+    current = item;
+    item.classList.add("is-selected");
+    if (scroll !== false) {
+      item.scrollIntoView({ block: "nearest" });
+      item.focus({ preventScroll: true });
+    }
+  }
+
+  function move(step) {
+    var list = items();
+    if (!list.length) { return; }
+    var index = current ? list.indexOf(current) : -1;
+    var next = list[Math.max(0, Math.min(list.length - 1, index + step))];
+    select(next || list[0]);
+  }
+
+  function nextOpen(after) {
+    var list = items();
+    for (var i = list.indexOf(after) + 1; i < list.length; i++) {
+      if (!list[i].classList.contains("is-done")) { return list[i]; }
+    }
+    return null;
+  }
+
+  function updateCounts(counts) {
+    Object.keys(counts || {}).forEach(function (queue) {
+      document.querySelectorAll('[data-count="' + queue + '"]').forEach(function (el) {
+        el.textContent = counts[queue];
+      });
+    });
+  }
+
+  function flash(message, kind) {
+    var box = document.querySelector(".flashes");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "flashes";
+      document.body.insertBefore(box, document.querySelector("main"));
+    }
+    box.textContent = "";
+    var p = document.createElement("p");
+    p.className = "flash flash-" + (kind || "ok");
+    p.setAttribute("role", "status");
+    p.textContent = message;
+    box.appendChild(p);
+  }
+
+  function submitAction(form) {
+    var item = form.closest(".mod-item");
+    var data = new FormData(form);
+    if (document.querySelector(".site-switch select") && document.querySelector(".site-switch select").value) {
+      data.append("site_filtered", "1");
+    }
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin",
+                         headers: { "X-Requested-With": "fetch", "Accept": "application/json" } })
+      .then(function (response) { return response.json().then(function (body) { return [response.ok, body]; }); })
+      .then(function (result) {
+        var ok = result[0], body = result[1];
+        if (!ok) { flash((body.error && body.error.message) || "That did not work.", "error"); return; }
+        updateCounts(body.counts);
+        if (item) {
+          item.classList.add("is-done");
+          item.querySelector(".status-badge").textContent = body.status + " ✓";
+          item.classList.remove("status-pending", "status-published", "status-rejected");
+          item.classList.add("status-" + body.status);
+          if (item === current) { select(nextOpen(item) || item); }
+        }
+      })
+      .catch(function () { form.submit(); });
+  }
+
+  function clickAction(name) {
+    if (!current) { return; }
+    var form = current.querySelector('form.js-action[data-action="' + name + '"]');
+    if (form) { submitAction(form); }
+  }
+
+  function toggleHelp() {
+    var help = document.getElementById("kbd-help");
+    if (help) { help.hidden = !help.hidden; }
+  }
+
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.key === "Escape") {
+      var help = document.getElementById("kbd-help");
+      if (help && !help.hidden) { help.hidden = true; return; }
+      if (typing(event.target)) { event.target.blur(); }
+      return;
+    }
+    if (typing(event.target)) { return; }
+    var handlers = {
+      j: function () { move(1); }, k: function () { move(-1); },
+      a: function () { clickAction("approve"); }, r: function () { clickAction("reject"); },
+      f: function () { clickAction("feature"); }, "?": toggleHelp,
+      x: function () { if (current) { var box = current.querySelector(".js-select"); box.checked = !box.checked; countSelected(); } },
+      o: function () { if (current) { window.location = current.querySelector("a.time").href; } },
+      "/": function () { var s = document.getElementById("search"); if (s) { s.focus(); } }
+    };
+    var handler = handlers[event.key];
+    if (handler) { event.preventDefault(); handler(); }
+  });
+
+  function countSelected() {
+    var n = document.querySelectorAll(".js-select:checked").length;
+    var label = document.querySelector(".selected-count");
+    if (label) { label.textContent = n ? n + " selected" : ""; }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.js-action").forEach(function (form) {
+      form.addEventListener("submit", function (event) { event.preventDefault(); submitAction(form); });
+    });
+    document.querySelectorAll(".mod-item").forEach(function (item) {
+      item.addEventListener("click", function (event) {
+        if (!event.target.closest("a, button, input, select, summary, label")) { select(item, false); }
+      });
+    });
+    document.querySelectorAll(".js-help").forEach(function (button) { button.addEventListener("click", toggleHelp); });
+    document.querySelectorAll(".js-autosubmit select, select.js-autosubmit-field").forEach(function (el) {
+      el.addEventListener("change", function () { el.form.submit(); });
+    });
+    var all = document.querySelector(".js-select-all");
+    if (all) {
+      all.addEventListener("change", function () {
+        document.querySelectorAll(".js-select").forEach(function (box) { box.checked = all.checked; });
+        countSelected();
+      });
+    }
+    document.querySelectorAll(".js-select").forEach(function (box) { box.addEventListener("change", countSelected); });
+    var first = items()[0];
+    if (first) { select(first, false); }
+  });
+}());
