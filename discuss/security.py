@@ -10,7 +10,7 @@ BASE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 def install_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
-        ancestors = g.get("csp_frame_ancestors") or "'none'"
+        ancestors = g.pop("csp_frame_ancestors", None) or "'none'"
         response.headers.setdefault("Content-Security-Policy", f"{BASE_CSP}; frame-ancestors {ancestors}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

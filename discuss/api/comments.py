@@ -1,8 +1,6 @@
 """Comment endpoints. Views only translate HTTP to service calls and back."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import current_app, jsonify, request
 
 from discuss.api import bp, schemas
@@ -27,9 +25,10 @@ HELD_MESSAGE = "Thanks! Your comment will appear once a moderator has reviewed i
 
 
 def _author_rate_key() -> str:
-    token = bearer_token()
-    if token:
-        return "author:" + hashlib.sha256(token.encode()).hexdigest()[:24]
+    # Keyed on the identity, not the token string, so re-issued tokens share one budget.
+    reader = viewer(required_if_sent=False)
+    if reader is not None:
+        return f"author:{reader.id}"
     payload = request.get_json(silent=True) or {}
     name = payload.get("author_name") if isinstance(payload, dict) else None
     return f"guest:{client_ip()}:{name if isinstance(name, str) else ''}"
@@ -67,6 +66,8 @@ def list_comments():
     if problems:
         raise ValidationFailed(problems)
     page = reading.PageRequest(sort=_sort_arg(), limit=_limit_arg(), cursor=request.args.get("cursor") or None)
+    if page.cursor:
+        reading.decode_cursor(page.cursor, page.sort)  # a bad cursor is a 400 even on an empty thread
     site, thread = reading.thread_and_site(site_slug, article)
     if site is None:
         raise ApiError("unknown_site", f"No site '{site_slug}' is registered here.", 404)

@@ -50,7 +50,7 @@ def preflight() -> Response | None:
 
 
 def add_cors_headers(response: Response) -> Response:
-    origin = g.get("cors_origin")
+    origin = g.pop("cors_origin", None)  # g can outlive the request (tests hold an app context)
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "Retry-After, X-RateLimit-Remaining"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 
 from discuss.api import schemas
 from discuss.errors import ApiError
@@ -27,13 +27,12 @@ def bearer_token() -> str | None:
 
 def viewer(required_if_sent: bool = True) -> User | None:
     """The reader behind the Bearer token. A token that is sent but invalid is an error on writes."""
-    if "viewer" in g:
-        return g.viewer
     token = bearer_token()
-    user = user_from_bearer(token)
+    if "discuss.viewer" not in request.environ:  # per request, not per app context
+        request.environ["discuss.viewer"] = user_from_bearer(token)
+    user = request.environ["discuss.viewer"]
     if token and user is None and required_if_sent:
         raise ApiError("invalid_token", "Your sign-in has expired or is not valid. Please sign in again.", 401)
-    g.viewer = user
     return user
 
 

@@ -176,7 +176,11 @@ class PageCache:
                 self._items.popitem(last=False)
 
 
-page_cache = PageCache()
+def _page_cache() -> PageCache:
+    # One cache per app (not per module): two apps in one process (tests) never share pages.
+    from flask import current_app
+
+    return current_app.extensions.setdefault("discuss.page_cache", PageCache())
 
 
 def thread_and_site(site_slug: str, article_id: str) -> tuple[Site | None, Thread | None]:
@@ -195,14 +199,15 @@ def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRe
                 "settings": settings, "comments": [], "next_cursor": None}
         return body, json.dumps(body, separators=(",", ":")).encode()
     key = (thread.id, thread.revision, page, json.dumps(site.settings or {}, sort_keys=True))
-    cached = page_cache.get(key)
+    cache = _page_cache()
+    cached = cache.get(key)
     if cached is not None:
         return cached
     body = {"thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
                        "closed": thread.is_closed, "published_count": thread.published_count},
             "settings": settings, **build_page(thread, page)}
     value = (body, json.dumps(body, separators=(",", ":")).encode())
-    page_cache.put(key, value)
+    cache.put(key, value)
     return value
 
 

@@ -1,0 +1,108 @@
+"""Fixtures: a fresh, migrated database per test, on SQLite (default) or PostgreSQL.
+
+Set DISCUSS_TEST_DATABASE_URL=postgresql://... to run the same suite on PostgreSQL. The schema
+comes from the Alembic migrations (not create_all), migrated once per session; each test
+then gets a copy (SQLite) or emptied tables (PostgreSQL).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from discuss import create_app
+from discuss.config import TestingConfig
+from discuss.extensions import db
+from tests.support.scorers import KeywordScorer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PG_URL = os.environ.get("DISCUSS_TEST_DATABASE_URL")
+
+
+def _base_config(uri: str) -> dict:
+    return {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()} | {
+        "SQLALCHEMY_DATABASE_URI": uri, "WTF_CSRF_ENABLED": False}
+
+
+def _migrate(uri: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_base_config(uri))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    if PG_URL:
+        name = f"discuss_test_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_URL.rsplit("/", 1)[0] + "/" + name
+        _migrate(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        _migrate(f"sqlite:///{path}")
+        yield str(path)
+
+
+def _fresh_database(template: str, tmp_path) -> str:
+    if not PG_URL:
+        target = tmp_path / "discuss.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    engine = create_engine(template.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return template
+
+
+@pytest.fixture
+def scorer():
+    return KeywordScorer()
+
+
+@pytest.fixture
+def make_app(database_template, tmp_path, scorer):
+    """Build an app on a fresh database; tests pass overrides (e.g. another scorer)."""
+    created = []
+
+    def factory(**overrides):
+        uri = _fresh_database(database_template, tmp_path) if not created else created[0].config[
+            "SQLALCHEMY_DATABASE_URI"]
+        config = _base_config(uri) | {"SCORER": scorer} | overrides
+        app = create_app(config)
+        created.append(app)
+        return app
+
+    yield factory
+    for app in created:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
