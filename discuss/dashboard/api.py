@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 
 from discuss.dashboard.access import api_actor, bearer_token, configurable_site, sites_by_slug
@@ -30,7 +30,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 @api_bp.before_request
 def authorize():
     g.actor = api_actor()
-    if bearer_token() is None and request.method in UNSAFE_METHODS:
+    if bearer_token() is None and request.method in UNSAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
 
 
