@@ -43,7 +43,7 @@
     frame.setAttribute('scrolling', 'no');
     // The widget may not navigate or script the publisher's page; links open in a new tab.
     frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
-    frame.style.cssText = 'display:block;width:100%;min-width:0;height:320px;border:0;margin:0;padding:0;overflow:hidden;background:transparent;color-scheme:normal';
+    frame.style.cssText = 'display:block;width:100%;min-width:0;height:320px;border:0;margin:0;padding:0;overflow:hidden;background:transparent';
     if (theme) frame.style.colorScheme = theme;
     window.addEventListener('message', function (e) {
       if (e.origin !== host || e.source !== frame.contentWindow) return;

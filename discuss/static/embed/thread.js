@@ -55,6 +55,12 @@
     if (!res.ok) {
       const err = (data && data.error) || { code: res.status === 429 ? 'rate_limited' : 'http_' + res.status };
       err.status = res.status;
+      if (err.code === 'invalid_token' && auth.token) {
+        // Expired or revoked: carry on as a new guest rather than failing the action.
+        auth.setToken(null);
+        auth.viewer = null;
+        return api(method, path, body);
+      }
       throw err;
     }
     if (data && data.author_token) auth.setToken(data.author_token);
@@ -73,7 +79,19 @@
     if (code === 'commenting_disabled') return t('err_commenting_disabled');
     if (code === 'unknown_site') return t('err_unknown_site');
     if (code === 'not_found') return t('err_not_found');
-    if (code === 'validation_failed' && err.fields) return Object.values(err.fields).join(' ');
+    if (code === 'sign_in_required' || code === 'identity_not_allowed') return t('sign_in_required');
+    if (code === 'rejected_as_spam') return t('err_spam');
+    if (code === 'origin_not_allowed') return t('err_unknown_site');
+    if (code === 'validation_failed' && err.fields) {
+      return Object.entries(err.fields).map(([field, msg]) => {
+        const max = /at most ([\d,]+)/.exec(msg);
+        if (field === 'body') return max ? t('err_too_long', { max: max[1] }) : t('err_empty');
+        if (field === 'author_name') return max ? t('err_name_long', { max: max[1] }) : t('err_name');
+        if (field === 'author_email') return t('err_email_invalid');
+        if (field === 'parent_id') return t('err_not_found');
+        return err.message || t('err_generic');
+      }).join(' ');
+    }
     return (err && err.message) || t('err_generic');
   }
 
@@ -208,8 +226,8 @@
             c.featured ? h('span', { class: 'dc-badge dc-badge-pick', text: t('featured') }) : null,
             c.status === 'pending' ? h('span', { class: 'dc-badge dc-badge-pending', text: t('awaiting') }) : null),
           h('span', { class: 'dc-when' }, timeEl(c.created_at),
-            c.edited_at ? h('span', { class: 'dc-edited', title: exactFmt.format(new Date(c.edited_at)), text: ' · ' + t('edited') }) : null)),
-        c.status === 'pending' ? h('p', { class: 'dc-pending-note', text: t('awaiting_note') }) : null);
+            c.edited_at ? h('span', { class: 'dc-edited', title: exactFmt.format(new Date(c.edited_at)), text: ' · ' + t('edited') }) : null)));
+      if (c.status === 'pending') art.append(h('p', { class: 'dc-pending-note', text: t('awaiting_note') }));
       const body = h('div', { class: 'dc-body' });
       body.append(safeFragment(c.html));
       art.append(body, actions(c, li));
@@ -478,6 +496,7 @@
         help));
 
     let seq = 0;
+    let warningToken = null;
     ta.addEventListener('input', () => {
       clearTimeout(previewTimer);
       const text = ta.value;
@@ -522,12 +541,14 @@
       try {
         let res;
         if (opts.mode === 'edit') {
-          res = await api('PATCH', '/comments/' + opts.comment.id, { body, acknowledge_warning: acknowledge || undefined });
+          res = await api('PATCH', '/comments/' + opts.comment.id, { body });
         } else {
           const payload = {
             site: CFG.site, article: CFG.article, article_url: CFG.url || undefined, article_title: CFG.title || undefined,
             parent_id: opts.parentId || undefined, body, website: fd.get('website') || '',
             acknowledge_warning: acknowledge || undefined,
+            // Lets the service record whether the reader rephrased after the nudge.
+            warning_token: warningToken || undefined,
           };
           if (guest) {
             payload.author_name = String(fd.get('author_name') || '').trim();
@@ -552,6 +573,7 @@
         opts.onDone(comment, res.data);
       } catch (ex) {
         if (ex.code === 'toxicity_warning') {
+          warningToken = ex.warning_token || warningToken;
           showNudge();
         } else {
           if (ex.code === 'validation_failed' && ex.fields) {
