@@ -385,7 +385,12 @@
 
   function refreshCount(delta) {
     state.thread.published_count = Math.max(0, (state.thread.published_count || 0) + delta);
-    countEl.textContent = tn('count', state.thread.published_count);
+    showCount();
+  }
+  // Next to the heading only a real count reads well; the empty state speaks for zero.
+  function showCount() {
+    const n = state.thread.published_count || 0;
+    countEl.textContent = n ? tn('count', n) : '';
   }
 
   /* ---------- compose / reply / edit ---------- */
@@ -683,7 +688,7 @@
         state.byId.clear();
         renderCompose();
       }
-      countEl.textContent = tn('count', state.thread.published_count || 0);
+      showCount();
       const frag = document.createDocumentFragment();
       for (const c of data.comments || []) {
         if (state.byId.has(c.id)) continue; // a page boundary shifted under us
