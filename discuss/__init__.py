@@ -34,13 +34,23 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     from discuss.security import install_security_headers
     install_security_headers(app)
 
-    from discuss.scoring.runtime import init_scoring
+    _init_scoring(app)
+    return app
+
+
+def _init_scoring(app: Flask) -> None:
+    """Inline mode loads the model in the background of every web process; queue mode leaves
+    it to the workers (`flask discuss worker`), so web processes stay small."""
+    from discuss.scoring.runtime import EXTENSION_KEY, service_from_config
     from discuss.services.rescoring import install_auto_rescore
 
-    init_scoring(app)
+    service = service_from_config(app)
+    app.extensions[EXTENSION_KEY] = service
+    if app.config["SCORING"] == "queue":
+        return
     if not app.config.get("SCORER"):
         install_auto_rescore(app)
-    return app
+    service.start()
 
 
 def _resolve_defaults(app: Flask) -> None:

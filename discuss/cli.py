@@ -34,6 +34,7 @@ def rescore(wait: int) -> None:
     from discuss.services.rescoring import rescore_pending
 
     scoring = get_scoring()
+    scoring.start()
     if not scoring.wait_ready(wait):
         raise click.ClickException(f"the model is not ready ({scoring.status().get('state')}: "
                                    f"{scoring.status().get('error') or 'still loading'})")
@@ -49,7 +50,8 @@ def worker(burst: bool) -> None:
     from discuss.services.scoring_queue import run_worker
 
     scoring = get_scoring()
-    if not scoring.wait_ready(900):
+    scoring.load_now()
+    if not scoring.wait_ready(0):
         raise click.ClickException(f"the model could not be loaded: {scoring.status().get('error')}")
     click.echo(f"model ready: {scoring.description}; catching up on held comments")
     click.echo(" ".join(f"{k}={v}" for k, v in rescore_pending().items()))
@@ -67,3 +69,12 @@ def init_demo(origins: tuple[str, ...]) -> None:
     if site_service.get_site_by_slug("demo") is None:
         site_service.create_site("demo", "The Daily Demo", list(origins))
     click.echo("demo site ready: open http://127.0.0.1:8080/demo")
+
+
+def _register_subcommands() -> None:
+    from discuss.scoring.cli import model_cli
+
+    discuss_cli.add_command(model_cli)
+
+
+_register_subcommands()

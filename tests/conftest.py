@@ -106,3 +106,26 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def tiny_detoxify(tmp_path_factory):
+    """A real Detoxify-format checkpoint (2-layer BERT, local WordPiece vocab), built offline."""
+    from tests.support.tiny_detoxify import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-detoxify"), head_scale=20.0)
+
+
+REDIS_TEST_URL = os.environ.get("DISCUSS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def redis_url():
+    """A real, emptied Redis database for queue tests (.ci/run starts Redis if it is down)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    client.ping()
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()

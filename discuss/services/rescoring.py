@@ -6,13 +6,15 @@ re-checked under a row lock, so two rescoring runs cannot both route it.
 """
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from discuss.extensions import db
-from discuss.models import Comment, CommentStatus
-from discuss.scoring import ScoringUnavailable
+from discuss.models import Comment, CommentStatus, utcnow
+from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
 from discuss.services.audit import record_event
 from discuss.services.pipeline import SCORING_QUEUED, SCORING_UNAVAILABLE, ScoreSource, decide, needs_scoring
@@ -55,7 +57,7 @@ def route_scored(comment_id: int, scores: dict[str, float]) -> str:
 
 def _route_scored(comment_id: int, scores: dict[str, float]) -> str:
     comment = db.session.scalar(select(Comment).where(Comment.id == comment_id).with_for_update())
-    if comment is None or not needs_scoring(comment):
+    if comment is None or not needs_scoring(comment) or not _claim(comment):
         db.session.rollback()
         return "skipped"
     site = comment.thread.site
@@ -73,6 +75,19 @@ def _route_scored(comment_id: int, scores: dict[str, float]) -> str:
     touch_thread(comment.thread_id)
     db.session.commit()
     return comment.status.value
+
+
+def _claim(comment: Comment) -> bool:
+    """Take the comment for this transaction: only one of several concurrent runs wins.
+
+    SQLite ignores FOR UPDATE, so the first write is a compare-and-set on status_changed_at;
+    a second process blocks on the write lock and then updates no row.
+    """
+    claimed = db.session.execute(
+        update(Comment).where(Comment.id == comment.id, Comment.status == CommentStatus.PENDING,
+                              Comment.status_changed_at == comment.status_changed_at)
+        .values(status_changed_at=utcnow()).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
 
 
 def score_and_route(comment_id: int) -> str:
@@ -98,4 +113,7 @@ def install_auto_rescore(app: Flask) -> None:
             finally:
                 db.session.remove()
 
-    get_scoring(app).add_ready_callback(_rescore)
+    scoring = get_scoring(app)
+    scoring.add_ready_callback(_rescore)
+    if scoring.state is ScorerState.READY:  # loaded before we subscribed; rescoring is idempotent
+        threading.Thread(target=_rescore, name="discuss-rescore", daemon=True).start()
