@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import g, has_app_context
 from werkzeug.security import generate_password_hash
 
 from discuss.extensions import db
@@ -24,8 +25,18 @@ def make_staff(email: str, role: Role = Role.MODERATOR, sites: list[Site] | None
     return user
 
 
+def forget_cached_user() -> None:
+    """The app fixture keeps one app context pushed, so ``g`` (where Flask-Login caches the
+    current user, and Flask-WTF the CSRF token) outlives a request; drop both when a test
+    switches who is signed in or which client is talking."""
+    if has_app_context():
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+
+
 def sign_in(client, user: User | None) -> None:
     """Put a user in the session the way Flask-Login does (no password round trip)."""
+    forget_cached_user()
     with client.session_transaction() as session:
         session.clear()
         if user is not None:
