@@ -706,6 +706,7 @@
     } finally {
       state.loading = false;
       root.setAttribute('aria-busy', 'false');
+      if (!root.dataset.ready && performance.mark) performance.mark('discuss:rendered'); // for RUM and bench/
       root.dataset.ready = 'true';
       notifyResize();
     }
