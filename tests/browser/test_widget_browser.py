@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Report
-from tests.browser.conftest import CHROMIUM, open_thread
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, open_thread
 
 pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium"),
               pytest.mark.timeout(120)]
@@ -36,6 +36,9 @@ def test_empty_state_post_reply_edit_delete(env, new_page):
     frame.get_by_label("Name").fill("Maren")
     frame.get_by_label("Join the discussion").fill("Great news for **cyclists** on the east bank.")
     expect(frame.locator(".dc-preview strong")).to_have_text("cyclists")  # live preview, server-rendered
+    frame.get_by_text("Formatting help").click()
+    expect(frame.get_by_text("You can format your comment with Markdown:")).to_be_visible()
+    frame.locator(".dc-compose").screenshot(path=os.path.join(ARTIFACTS, "widget-compose-preview.png"))
     frame.get_by_role("button", name="Post comment").click()
     first = comment(frame, "Great news for")
     expect(first.locator(".dc-body strong")).to_have_text("cyclists")
@@ -133,6 +136,8 @@ def test_like_and_report(env, new_page):
     expect(frame.get_by_text("Thanks. A moderator will review this comment.")).to_be_visible()
     expect(action(item, "Reported")).to_be_disabled()
 
+    # Liking minted a guest identity; the reader can still choose the name they post under.
+    expect(frame.get_by_label("Name")).to_be_visible()
     frame = open_thread(page, env.demo_url(article="likes"))  # state survives a reload
     expect(comment(frame, "cast in Sheffield").locator(".dc-like")).to_have_attribute("aria-pressed", "true")
     expect(comment(frame, "cast in Sheffield").locator(".dc-like-n")).to_have_text("1")
@@ -164,6 +169,7 @@ def test_toxicity_nudge_then_held_comment_only_visible_to_author(env, new_page, 
     expect(held.locator(".dc-badge-pending")).to_have_text("Awaiting moderation")
     expect(held.locator(".dc-pending-note")).to_be_visible()
     expect(frame.locator(".dc-count")).to_have_text("")  # held comments are not counted
+    frame.locator("#discuss").screenshot(path=os.path.join(artifacts, "widget-held.png"))
 
     # Reloading keeps it for its author (bearer token in the iframe's storage) ...
     frame = open_thread(page, env.demo_url(article="nudge"))
@@ -351,3 +357,28 @@ def test_keyboard_only_posting(env, new_page):
     outline.focus()
     style = outline.evaluate("el => getComputedStyle(el).outlineStyle")
     assert style == "solid"  # a visible focus ring
+
+
+def test_signed_in_reader_hook(env, new_page):
+    """SSO/accounts land later: a bearer token handed to the widget makes it render as that reader."""
+    from discuss.identity import issue_author_token
+    from discuss.models import AuthorKind, User
+
+    with env.app.app_context():
+        user = User(kind=AuthorKind.ACCOUNT, display_name="Jane Editor")
+        db.session.add(user)
+        db.session.commit()
+        token = issue_author_token(user)
+    page = new_page()
+    frame = open_thread(page, env.demo_url(article="signed-in"))
+    child = page.query_selector("iframe[name=discuss-thread]").content_frame()
+    child.evaluate("t => window.discuss.setToken(t)", token)
+    expect(frame.get_by_text("Commenting as Jane Editor.")).to_be_visible()
+    expect(frame.get_by_label("Name")).to_have_count(0)
+    frame.get_by_label("Join the discussion").fill("Posted with my account.")
+    frame.get_by_role("button", name="Post comment").click()
+    mine = comment(frame, "Posted with my account.")
+    expect(mine.locator(".dc-author")).to_have_text("Jane Editor")
+    expect(mine.locator(".dc-badge").first).to_have_text("You")
+    expect(action(mine, "Edit")).to_be_visible()
+    expect(action(mine, "Report")).to_have_count(0)  # nobody reports themselves

@@ -79,6 +79,7 @@
     if (code === 'commenting_disabled') return t('err_commenting_disabled');
     if (code === 'unknown_site') return t('err_unknown_site');
     if (code === 'not_found') return t('err_not_found');
+    if (code === 'already_reported') return t('report_thanks');
     if (code === 'sign_in_required' || code === 'identity_not_allowed') return t('sign_in_required');
     if (code === 'rejected_as_spam') return t('err_spam');
     if (code === 'origin_not_allowed') return t('err_unknown_site');
@@ -343,7 +344,8 @@
         thanks.focus();
       } catch (ex) {
         err.textContent = errorText(ex);
-        submit.disabled = false;
+        submit.disabled = ex.code === 'already_reported';
+        if (ex.code === 'already_reported') { opener.textContent = t('reported'); opener.disabled = true; }
       }
     });
     slot.replaceChildren(form);
@@ -454,7 +456,8 @@
   let previewTimer = 0;
   function commentForm(opts) {
     const id = nextId('f');
-    const guest = !auth.viewer;
+    // Guests (including returning ones) may change the name they post under; signed-in readers may not.
+    const guest = !auth.viewer || auth.viewer.kind === 'guest';
     const needEmail = !!state.settings.require_guest_email;
     const err = h('p', { class: 'dc-error', role: 'alert', id: id + '-err' });
     const ta = h('textarea', {
@@ -482,11 +485,7 @@
             h('label', { for: emailId, class: 'dc-label', text: t(needEmail ? 'email_label_required' : 'email_label') }),
             h('input', { id: emailId, name: 'author_email', type: 'email', class: 'dc-input', autocomplete: 'email', maxlength: 254, required: needEmail, value: store.get('discuss.email') || '' }))));
       } else if (opts.mode === 'compose') {
-        fields.push(h('p', { class: 'dc-as' }, t('posting_as', { name: auth.viewer.name }) + ' ',
-          auth.viewer.kind === 'guest' ? h('button', {
-            type: 'button', class: 'dc-link', text: t('not_you'),
-            onclick: () => { auth.setToken(null); auth.viewer = null; load(true); },
-          }) : null));
+        fields.push(h('p', { class: 'dc-as', text: t('posting_as', { name: auth.viewer.name }) }));
       }
       // Honeypot: people never see or reach it; naive bots fill it in.
       fields.push(h('input', { type: 'text', name: 'website', class: 'dc-hp', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true' }));
