@@ -76,6 +76,22 @@ class Config:
     SMTP_PORT = 25
     MAIL_FROM = "comments@localhost"
     PUBLIC_URL: str | None = None
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    SMTP_TIMEOUT_SECONDS = 10
+    MAIL_ENABLED = True
+    # "auto": the RQ queue when SCORING=queue and REDIS_URL are set, else a background thread.
+    # "thread", "queue" or "inline" (send within the caller; for scripts and debugging).
+    MAIL_DELIVERY = "auto"
+    DIGEST_MAX_ITEMS = 20
+
+    # Reader identity (issue 6)
+    READER_SESSION_DAYS = 30
+    EMAIL_VERIFY_MAX_AGE_HOURS = 48
+    # Publisher SSO tokens must expire within this long of now (they are meant to be short-lived).
+    SSO_MAX_TOKEN_LIFETIME_SECONDS = 86_400
+    SSO_LEEWAY_SECONDS = 30
 
     @classmethod
     def from_env(cls) -> dict[str, Any]:
@@ -96,18 +112,26 @@ class Config:
             "SMTP_HOST": "SMTP_HOST",
             "MAIL_FROM": "MAIL_FROM",
             "PUBLIC_URL": "PUBLIC_URL",
+            "SMTP_USERNAME": "SMTP_USERNAME",
+            "SMTP_PASSWORD": "SMTP_PASSWORD",
+            "MAIL_DELIVERY": "MAIL_DELIVERY",
+            "RATE_LIMIT_LOGIN": "RATE_LIMIT_LOGIN",
         }
         for env_name, key in mapping_str.items():
             value = _env(env_name)
             if value not in (None, ""):
                 values[key] = value
         for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
-                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS"):
+                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
+                         "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
+                         "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
         for env_name, key in (("RATELIMIT_ENABLED", "RATELIMIT_ENABLED"),
                               ("SCORER_ENABLED", "SCORER_ENABLED"),
-                              ("SECURE_COOKIES", "SESSION_COOKIE_SECURE")):
+                              ("SECURE_COOKIES", "SESSION_COOKIE_SECURE"),
+                              ("SMTP_STARTTLS", "SMTP_STARTTLS"),
+                              ("MAIL_ENABLED", "MAIL_ENABLED")):
             if _env(env_name) not in (None, ""):
                 values[key] = _env_bool(env_name, False)
         return values
