@@ -30,7 +30,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 @api_bp.before_request
 def authorize():
     g.actor = api_actor()
-    if bearer_token() is None and request.method in UNSAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
+    session_write = bearer_token() is None and request.method in UNSAFE_METHODS
+    if session_write and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
 
 
