@@ -382,3 +382,30 @@ def test_signed_in_reader_hook(env, new_page):
     expect(mine.locator(".dc-badge").first).to_have_text("You")
     expect(action(mine, "Edit")).to_be_visible()
     expect(action(mine, "Report")).to_have_count(0)  # nobody reports themselves
+
+
+@pytest.mark.parametrize("status,error,message", [
+    (429, {"code": "rate_limited", "message": "Too many requests."}, "You're posting too quickly."),
+    (403, {"code": "thread_closed", "message": "closed"}, "This discussion is closed to new comments."),
+    (409, {"code": "duplicate_comment", "message": "dup"}, "It looks like you already posted this comment."),
+])
+def test_post_errors_read_clearly(env, new_page, status, error, message):
+    import json
+
+    page = new_page()
+    frame = open_thread(page, env.demo_url(article="errors-" + error["code"]))
+    page.context.route(re.compile(r".*/api/v1/comments$"), lambda route: route.fulfill(
+        status=status, content_type="application/json", body=json.dumps({"error": error})))
+    frame.get_by_label("Name").fill("Sam")
+    frame.get_by_label("Join the discussion").fill("Hello there")
+    frame.get_by_role("button", name="Post comment").click()
+    expect(frame.locator(".dc-compose .dc-error")).to_contain_text(message)
+    expect(frame.get_by_label("Join the discussion")).to_have_value("Hello there")  # nothing lost
+
+
+def test_sandboxed_iframe_on_the_publisher_page(env, new_page):
+    page = new_page()
+    open_thread(page, env.demo_url(article="sandbox"))
+    sandbox = page.locator("iframe[name=discuss-thread]").get_attribute("sandbox")
+    assert "allow-top-navigation" not in sandbox and "allow-scripts" in sandbox
+    assert page.locator("iframe[name=discuss-thread]").get_attribute("src").startswith(env.service.url + "/embed/thread?")

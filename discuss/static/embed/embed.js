@@ -41,8 +41,11 @@
     frame.title = STR.frame_title || 'Comments';
     frame.name = 'discuss-thread';
     frame.setAttribute('scrolling', 'no');
-    // The widget may not navigate or script the publisher's page; links open in a new tab.
-    frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
+    // The widget may not navigate the publisher's page; links open in a new tab. (When the page is
+    // on the comment host itself, as /demo is, a sandbox protects nothing and Chrome warns about it.)
+    if (host !== location.origin) {
+      frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
+    }
     frame.style.cssText = 'display:block;width:100%;min-width:0;height:320px;border:0;margin:0;padding:0;overflow:hidden;background:transparent';
     if (theme) frame.style.colorScheme = theme;
     window.addEventListener('message', function (e) {
