@@ -144,3 +144,17 @@ def test_every_string_key_the_widget_uses_exists():
     used.discard("sort_")  # built from the sort name
     missing = sorted(k for k in used if k not in strings)
     assert missing == []
+
+
+def test_read_page_pages_through_long_threads(app, client):
+    app.config["MAX_PAGE_LIMIT"] = 3
+    site = make_site("news")
+    thread = make_thread(site, "long")
+    for i in range(5):
+        make_comment(thread, body=f"Comment number {i}")
+    html = client.get("/embed/read?site=news&article=long").get_data(as_text=True)
+    assert "Comment number 2" in html and "Comment number 3" not in html
+    next_url = re.search(r'href="(/embed/read\?[^"]*cursor=[^"]*)"', html).group(1).replace("&amp;", "&")
+    html = client.get(next_url).get_data(as_text=True)
+    assert "Comment number 3" in html and "Comment number 4" in html and "Comment number 0" not in html
+    assert client.get("/embed/read?site=news&article=long&cursor=garbage").status_code == 400

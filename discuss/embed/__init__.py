@@ -114,10 +114,16 @@ def read_page():
     if site is None or not article:
         return render_template("embed/unavailable.html", strings=strings), 404
     g.csp_frame_ancestors = _frame_ancestors(site)
-    thread, comments = published_thread(site, article)
+    from discuss.errors import ApiError
+
+    try:
+        thread, comments, next_cursor = published_thread(site, article, request.args.get("cursor") or None)
+    except ApiError:  # a stale or hand-edited cursor
+        abort(400)
     title = (thread.title if thread and thread.title else None) or article
+    next_url = url_for("embed.read_page", site=site.slug, article=article, cursor=next_cursor) if next_cursor else None
     return render_template("embed/read.html", strings=strings, site=site, thread=thread, title=title,
-                           comments=comments, count=thread.published_count if thread else 0,
+                           comments=comments, count=thread.published_count if thread else 0, next_url=next_url,
                            css_url=asset_url("thread.css"), read_css_url=asset_url("read.css"))
 
 

@@ -1,20 +1,19 @@
 """Published comments of one thread as a tree, for the server-rendered read-only page.
 
-Queries the models directly; swap for the API's read service once it exists so both surfaces
-share one definition of "visible".
+Built on the API's read service (discuss.services.reading), so the no-JavaScript page and the
+widget agree on what is visible: published comments, with deleted or removed ones kept only as
+placeholders when they have visible replies.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
 
-from discuss.extensions import db
-from discuss.models import Comment, CommentStatus, Site, Thread
-from discuss.services.threads import find_thread
-
-MAX_READ_COMMENTS = 2000
+from discuss.models import Site, Thread
+from discuss.services import reading
 
 
 @dataclass
@@ -27,38 +26,23 @@ class ReadComment:
     replies: list["ReadComment"] = field(default_factory=list)
 
 
-def published_thread(site: Site, article_id: str) -> tuple[Thread | None, list[ReadComment]]:
-    thread = find_thread(site.id, article_id)
+def _parse(moment: str) -> datetime:
+    return datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def _convert(node: dict[str, Any]) -> ReadComment:
+    published = node["status"] == "published"
+    return ReadComment(node["id"], node["author"]["name"] if published and node["author"] else None,
+                       node["html"] if published else None, _parse(node["created_at"]),
+                       bool(node.get("edited_at")), [_convert(r) for r in node.get("replies", [])])
+
+
+def published_thread(site: Site, article_id: str, cursor: str | None = None
+                     ) -> tuple[Thread | None, list[ReadComment], str | None]:
+    """(thread, top-level comments with replies, cursor of the next page or None)."""
+    _, thread = reading.thread_and_site(site.slug, article_id)
     if thread is None:
-        return None, []
-    rows = db.session.scalars(
-        select(Comment)
-        .where(Comment.thread_id == thread.id,
-               Comment.status.in_([CommentStatus.PUBLISHED, CommentStatus.DELETED]))
-        .order_by(Comment.created_at, Comment.id)
-        .limit(MAX_READ_COMMENTS))
-    nodes: dict[int, ReadComment] = {}
-    parents: dict[int, int | None] = {}
-    for c in rows:
-        published = c.status == CommentStatus.PUBLISHED
-        nodes[c.id] = ReadComment(c.id, c.author_name if published else None,
-                                  c.body_html if published else None, c.created_at, bool(c.edited_at))
-        parents[c.id] = c.parent_id
-    roots: list[ReadComment] = []
-    for cid, node in nodes.items():
-        parent = parents[cid]
-        if parent is not None and parent in nodes:
-            nodes[parent].replies.append(node)
-        elif parent is None:
-            roots.append(node)
-        # a reply whose parent is hidden (pending/rejected) is hidden with it
-
-    def prune(items: list[ReadComment]) -> list[ReadComment]:
-        kept = []
-        for item in items:
-            item.replies = prune(item.replies)
-            if item.html is not None or item.replies:  # deleted ones stay only as placeholders
-                kept.append(item)
-        return kept
-
-    return thread, prune(roots)
+        return None, [], None
+    page = reading.PageRequest(sort="oldest", limit=current_app.config.get("MAX_PAGE_LIMIT", 200), cursor=cursor)
+    body, _ = reading.read_thread(site, thread, article_id, page)
+    return thread, [_convert(n) for n in body["comments"]], body.get("next_cursor")

@@ -128,8 +128,9 @@ def new_page(browser, env):
     """Factory: a page in a fresh browser context (a fresh reader), with its activity recorded."""
     contexts = []
 
-    def factory(width: int = 1200, height: int = 900, color_scheme: str = "light"):
-        context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=color_scheme)
+    def factory(width: int = 1200, height: int = 900, color_scheme: str = "light", javascript: bool = True):
+        context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=color_scheme,
+                                      java_script_enabled=javascript)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)

@@ -409,3 +409,14 @@ def test_sandboxed_iframe_on_the_publisher_page(env, new_page):
     sandbox = page.locator("iframe[name=discuss-thread]").get_attribute("sandbox")
     assert "allow-top-navigation" not in sandbox and "allow-scripts" in sandbox
     assert page.locator("iframe[name=discuss-thread]").get_attribute("src").startswith(env.service.url + "/embed/thread?")
+
+
+def test_without_javascript_readers_get_a_read_only_page(env, new_page, artifacts):
+    seed_showcase(env, "nojs")
+    page = new_page(javascript=False)
+    page.goto(env.demo_url(article="nojs"))
+    page.get_by_role("link", name="Read the comments on this article").click()
+    expect(page.get_by_role("heading", name="Comments 6 comments")).to_be_visible()
+    expect(page.get_by_text("10:00 and 16:00 according to the harbour master")).to_be_visible()
+    assert page.url.startswith(env.service.url + "/embed/read?")
+    page.screenshot(path=os.path.join(artifacts, "read-only-page.png"), full_page=True)
