@@ -248,10 +248,15 @@ def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
 
 
 def _after_commit(comment: Comment) -> None:
-    """In queue mode, hand the comment to a scoring worker once it is safely stored."""
+    """In queue mode, hand the comment to a scoring worker once it is safely stored.
+    A published reply tells the parent's author (if they opted in), outside the request."""
     from discuss.services.pipeline import SCORING_QUEUED
 
     if SCORING_QUEUED in (comment.reasons or []):
         from discuss.services.scoring_queue import enqueue_scoring
 
         enqueue_scoring(comment.id)
+    if comment.status is CommentStatus.PUBLISHED and comment.parent_id is not None:
+        from discuss.services.notifications import notify_reply_published
+
+        notify_reply_published(comment.id)

@@ -1,0 +1,167 @@
+"""Reader identity endpoints: accounts, publisher SSO, the signed-in reader (/me), email links.
+
+Sign-in answers ``{"token", "token_type": "Bearer", "expires_at", "viewer"}``; the widget keeps
+the token and sends ``Authorization: Bearer <token>`` (no third-party cookies involved).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Response, current_app, jsonify, render_template, request
+
+from discuss.api import bp
+from discuss.api.cors import check_origin
+from discuss.api.helpers import bearer_token, json_body, viewer
+from discuss.api.schemas import Field, check_email
+from discuss.errors import ApiError, Forbidden
+from discuss.extensions import limiter
+from discuss.net import client_ip
+from discuss.services import notifications, privacy, readers, sso
+from discuss.services.comments import require_site
+from discuss.services.reading import iso
+
+SITE = Field(str, max_len=64, nullable=True)
+REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),
+                   "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
+                   "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE}
+LOGIN_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=1),
+                "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS), "site": SITE}
+SSO_SCHEMA = {"site": Field(str, required=True, max_len=64, min_len=1),
+              "token": Field(str, required=True, max_len=sso.MAX_TOKEN_CHARS, min_len=1)}
+PROFILE_SCHEMA = {"display_name": Field(str, max_len=128, nullable=True),
+                  "notify_replies": Field(bool, nullable=True), "notify_digest": Field(bool, nullable=True)}
+PASSWORD_SCHEMA = {"current_password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
+                   "new_password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)}
+TOKEN_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1)}
+
+
+def _login_limit() -> str:
+    return current_app.config["RATE_LIMIT_LOGIN"]
+
+
+def _signed_in(result: readers.SignedIn, status: int = 200):
+    return jsonify({"token": result.token, "token_type": "Bearer", "expires_at": iso(result.expires_at),
+                    "viewer": readers.public_viewer(result.user)}), status
+
+
+def _check_account_site(slug: str | None) -> None:
+    """Calls from a publisher's page name their site: check the origin and that accounts are allowed."""
+    if not slug:
+        return
+    site = require_site(slug)
+    check_origin(site)
+    if "account" not in (site.effective_settings().get("allowed_identities") or []):
+        raise Forbidden("This site does not accept comment accounts.", "identity_not_allowed")
+
+
+def _me():
+    return readers.require_account(viewer())
+
+
+# -- accounts ----------------------------------------------------------------------------------
+
+@bp.post("/auth/register")
+@limiter.limit(_login_limit, key_func=client_ip)
+def register():
+    data = json_body(REGISTER_SCHEMA)
+    check_email(data["email"], "email")
+    _check_account_site(data["site"])
+    result = readers.register(data["email"], data["password"], data["display_name"])
+    notifications.request_verification(result.user)
+    return _signed_in(result, 201)
+
+
+@bp.post("/auth/login")
+@limiter.limit(_login_limit, key_func=client_ip)
+def login():
+    data = json_body(LOGIN_SCHEMA)
+    _check_account_site(data["site"])
+    return _signed_in(readers.authenticate(data["email"], data["password"]))
+
+
+@bp.post("/auth/logout")
+def logout():
+    return jsonify({"signed_out": readers.end_session(bearer_token())})
+
+
+@bp.post("/auth/sso")
+@limiter.limit(_login_limit, key_func=client_ip)
+def sso_sign_in():
+    data = json_body(SSO_SCHEMA)
+    check_origin(require_site(data["site"]))
+    result, _site = sso.sign_in(data["site"], data["token"])
+    return _signed_in(result)
+
+
+@bp.post("/auth/verify/resend")
+@limiter.limit(_login_limit, key_func=client_ip)
+def resend_verification():
+    return jsonify({"sent": notifications.request_verification(_me())}), 202
+
+
+@bp.route("/auth/verify", methods=["GET", "POST"])
+def verify_email():
+    token = request.args.get("token", "") if request.method == "GET" else json_body(TOKEN_SCHEMA)["token"]
+    return _link_result(lambda: readers.verify_email(token), "Email address confirmed",
+                        "Thanks, your email address is confirmed. You can close this page.",
+                        lambda user: {"verified": True, "viewer": readers.public_viewer(user)})
+
+
+@bp.route("/unsubscribe", methods=["GET", "POST"])
+def unsubscribe():
+    # POST is RFC 8058 one-click (mail clients); GET is the link in the message body.
+    token = request.args.get("token", "")
+    return _link_result(lambda: notifications.unsubscribe(token), "Unsubscribed",
+                        "You will not get these emails any more.",
+                        lambda result: {"unsubscribed": result[1]})
+
+
+def _link_result(action, title: str, message: str, as_json):
+    """Links opened from an email: a small page for browsers, JSON for the widget."""
+    html = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+    try:
+        outcome = action()
+    except ApiError as err:
+        if not html:
+            raise
+        return render_template("email/link_result.html", title="This link did not work",
+                               message=err.message), err.status
+    if html:
+        return render_template("email/link_result.html", title=title, message=message)
+    return jsonify(as_json(outcome))
+
+
+# -- the signed-in reader ----------------------------------------------------------------------
+
+@bp.get("/me")
+def me():
+    return jsonify({"viewer": readers.public_viewer(_me())})
+
+
+@bp.patch("/me")
+def update_me():
+    data = json_body(PROFILE_SCHEMA)
+    user = readers.update_profile(_me(), display_name=data["display_name"], notify_replies=data["notify_replies"],
+                                  notify_digest=data["notify_digest"])
+    return jsonify({"viewer": readers.public_viewer(user)})
+
+
+@bp.post("/me/password")
+@limiter.limit(_login_limit, key_func=client_ip)
+def change_password():
+    data = json_body(PASSWORD_SCHEMA)
+    readers.change_password(_me(), data["current_password"], data["new_password"], keep_token=bearer_token())
+    return jsonify({"changed": True, "other_sessions_signed_out": True})
+
+
+@bp.get("/me/export")
+def export_me():
+    body = json.dumps(privacy.export_data(_me()), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-comments.json"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.delete("/me")
+def delete_me():
+    return jsonify(privacy.delete_account(_me()))
