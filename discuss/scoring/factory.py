@@ -84,7 +84,8 @@ def load_scorer(settings: ScorerSettings) -> Scorer:
         scorer = None
         try:
             key = onnx_scorer.fingerprint(settings.checkpoint, settings.model)
-            scorer = onnx_scorer.load_cached(settings.resolved_cache_dir, key, settings.threads)
+            scorer = onnx_scorer.load_cached(settings.resolved_cache_dir, key, settings.threads,
+                                                settings.tolerance)
         except Exception as exc:  # noqa: BLE001 - a broken cache entry means: rebuild
             reason = f"cached ONNX model unusable: {type(exc).__name__}: {exc}"
         if scorer is None:

@@ -188,11 +188,17 @@ def _read_meta(entry: Path) -> dict:
         return {}
 
 
-def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2) -> OnnxScorer | None:
-    """A previously built and verified model for this checkpoint, or None."""
+def _passes(meta: dict, tolerance: float) -> bool:
+    agree = meta.get("agreement") or {}
+    return "max_prob_diff" in agree and agree["max_prob_diff"] <= tolerance
+
+
+def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
+                tolerance: float = AGREEMENT_TOLERANCE) -> OnnxScorer | None:
+    """A previously built model for this checkpoint whose recorded agreement is within ``tolerance``."""
     entry = Path(cache_dir) / key
     meta = _read_meta(entry)
-    if not meta.get("passed") or not (entry / MODEL_FILE).exists():
+    if not _passes(meta, tolerance) or not (entry / MODEL_FILE).exists():
         return None
     scorer = _from_entry(entry, threads)
     scorer.info["cached"] = True
@@ -205,12 +211,13 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
     OnnxUnavailable with the reason when any step fails or the models disagree."""
     entry = Path(cache_dir) / key
     with _locked(Path(cache_dir)):
-        cached = load_cached(cache_dir, key, threads)
+        cached = load_cached(cache_dir, key, threads, tolerance)
         if cached is not None:  # another process built it while we waited
             return cached
         verdict = _read_meta(entry)
-        if verdict.get("agreement") and not verdict.get("passed"):  # known to disagree: don't rebuild
-            raise OnnxUnavailable(verdict.get("reason") or "int8 model disagrees with torch (cached verdict)")
+        if verdict.get("agreement") and (entry / MODEL_FILE).exists():  # known to disagree: don't rebuild
+            raise OnnxUnavailable(f"int8 model disagrees with torch: max prob diff "
+                                  f"{verdict['agreement']['max_prob_diff']:.4f} > {tolerance} (cached verdict)")
         entry.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=entry) as work:
             fp32 = Path(work) / "model.fp32.onnx"

@@ -1,0 +1,257 @@
+"""Scoring benchmark: throughput, latency, memory and agreement per model and backend.
+
+    .venv/bin/python -m bench.scoring [--quick] [--models unbiased,original] [--comments 160]
+
+Models are random-weight stand-ins with the real architectures (bench/checkpoints.py); speed and memory do
+not depend on weight values. Every row runs in a fresh subprocess so its resident memory (RSS after load and
+scoring) is honest. Comments are a generated mix of news-comment lengths (median ~50 words, ~8% of 150-380
+words). Latency is per call: one comment for batch-1 rows, one whole batch for batched rows, one post (from
+submit to its scores) for the service rows. Agreement is measured against fp32 torch on the same comments,
+after the RSS reading.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
+
+CACHE_DIR = DEFAULT_OUT / "onnx-cache"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+# --- worker side (one row per fresh process) ---------------------------------------------------------------
+
+def _load(backend: str, checkpoint: str, config_dir: str, threads: int):
+    """The bench measures the int8 model's speed whatever its agreement (tolerance 1.0: measure only);
+    the agreement columns say whether the product's 0.01 check would let it serve."""
+    from discuss.scoring.factory import ScorerSettings, load_scorer
+
+    return load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend=backend,
+                                      threads=threads, cache_dir=str(CACHE_DIR), tolerance=1.0))
+
+
+def _timed_batches(scorer, comments, max_batch, sort):
+    """Length-sorted (or arrival-order) batches; latency per batch call."""
+    latencies = []
+    for start in range(0, len(comments), max_batch * 4 if sort else max_batch):
+        chunk = comments[start:start + (max_batch * 4 if sort else max_batch)]
+        t0 = time.perf_counter()
+        scorer.logits_batch(chunk, max_batch=max_batch, sort=sort)
+        latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+def _service(scorer, comments, posters: int, max_batch: int):
+    from discuss.scoring.runtime import ScoringService
+
+    service = ScoringService.from_scorer(scorer, max_batch=max_batch, window_ms=3)
+    queue = list(reversed(comments))
+    lock = threading.Lock()
+    latencies: list[float] = []
+
+    def poster():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                text = queue.pop()
+            t0 = time.perf_counter()
+            service.score(text, timeout_s=120)
+            latency = time.perf_counter() - t0
+            with lock:
+                latencies.append(latency)
+
+    threads = [threading.Thread(target=poster) for _ in range(posters)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats = service.status()["batching"]
+    return latencies, stats["texts"] / max(1, stats["batches"])
+
+
+def worker(spec: dict) -> dict:
+    import numpy as np
+
+    from discuss.scoring import batching
+    from discuss.scoring.samples import generate_comments
+
+    comments = generate_comments(spec["comments"], seed=spec.get("seed", 7))
+    mode, threads = spec["mode"], spec["threads"]
+    backend = "torch" if mode.startswith("torch") or mode == "plain" else "onnx"
+    started = time.perf_counter()
+    scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads)
+    load_s = time.perf_counter() - started
+    warm = comments[:4]
+    scorer.logits_batch(warm)
+    result: dict = {"load_s": load_s, "backend": getattr(scorer, "backend", "?"),
+                    "fallback": scorer.info.get("fallback_reason")}
+    t0 = time.perf_counter()
+    if mode == "plain":  # Detoxify.predict one comment at a time: what a naive integration does
+        latencies = []
+        for text in comments:
+            s = time.perf_counter()
+            scorer.detoxify.predict(text)
+            latencies.append(time.perf_counter() - s)
+    elif mode.endswith("-b1"):
+        latencies = []
+        for text in comments:
+            s = time.perf_counter()
+            scorer.logits_batch([text])
+            latencies.append(time.perf_counter() - s)
+    elif mode.endswith("-sorted") or mode.endswith("-unsorted"):
+        latencies = _timed_batches(scorer, comments, spec["batch"], sort=mode.endswith("-sorted"))
+    elif mode.startswith("service"):
+        latencies, mean_batch = _service(scorer, comments, spec["posters"], spec["batch"])
+        result["mean_batch"] = mean_batch
+    else:
+        raise ValueError(mode)
+    elapsed = time.perf_counter() - t0
+    result.update(rate=len(comments) / elapsed, p50_ms=percentile(latencies, 0.5) * 1000,
+                  p95_ms=percentile(latencies, 0.95) * 1000, rss_mb=rss_mb())
+    lengths = [len(ids) for ids in scorer.encode(comments)]
+    result["tokens_median"] = statistics.median(lengths)
+    result["tokens_max"] = max(lengths)
+    if spec.get("agreement") and backend == "onnx":
+        from discuss.scoring.detoxify_scorer import DetoxifyScorer
+
+        reference = DetoxifyScorer(checkpoint=spec["checkpoint"], config_dir=spec["config_dir"], threads=threads)
+        subset = comments[: spec["agreement"]]
+        ref, got = reference.logits_batch(subset), scorer.logits_batch(subset)
+        result["prob_diff"] = float(np.abs(batching.sigmoid(ref) - batching.sigmoid(got)).max())
+        result["logit_diff"] = float(np.abs(ref - got).max())
+        probs = batching.sigmoid(ref)
+        result["prob_range"] = [float(probs.min()), float(probs.max())]
+    return result
+
+
+# --- driver side ------------------------------------------------------------------------------------------
+
+def run_row(spec: dict) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=1800)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:120]}
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def build_onnx(checkpoint: str, config_dir: str) -> dict:
+    """First load with backend auto: export + quantize + agreement check, in its own process."""
+    spec = {"build": True, "checkpoint": checkpoint, "config_dir": config_dir}
+    proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=1800)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def plan(quick: bool, comments: int) -> list[tuple[str, dict]]:
+    n_plain = max(24, comments // 4) if quick else comments // 2
+    rows = [
+        ("plain Detoxify.predict, batch 1", dict(mode="plain", threads=2, comments=n_plain)),
+        ("torch fp32, batches of 8, arrival order", dict(mode="torch-unsorted", threads=2, batch=8,
+                                                          comments=comments)),
+        ("torch fp32, batches of 8, length-sorted", dict(mode="torch-sorted", threads=2, batch=8,
+                                                          comments=comments)),
+        ("onnx int8, batch 1", dict(mode="onnx-b1", threads=2, comments=comments, agreement=64)),
+        ("onnx int8, batches of 8, arrival order", dict(mode="onnx-unsorted", threads=2, batch=8,
+                                                        comments=comments)),
+        ("onnx int8, batches of 8, length-sorted", dict(mode="onnx-sorted", threads=2, batch=8,
+                                                        comments=comments)),
+        ("onnx int8, length-sorted, 1 thread", dict(mode="onnx-sorted", threads=1, batch=8, comments=comments)),
+        ("service (onnx int8), 8 posting threads", dict(mode="service", threads=2, batch=16, posters=8,
+                                                        comments=comments)),
+    ]
+    if not quick:
+        rows.insert(6, ("onnx int8, batches of 16, length-sorted",
+                        dict(mode="onnx-sorted", threads=2, batch=16, comments=comments)))
+        rows.append(("service (onnx int8), 1 posting thread", dict(mode="service", threads=2, batch=16,
+                                                                   posters=1, comments=comments // 2)))
+        rows.append(("service (onnx int8), 32 posting threads", dict(mode="service", threads=2, batch=16,
+                                                                     posters=32, comments=comments)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer comments and rows (~3 min)")
+    parser.add_argument("--models", default="unbiased,original")
+    parser.add_argument("--comments", type=int, default=None)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        spec = json.loads(args.worker)
+        if spec.get("build"):
+            started = time.perf_counter()
+            scorer = _load("auto", spec["checkpoint"], spec["config_dir"], 2)
+            out = {"seconds": time.perf_counter() - started, **scorer.info}
+        else:
+            out = worker(spec)
+        print("RESULT " + json.dumps(out), flush=True)
+        return
+    comments = args.comments or (64 if args.quick else 160)
+    print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process\n", flush=True)
+    header = (f"{'model':<9} {'backend / lever':<42} {'c/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
+              f"{'|dp|':>7} {'|dlogit|':>8}  note")
+    for model in args.models.split(","):
+        checkpoint, config_dir = ensure_checkpoint(model)
+        built = build_onnx(checkpoint, config_dir)
+        if "error" in built:
+            print(f"{model}: ONNX build failed: {built['error']}")
+        else:
+            agree = built.get("agreement") or {}
+            print(f"{model}: ONNX int8 ready in {built['seconds']:.0f}s (cached={built.get('cached')}), backend "
+                  f"{built.get('backend')}, sample agreement |dp| {agree.get('max_prob_diff', float('nan')):.4f} "
+                  f"|dlogit| {agree.get('max_logit_diff', float('nan')):.4f}"
+                  + (f"; fallback: {built['fallback_reason']}" if built.get("fallback_reason") else ""))
+        print(header)
+        print("-" * len(header))
+        for label, spec in plan(args.quick, comments):
+            row = run_row({**spec, "checkpoint": checkpoint, "config_dir": config_dir})
+            if "error" in row:
+                print(f"{model:<9} {label:<42} ERROR {row['error']}", flush=True)
+                continue
+            dp = f"{row['prob_diff']:.4f}" if "prob_diff" in row else ""
+            dl = f"{row['logit_diff']:.4f}" if "logit_diff" in row else ""
+            note = f"tokens median {row['tokens_median']:.0f} max {row['tokens_max']}"
+            if "mean_batch" in row:
+                note = f"mean batch {row['mean_batch']:.1f}; " + note
+            if "prob_range" in row:
+                note += f"; fp32 probs {row['prob_range'][0]:.2f}..{row['prob_range'][1]:.2f}"
+            if row.get("fallback"):
+                note += f"; FELL BACK: {row['fallback']}"
+            print(f"{model:<9} {label:<42} {row['rate']:>6.1f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
+                  f"{row['rss_mb']:>7.0f} {dp:>7} {dl:>8}  {note}", flush=True)
+        print()
+
+
+if __name__ == "__main__":
+    main()
