@@ -91,9 +91,9 @@ def measure(demo_url: str, runs: int) -> list[float]:
             context = browser.new_context(viewport={"width": 1200, "height": 900})
             page = context.new_page()
             page.goto(f"{demo_url}/?article={ARTICLE}")
-            handle = page.wait_for_selector("iframe[name=discuss-thread]")
-            frame = handle.content_frame()
-            frame.wait_for_function("document.getElementById('discuss').dataset.ready === 'true'", timeout=30_000)
+            page.frame_locator("iframe[name=discuss-thread]").locator("#discuss[data-ready=true]").wait_for(
+                state="attached", timeout=60_000)
+            frame = page.frame(name="discuss-thread")
             count = frame.evaluate("document.querySelectorAll('.dc-item').length")
             assert count == 200, count
             top_origin = page.evaluate("performance.timeOrigin")
