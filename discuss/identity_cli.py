@@ -12,7 +12,8 @@ from discuss.services import sites as site_service
 
 @click.command("sso-secret")
 @click.argument("slug")
-@click.option("--rotate", is_flag=True, help="Replace the current secret (tokens signed with the old one stop working).")
+@click.option("--rotate", is_flag=True,
+              help="Replace the current secret (tokens signed with the old one stop working).")
 def sso_secret(slug: str, rotate: bool) -> None:
     """Create a site's SSO signing secret (HS256), or rotate it. Shown once."""
     from discuss.services.sso import set_sso_secret

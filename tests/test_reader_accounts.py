@@ -244,7 +244,8 @@ def test_site_that_only_takes_sso_refuses_an_account_post(client):
 
 
 def test_cors_origin_is_checked_when_a_site_is_named(client, site):
-    ok = client.post("/api/v1/auth/register", headers={"Origin": ORIGIN}, json={"email": "b@example.com", "password": PASSWORD, "display_name": "B", "site": "news"})
+    ok = client.post("/api/v1/auth/register", headers={"Origin": ORIGIN},
+                     json={"email": "b@example.com", "password": PASSWORD, "display_name": "B", "site": "news"})
     assert ok.status_code == 201 and ok.headers["Access-Control-Allow-Origin"] == ORIGIN
     bad = client.post("/api/v1/auth/login", headers={"Origin": "https://evil.example"},
                       json={"email": "b@example.com", "password": PASSWORD, "site": "news"})
