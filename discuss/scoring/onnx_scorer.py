@@ -122,10 +122,15 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
 
 
 class OnnxScorer:
-    """Scores with an ONNX Runtime session; same tokenisation, truncation and batching as the torch path."""
+    """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path.
+
+    ``max_batch`` defaults to 1: measured on this 2-core CPU (bench/scoring.py), int8 MatMulInteger already
+    saturates both cores on one ~60-token comment, and padded batches ran ~3x slower and grew the ORT arena
+    from ~570 MB to ~990 MB RSS. The service still collects concurrent posts into one worker hand-off.
+    """
 
     def __init__(self, model_path: str | os.PathLike, tokenizer, labels: Sequence[str], max_length: int,
-                 pad_id: int, threads: int = 2, max_batch: int = 8, max_tokens: int = 4096,
+                 pad_id: int, threads: int = 2, max_batch: int = 1, max_tokens: int = 4096,
                  info: dict | None = None):
         import onnxruntime as ort
 
