@@ -62,19 +62,42 @@ def worker(burst: bool) -> None:
 @click.option("--origin", "origins", multiple=True,
               default=("http://127.0.0.1:8080", "http://localhost:8080"), show_default=True)
 def init_demo(origins: tuple[str, ...]) -> None:
-    """Create the database schema (migrations) and the 'demo' site used by /demo."""
+    """Create or upgrade the database schema (migrations) and the 'demo' site used by /demo."""
     from flask_migrate import upgrade
 
+    from discuss.embed.demo import ensure_demo_site
+
     upgrade()
-    if site_service.get_site_by_slug("demo") is None:
-        site_service.create_site("demo", "The Daily Demo", list(origins))
+    site = ensure_demo_site(list(origins))
     click.echo("demo site ready: open http://127.0.0.1:8080/demo")
+    _ensure_demo_admin(site.id)
+
+
+DEMO_ADMIN = "admin@demo.local"
+
+
+def _ensure_demo_admin(site_id: int) -> None:
+    """A first admin, so a newcomer can open the moderator dashboard right away."""
+    import secrets
+
+    from discuss.services.staff import create_staff, find_staff_by_email
+
+    if find_staff_by_email(DEMO_ADMIN) is not None:
+        click.echo(f"moderator dashboard: http://127.0.0.1:8080/mod (admin {DEMO_ADMIN} exists already)")
+        return
+    password = secrets.token_urlsafe(12)
+    create_staff(DEMO_ADMIN, password, admin=True, site_ids=[site_id], display_name="Demo admin")
+    click.echo(f"moderator dashboard: http://127.0.0.1:8080/mod  sign in as {DEMO_ADMIN} / {password}")
 
 
 def _register_subcommands() -> None:
+    from discuss.dashboard.cli import register_cli as register_staff_cli
+    from discuss.identity_cli import register_cli as register_identity_cli
     from discuss.scoring.cli import model_cli
 
     discuss_cli.add_command(model_cli)
+    register_staff_cli(discuss_cli)
+    register_identity_cli(discuss_cli)
 
 
 _register_subcommands()

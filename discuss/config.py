@@ -62,6 +62,10 @@ class Config:
     SCORING_TIMEOUT_MS = 2000
     SCORER_ENABLED = True
     SCORER_THREADS = 2
+    SCORER_CACHE_DIR: str | None = None      # default: <instance>/scoring-cache
+    SCORER_AGREEMENT_TOLERANCE = 0.01        # fast path only if it agrees with fp32 Detoxify
+    SCORER_MAX_BATCH = 16
+    SCORER_BATCH_WINDOW_MS = 3
     IP_RETENTION_DAYS = 90
     PROXY_HOPS = 0
 
@@ -107,6 +111,7 @@ class Config:
             "TOXICITY_CHECKPOINT": "TOXICITY_CHECKPOINT",
             "TOXICITY_CONFIG_DIR": "TOXICITY_CONFIG_DIR",
             "TOXICITY_BACKEND": "TOXICITY_BACKEND",
+            "SCORER_CACHE_DIR": "SCORER_CACHE_DIR",
             "RATE_LIMIT_POST_PER_IP": "RATE_LIMIT_POST_PER_IP",
             "RATE_LIMIT_POST_PER_AUTHOR": "RATE_LIMIT_POST_PER_AUTHOR",
             "SMTP_HOST": "SMTP_HOST",
@@ -122,7 +127,7 @@ class Config:
             if value not in (None, ""):
                 values[key] = value
         for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
-                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
+                         "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS"):
             if _env(env_name) not in (None, ""):

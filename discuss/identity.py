@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from discuss.extensions import db
-from discuss.models import User
+from discuss.models import AuthorKind, User
 
 AUTHOR_TOKEN_SALT = "discuss.author-token"
 
@@ -43,7 +43,11 @@ def _user_from_author_token(token: str) -> User | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
         return None
     user = db.session.get(User, payload["u"])
-    return user if user is not None and user.is_active_account else None
+    # Only guests are identified by author tokens: account and SSO readers sign in with
+    # revocable sessions, so a token from their posting days must not outlive a sign-out.
+    if user is None or not user.is_active_account or user.kind is not AuthorKind.GUEST:
+        return None
+    return user
 
 
 def user_from_bearer(token: str | None) -> User | None:

@@ -86,7 +86,7 @@ def test_model_still_loading_holds_then_rescore_routes_once(make_app):
         release.wait(10)
         return keyword_scorer
 
-    app = make_app(SCORER=None, SCORER_ENABLED=True)
+    app = make_app(SCORER=None, SCORER_ENABLED=False)  # the test installs its own service below
     with app.app_context():
         service = ScoringService(slow_loader, "test")
         app.extensions["discuss.scoring"] = service
@@ -128,7 +128,7 @@ def test_rescore_leaves_moderator_decisions_alone(make_app):
 
 
 def test_healthz_reports_scorer_state_without_failing(make_app):
-    app = make_app(SCORER=None, SCORER_ENABLED=True)
+    app = make_app(SCORER=None, SCORER_ENABLED=False)  # the test installs its own service below
     with app.app_context():
         app.extensions["discuss.scoring"] = ScoringService(lambda: (_ for _ in ()).throw(OSError("no weights")), "x")
         app.extensions["discuss.scoring"].start()

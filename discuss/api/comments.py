@@ -9,7 +9,7 @@ from discuss.api.helpers import bearer_token, config, json_body, raw_json, reque
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
 from discuss.identity import issue_author_token
-from discuss.models import Comment
+from discuss.models import AuthorKind, Comment
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
 from discuss.services import comments as comment_service
@@ -51,8 +51,10 @@ def _viewer_json(user):
 
 
 def _comment_response(result: comment_service.PostResult, created: bool):
-    body = {"comment": reading.serialize_comment(result.comment), "status": result.comment.status.value,
-            "author_token": result.author_token, "viewer": _viewer_json(result.author)}
+    comment = reading.serialize_comment(result.comment) | {"body_markdown": result.comment.body_markdown}
+    body = {"comment": comment, "status": result.comment.status.value, "viewer": _viewer_json(result.author)}
+    if result.author.kind is AuthorKind.GUEST:  # others hold a revocable session token already
+        body["author_token"] = result.author_token
     if result.published:
         return jsonify(body), 201 if created else 200
     body["message"] = HELD_MESSAGE
@@ -77,7 +79,9 @@ def list_comments():
     if reader is None:
         return raw_json(encoded)
     pending = reading.own_pending(thread, reader) if thread is not None else []
-    merged = reading.merge_own_pending(body, pending, first_page=page.cursor is None) if pending else dict(body)
+    merged = reading.merge_own_pending(body, pending, first_page=page.cursor is None)
+    if thread is not None:
+        reading.add_own_markdown(merged, thread, reader)  # so the author edits Markdown, not HTML
     merged["viewer"] = _viewer_json(reader)
     return jsonify(merged)
 

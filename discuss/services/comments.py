@@ -152,6 +152,8 @@ def _resolve_author(data: NewComment, site: Site, settings: dict) -> tuple[User,
     if viewer is not None and viewer.kind is not AuthorKind.GUEST:
         if viewer.kind.value not in allowed:
             raise Forbidden("This site does not accept comments from this kind of account.", "identity_not_allowed")
+        if viewer.kind is AuthorKind.SSO and viewer.sso_site_id != site.id:
+            raise Forbidden("This sign-in belongs to another site.", "identity_not_allowed")
         return viewer, False
     if "guest" not in allowed:
         raise ApiError("sign_in_required", "Please sign in to comment on this site.", 401)
@@ -256,7 +258,6 @@ def _after_commit(comment: Comment) -> None:
         from discuss.services.scoring_queue import enqueue_scoring
 
         enqueue_scoring(comment.id)
-    if comment.status is CommentStatus.PUBLISHED and comment.parent_id is not None:
-        from discuss.services.notifications import notify_reply_published
+    from discuss.services.notifications import announce_if_published_reply
 
-        notify_reply_published(comment.id)
+    announce_if_published_reply(comment)

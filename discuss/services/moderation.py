@@ -17,6 +17,7 @@ from discuss.models import (Ban, Comment, CommentStatus, RejectReason, Report, T
                             utcnow)
 from discuss.services.audit import change_status, record_event
 from discuss.services.staff import Actor
+from discuss.services.notifications import announce_if_published_reply
 from discuss.services.threads import touch_thread
 
 COMMENT_ACTIONS = ("approve", "reject", "remove", "restore", "feature", "unfeature")
@@ -65,6 +66,7 @@ def apply_comment_action(actor: Actor, comment: Comment, action: str, *, reason:
     handler(actor, comment, reason=reason, note=clean_note(note))
     touch_thread(comment.thread_id)
     db.session.commit()
+    announce_if_published_reply(comment)
     return comment
 
 
@@ -93,6 +95,9 @@ def apply_bulk_action(actor: Actor, comment_ids: list[int], action: str, *, reas
     for thread_id in sorted(touched):
         touch_thread(thread_id)
     db.session.commit()
+    for result in results:
+        if result.ok:
+            announce_if_published_reply(comments[result.comment_id])
     return results
 
 

@@ -58,6 +58,14 @@ def unsubscribe(token: str) -> tuple[User, str]:
 
 # -- reply notifications -----------------------------------------------------------------------
 
+def announce_if_published_reply(comment) -> None:
+    """Call after commit from any path that may have published a reply (post, approve, rescore)."""
+    from discuss.models import CommentStatus
+
+    if comment.status is CommentStatus.PUBLISHED and comment.parent_id is not None:
+        notify_reply_published(comment.id)
+
+
 def notify_reply_published(comment_id: int) -> bool:
     """Hook: call after committing a comment that is now published. True if a mail was dispatched."""
     comment = db.session.get(Comment, comment_id)

@@ -237,3 +237,17 @@ def merge_own_pending(body: dict[str, Any], pending: list[dict[str, Any]], first
         elif node["parent_id"] is None and first_page:
             merged["comments"].insert(0, node)
     return merged
+
+
+def add_own_markdown(body: dict[str, Any], thread: Thread, viewer: User) -> None:
+    """Attach the Markdown source to the viewer's own comments (never to anyone else's)."""
+    own = dict(db.session.execute(
+        select(Comment.id, Comment.body_markdown).where(
+            Comment.thread_id == thread.id, Comment.author_id == viewer.id,
+            Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.PENDING)))).all())
+    stack = list(body["comments"])
+    while stack:
+        node = stack.pop()
+        if node["id"] in own:
+            node["body_markdown"] = own[node["id"]]
+        stack.extend(node["replies"])

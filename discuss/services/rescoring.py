@@ -74,6 +74,9 @@ def _route_scored(comment_id: int, scores: dict[str, float]) -> str:
                  details={"scores": scores})
     touch_thread(comment.thread_id)
     db.session.commit()
+    from discuss.services.notifications import announce_if_published_reply
+
+    announce_if_published_reply(comment)
     return comment.status.value
 
 
