@@ -62,3 +62,19 @@ def test_posting_is_rate_limited_per_author(make_app):
         assert post_comment(client, "five", token=token).status_code == 429
         assert post_comment(client, "from someone else", name="Bob").status_code == 201
         db.session.remove()
+
+
+def test_rate_limits_are_shared_through_redis_across_processes(make_app, redis_url):
+    # Two app instances stand in for two gunicorn workers (or machines) sharing one Redis.
+    settings = dict(RATELIMIT_ENABLED=True, REDIS_URL=redis_url, RATE_LIMIT_POST_PER_IP="2/minute",
+                    RATE_LIMIT_POST_PER_AUTHOR="100/minute")
+    first, second = make_app(**settings), make_app(**settings)
+    assert first.config["RATELIMIT_STORAGE_URI"] == redis_url
+    with first.app_context():
+        make_site()
+        assert post_comment(first.test_client(), "from worker one", name="A").status_code == 201
+        db.session.remove()
+    with second.app_context():
+        assert post_comment(second.test_client(), "from worker two", name="B").status_code == 201
+        assert post_comment(second.test_client(), "third overall", name="C").status_code == 429
+        db.session.remove()
