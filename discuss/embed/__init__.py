@@ -4,7 +4,10 @@
 Isolation is by iframe: the thread is a page of the comment host, so the publisher's CSS cannot
 reach it and its code cannot touch the publisher's page. ``frame-ancestors`` limits who may frame
 it to the site's allowed origins; the only channel between the two is an origin-checked
-``postMessage`` carrying the iframe's height.
+``postMessage`` carrying the iframe's height, and, for publisher single sign-on, the site's signed
+token going the other way (never in a URL): embed.js hands it to the iframe only after the iframe
+says it is ready, addressed to the comment host's origin; the iframe accepts it only from its
+parent window at the origin checked here.
 """
 from __future__ import annotations
 
@@ -95,6 +98,12 @@ def thread_page():
         "api": "/api/v1",
         "pageSize": current_app.config.get("EMBED_PAGE_SIZE", 50),
         "readUrl": url_for("embed.read_page", site=site.slug, article=article),
+        "siteName": site.name,
+        # embed.js will post the page's SSO state (a token or "signed out") once the iframe is
+        # ready; the thread waits briefly for it so a signed-in reader never sees the guest form.
+        "sso": bool(parent_origin) and request.args.get("sso") == "1",
+        # The publisher gave a sign-in page (data-sso-login-url); embed.js opens it on request.
+        "ssoLogin": bool(parent_origin) and request.args.get("login") == "1",
     }
     response = Response(render_template(
         "embed/thread.html", config=config, strings=strings,

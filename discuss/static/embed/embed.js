@@ -1,7 +1,8 @@
 /* discuss embed loader: runs on the publisher's page. It adds one iframe (the thread, served and
  * isolated by the comment host) and fills comment counts. It reads nothing from the page except
- * its own data-* attributes, the canonical URL and the title, and only accepts height messages
- * from the comment host's origin. */
+ * its own data-* attributes, the canonical URL and the title, and only accepts messages from the
+ * comment host's origin. A single sign-on token (data-sso-token or window.discussSSO(token)) goes
+ * to the iframe by postMessage addressed to the comment host, never in its URL. */
 (function () {
   'use strict';
   var script = document.currentScript || document.querySelector('script[src*="/embed.js"][data-site]');
@@ -36,6 +37,12 @@
       origin: location.origin
     });
     if (theme) q.set('theme', theme);
+    // SSO state: the attribute's token ('' = signed out) unless the page calls discussSSO itself.
+    var manual = ds.sso === 'manual';
+    var sso = manual ? undefined : (ds.ssoToken || null);
+    var ready = false;
+    if (!manual) q.set('sso', '1');
+    if (ds.ssoLoginUrl) q.set('login', '1');
     var frame = document.createElement('iframe');
     frame.src = host + '/embed/thread?' + q.toString();
     frame.title = STR.frame_title || 'Comments';
@@ -48,10 +55,21 @@
     }
     frame.style.cssText = 'display:block;width:100%;min-width:0;height:320px;border:0;margin:0;padding:0;overflow:hidden;background:transparent';
     if (theme) frame.style.colorScheme = theme;
+    function sendSSO() {
+      if (ready && sso !== undefined) frame.contentWindow.postMessage({ type: 'discuss:sso', token: sso }, host);
+    }
+    // The publisher's page signs a reader in (a fresh token) or out (null) at any time.
+    window.discussSSO = function (token) {
+      sso = typeof token === 'string' && token ? token : null;
+      sendSSO();
+    };
     window.addEventListener('message', function (e) {
       if (e.origin !== host || e.source !== frame.contentWindow) return;
       var d = e.data;
-      if (!d || d.type !== 'discuss:resize') return;
+      if (!d) return;
+      if (d.type === 'discuss:ready') { ready = true; sendSSO(); return; }
+      if (d.type === 'discuss:login' && ds.ssoLoginUrl) { location.href = ds.ssoLoginUrl; return; }
+      if (d.type !== 'discuss:resize') return;
       var height = Math.round(Number(d.height));
       if (height > 0 && height < 200000) frame.style.height = height + 'px';
     });

@@ -28,15 +28,20 @@
     set(k, v) { try { if (v == null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) { memory[k] = v; } },
   };
 
-  /* ---------- identity hook: a bearer token + the viewer the API reports ----------
-   * SSO / signed-in readers: put a token in localStorage under TOKEN_KEY (or call
-   * window.discuss.setToken) and reload(); the API answers with "viewer". */
+  /* ---------- identity: a bearer token + the viewer the API reports ----------
+   * Guests get a signed author token when they first post; accounts and SSO readers get a
+   * revocable drs_ session token. A guest's token is kept aside while they are signed in and
+   * given back when they sign out. SSO_KEY holds the tail (signature) of the publisher's token
+   * that made the current session, so a reload with the same token does not sign in again. */
   const TOKEN_KEY = 'discuss.token';
+  const GUEST_KEY = 'discuss.guest';
+  const SSO_KEY = 'discuss.sso';
   const auth = {
     token: store.get(TOKEN_KEY),
     viewer: null,
     setToken(token) { this.token = token || null; store.set(TOKEN_KEY, this.token); },
   };
+  const isSession = (token) => !!token && token.startsWith('drs_');
   const likes = new Set(JSON.parse(store.get('discuss.likes') || '[]'));
   const saveLikes = () => store.set('discuss.likes', JSON.stringify([...likes].slice(-500)));
 
@@ -83,12 +88,17 @@
     if (code === 'sign_in_required' || code === 'identity_not_allowed') return t('sign_in_required');
     if (code === 'rejected_as_spam') return t('err_spam');
     if (code === 'origin_not_allowed') return t('err_unknown_site');
+    if (code === 'invalid_credentials') return t('err_invalid_credentials');
+    if (code === 'email_taken') return t('err_email_taken');
+    if (code === 'account_disabled') return t('err_account_disabled');
     if (code === 'validation_failed' && err.fields) {
       return Object.entries(err.fields).map(([field, msg]) => {
         const max = /at most ([\d,]+)/.exec(msg);
         if (field === 'body') return max ? t('err_too_long', { max: max[1] }) : t('err_empty');
         if (field === 'author_name') return max ? t('err_name_long', { max: max[1] }) : t('err_name');
-        if (field === 'author_email') return t('err_email_invalid');
+        if (field === 'author_email' || field === 'email') return t('err_email_invalid');
+        if (field === 'password') return t('err_password');
+        if (field === 'display_name') return t('err_name');
         if (field === 'parent_id') return t('err_not_found');
         return err.message || t('err_generic');
       }).join(' ');
@@ -396,9 +406,10 @@
   }
 
   /* ---------- compose / reply / edit ---------- */
+  const allowed = (kind) => (state.settings.allowed_identities || ['guest']).includes(kind);
   function composeAllowed() {
-    const ids = state.settings.allowed_identities || ['guest'];
-    return !!auth.viewer || ids.includes('guest');
+    const kind = auth.viewer && auth.viewer.kind;
+    return allowed('guest') || (!!kind && kind !== 'guest' && allowed(kind));
   }
 
   function openReply(c, li, opener) {
@@ -484,16 +495,15 @@
           h('div', { class: 'dc-field' },
             h('label', { for: emailId, class: 'dc-label', text: t(needEmail ? 'email_label_required' : 'email_label') }),
             h('input', { id: emailId, name: 'author_email', type: 'email', class: 'dc-input', autocomplete: 'email', maxlength: 254, required: needEmail, value: store.get('discuss.email') || '' }))));
-      } else if (opts.mode === 'compose') {
-        fields.push(h('p', { class: 'dc-as', text: t('posting_as', { name: auth.viewer.name }) }));
       }
       // Honeypot: people never see or reach it; naive bots fill it in.
       fields.push(h('input', { type: 'text', name: 'website', class: 'dc-hp', tabindex: '-1', autocomplete: 'off', 'aria-hidden': 'true' }));
     }
     const nudge = h('div', { class: 'dc-nudge', hidden: true, role: 'alertdialog', 'aria-labelledby': id + '-nt', 'aria-describedby': id + '-nb' });
     const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t(opts.mode === 'edit' ? 'save' : opts.mode === 'reply' ? 'post_reply' : 'post') });
+    const title = h('label', { for: ta.id, class: opts.mode === 'compose' ? 'dc-form-title' : 'dc-label', text: opts.label });
     const form = h('form', { class: 'dc-form dc-form-' + opts.mode, novalidate: true },
-      h('label', { for: ta.id, class: opts.mode === 'compose' ? 'dc-form-title' : 'dc-label', text: opts.label }),
+      opts.mode === 'compose' ? h('div', { class: 'dc-form-head' }, title, identityBar()) : title,
       ta, previewBox, fields, err, nudge,
       h('div', { class: 'dc-form-actions' }, submit,
         opts.onCancel ? h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: opts.onCancel }) : null,
@@ -634,7 +644,7 @@
     let content;
     if (state.thread.closed) content = h('p', { class: 'dc-notice', text: t('closed') });
     else if (state.settings.commenting_enabled === false) content = h('p', { class: 'dc-notice', text: t('commenting_disabled') });
-    else if (!composeAllowed()) content = h('p', { class: 'dc-notice', text: t('sign_in_required') });
+    else if (!composeAllowed()) content = signInNotice();
     else {
       content = commentForm({
         mode: 'compose', label: t('compose_label'),
@@ -650,7 +660,7 @@
         },
       });
     }
-    composeHost.replaceChildren(content);
+    composeHost.replaceChildren(...(state.ssoError ? [h('p', { class: 'dc-notice dc-notice-error', role: 'alert', text: state.ssoError })] : []), content);
   }
 
   function renderMore() {
@@ -669,7 +679,7 @@
   }
 
   async function load(reset) {
-    if (state.loading) return null;
+    if (state.loading) { state.again = state.again || reset; return null; } // identity changed mid-load
     state.loading = true;
     root.setAttribute('aria-busy', 'true');
     const q = new URLSearchParams({ site: CFG.site, article: CFG.article, sort: state.sort, limit: String(CFG.pageSize || 50) });
@@ -709,6 +719,7 @@
       root.dataset.ready = 'true';
       notifyResize();
     }
+    if (state.again) { state.again = false; return load(true); }
     return firstNew;
   }
 
@@ -724,12 +735,156 @@
   if (window.ResizeObserver) new ResizeObserver(notifyResize).observe(document.documentElement);
   window.addEventListener('load', notifyResize);
 
-  // Hook for sign-in integrations (SSO lands later): set a token and re-render as that viewer.
+  /* ---------- sign-in: accounts (a small panel) and publisher SSO (a token from embed.js) ---------- */
+  function revoke(token) {
+    if (!isSession(token)) return Promise.resolve();
+    return fetch(CFG.api + '/auth/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + token } }).catch(() => {});
+  }
+  function adopt(data, ssoTail) {
+    const old = auth.token;
+    if (old && !isSession(old)) store.set(GUEST_KEY, old); // back to this guest on sign-out
+    else if (old !== data.token) revoke(old);
+    auth.setToken(data.token);
+    auth.viewer = data.viewer;
+    store.set(SSO_KEY, ssoTail || null);
+  }
+  function dropSession() {
+    const old = auth.token;
+    auth.setToken(store.get(GUEST_KEY));
+    auth.viewer = null;
+    store.set(GUEST_KEY, null);
+    store.set(SSO_KEY, null);
+    return revoke(old);
+  }
+  async function signOut() {
+    await dropSession();
+    announce(t('signed_out'));
+    await load(true);
+    const focus = composeHost.querySelector('.dc-id button, textarea');
+    if (focus) focus.focus();
+  }
+  // The publisher page says who is signed in there: a fresh JWT, or null for nobody.
+  async function sso(token) {
+    state.ssoError = null;
+    const tail = token ? token.slice(-24) : null;
+    const current = store.get(SSO_KEY);
+    if (tail && tail === current && isSession(auth.token)) return; // this token made our session
+    if (!token) { if (current) await dropSession(); return; }
+    try {
+      const { data } = await api('POST', '/auth/sso', { site: CFG.site, token });
+      adopt(data, tail);
+    } catch (err) {
+      if (current) await dropSession(); // never keep posting as whoever the page named before
+      state.ssoError = t(err.code === 'sso_token_expired' ? 'sso_expired' : 'sso_failed', { site: CFG.siteName });
+    }
+  }
+
+  function identityBar() {
+    const v = auth.viewer;
+    if (v && v.kind !== 'guest') {
+      const [pre, post] = t(v.kind === 'sso' ? 'posting_as_sso' : 'posting_as', { site: CFG.siteName }).split('{name}');
+      return h('p', { class: 'dc-id' }, avatar({ author: v }),
+        h('span', null, pre, h('strong', { text: v.name }), post),
+        v.kind === 'sso' ? null : h('button', { type: 'button', class: 'dc-link', text: t('sign_out'), onclick: signOut }));
+    }
+    return allowed('account') ? h('p', { class: 'dc-id' }, authButtons()) : null;
+  }
+  function authButtons() {
+    return [h('button', { type: 'button', class: 'dc-link', text: t('sign_in'), onclick: () => openAuth('login') }),
+      h('span', { 'aria-hidden': 'true', text: '·' }),
+      h('button', { type: 'button', class: 'dc-link', text: t('register'), onclick: () => openAuth('register') })];
+  }
+  function signInNotice() {
+    const viaSso = allowed('sso');
+    const account = allowed('account');
+    const box = h('div', { class: 'dc-notice dc-signin' },
+      h('p', { text: viaSso ? t(account ? 'sso_or_account' : 'sso_only', { site: CFG.siteName }) : t('sign_in_required') }));
+    const actions = h('p', { class: 'dc-form-actions' });
+    if (viaSso && CFG.ssoLogin) {
+      actions.append(h('button', { type: 'button', class: 'dc-btn dc-btn-primary', text: t('sso_sign_in', { site: CFG.siteName }),
+        onclick: () => window.parent.postMessage({ type: 'discuss:login' }, CFG.parentOrigin) }));
+    }
+    if (account) actions.append(...authButtons());
+    if (actions.childNodes.length) box.append(actions);
+    return box;
+  }
+
+  function openAuth(mode) {
+    const id = nextId('a');
+    const reg = mode === 'register';
+    const err = h('p', { class: 'dc-error', role: 'alert' });
+    const field = (name, label, attrs) => h('div', { class: 'dc-field' },
+      h('label', { for: id + name, class: 'dc-label', text: label }),
+      h('input', Object.assign({ id: id + name, name, class: 'dc-input', required: true }, attrs)));
+    const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t(reg ? 'register' : 'sign_in') });
+    const form = h('form', { class: 'dc-panel dc-auth', novalidate: true, 'aria-labelledby': id + 't' },
+      h('h3', { class: 'dc-form-title', id: id + 't', text: t(reg ? 'register_title' : 'sign_in_title') }),
+      reg ? field('display_name', t('display_name_label'), { autocomplete: 'nickname', maxlength: 64 }) : null,
+      field('email', t('email_label_required'), { type: 'email', autocomplete: 'email', maxlength: 254 }),
+      field('password', t('password_label'), { type: 'password', autocomplete: reg ? 'new-password' : 'current-password', minlength: reg ? 10 : null, 'aria-describedby': reg ? id + 'h' : null }),
+      reg ? h('p', { class: 'dc-hint', id: id + 'h', text: t('password_hint') }) : null,
+      err,
+      h('div', { class: 'dc-form-actions' }, submit,
+        h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: () => { renderCompose(); focusIn('.dc-id button'); } }),
+        h('button', { type: 'button', class: 'dc-link dc-switch', text: t(reg ? 'to_sign_in' : 'to_register'), onclick: () => openAuth(reg ? 'login' : 'register') })));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+      const empty = [...form.querySelectorAll('input')].filter((el) => !el.value.trim());
+      if (empty.length) {
+        empty.forEach((el) => el.setAttribute('aria-invalid', 'true'));
+        err.textContent = t('err_fill_in');
+        empty[0].focus();
+        return;
+      }
+      const body = Object.fromEntries(new FormData(form));
+      body.site = CFG.site;
+      submit.disabled = true;
+      try {
+        const { data } = await api('POST', reg ? '/auth/register' : '/auth/login', body);
+        adopt(data);
+        state.ssoError = null;
+        announce(t(reg ? 'registered' : 'signed_in', { name: data.viewer.name }));
+        await load(true);
+        focusIn('textarea');
+      } catch (ex) {
+        submit.disabled = false;
+        for (const name in ex.fields || {}) { const el = form.querySelector('[name="' + name + '"]'); if (el) el.setAttribute('aria-invalid', 'true'); }
+        err.textContent = errorText(ex);
+        (form.querySelector('[aria-invalid]') || form.querySelector('input')).focus();
+      }
+    });
+    composeHost.replaceChildren(form);
+    form.querySelector('input').focus();
+  }
+  const focusIn = (sel) => { const el = composeHost.querySelector(sel); if (el) el.focus(); };
+
+  // Messages from the publisher page: only from our parent window, only from the origin the
+  // server checked against the site's allowed origins (CFG.parentOrigin).
+  let started = false;
+  let ssoChain = Promise.resolve();
+  const start = () => { if (!started) { started = true; load(true); } };
+  window.addEventListener('message', (e) => {
+    if (!CFG.parentOrigin || e.source !== window.parent || e.origin !== CFG.parentOrigin) return;
+    const d = e.data;
+    if (!d || d.type !== 'discuss:sso') return;
+    const token = typeof d.token === 'string' && d.token.length < 8192 ? d.token : null;
+    ssoChain = ssoChain.then(() => sso(token)).then(() => (started ? load(true) : start()));
+  });
+
+  // For sign-in integrations inside the comment host: set a token and re-render as that viewer.
   window.discuss = {
     setToken(token) { auth.setToken(token); return load(true); },
     get viewer() { return auth.viewer; },
     reload: () => load(true),
+    signOut,
   };
 
-  load(true);
+  if (CFG.parentOrigin && window.parent !== window) {
+    window.parent.postMessage({ type: 'discuss:ready' }, CFG.parentOrigin);
+    if (CFG.sso) setTimeout(start, 3000); else start(); // wait (briefly) for the page's SSO state
+  } else {
+    start();
+  }
 })();
