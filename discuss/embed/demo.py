@@ -28,16 +28,36 @@ _env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoes
 
 
 def render_demo_page(comments_host: str, site: str = DEMO_SLUG, article: str | None = None,
-                     theme: str | None = None) -> str:
+                     theme: str | None = None, sso_token: str | None = None, reader: str | None = None,
+                     sso_login_url: str | None = None) -> str:
     """The article page HTML, loading the widget from ``comments_host`` (e.g. http://127.0.0.1:8080).
 
     ``article`` overrides the article id (by default the widget uses the canonical URL);
     ``theme`` ("light"/"dark") is passed to the widget through the snippet's data-theme.
+    ``sso_token`` is what the publisher's backend signed for its signed-in ``reader`` (shown in the
+    masthead) and goes on the snippet as data-sso-token; ``sso_login_url`` as data-sso-login-url.
     """
     host = comments_host.rstrip("/")
     return _env.get_template("article.html").render(
         host=host, site=site, article=article, canonical=DEMO_ARTICLE_URL, related=RELATED,
-        theme=theme if theme in ("light", "dark") else None)
+        theme=theme if theme in ("light", "dark") else None, sso_token=sso_token, reader=reader,
+        sso_login_url=sso_login_url)
+
+
+def sign_demo_token(secret: str, user_id: str, name: str, site: str = DEMO_SLUG, lifetime: int = 600,
+                    **claims) -> str:
+    """An SSO token as a publisher's backend signs it (HS256 JWT), for the demo and tests.
+
+    A negative ``lifetime`` gives an already expired token.
+    """
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    payload = {"sub": user_id, "name": name, "aud": site, "iat": now + min(lifetime, 0) - 60,
+               "exp": now + lifetime, **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def ensure_demo_site(origins: list[str]):
