@@ -39,14 +39,20 @@ class ServerThread:
 
 
 def demo_wsgi(comments_host_ref: dict[str, str]):
-    """The publisher: serves the demo article; ?article= and ?theme= vary it per test."""
+    """The publisher: serves the demo article; ?article= and ?theme= vary it per test, ?site= picks
+    another site, ?login= its sign-in page. ?session=KEY stands in for the publisher's own login
+    cookie: the page then carries the SSO token its backend signed for that reader
+    (Env.publisher_sessions[KEY] = (token, name)); "" as the token means signed out."""
 
     @Request.application
     def app(request: Request) -> Response:
         if request.path != "/":
             return Response("not found", status=404)
-        html = render_demo_page(comments_host_ref["url"], article=request.args.get("article") or None,
-                                theme=request.args.get("theme") or None)
+        args = request.args
+        token, reader = comments_host_ref.get("sessions", {}).get(args.get("session") or "", (None, None))
+        html = render_demo_page(comments_host_ref["url"], site=args.get("site") or "demo",
+                                article=args.get("article") or None, theme=args.get("theme") or None,
+                                sso_token=token, reader=reader, sso_login_url=args.get("login") or None)
         return Response(html, mimetype="text/html")
 
     return app
@@ -55,17 +61,19 @@ def demo_wsgi(comments_host_ref: dict[str, str]):
 class Env:
     """Both servers plus helpers to seed data through the real API."""
 
-    def __init__(self, app, service: ServerThread, demo: ServerThread, scorer: KeywordScorer):
+    def __init__(self, app, service: ServerThread, demo: ServerThread, scorer: KeywordScorer,
+                 publisher_sessions: dict | None = None):
+        self.publisher_sessions = publisher_sessions if publisher_sessions is not None else {}
         self.app = app
         self.service = service
         self.demo = demo
         self.scorer = scorer
         self.client = app.test_client()
 
-    def demo_url(self, article: str | None = None, theme: str | None = None) -> str:
+    def demo_url(self, article: str | None = None, theme: str | None = None, **extra: str | None) -> str:
         from urllib.parse import urlencode
 
-        query = {k: v for k, v in (("article", article), ("theme", theme)) if v}
+        query = {k: v for k, v in (("article", article), ("theme", theme), *extra.items()) if v}
         return self.demo.url + "/" + (("?" + urlencode(query)) if query else "")
 
     def post(self, article: str, body: str, name: str = "Ada", parent_id: int | None = None,
@@ -98,7 +106,8 @@ def env(tmp_path_factory):
     ref["url"] = service.url
     demo.start()
     service.start()
-    yield Env(app, service, demo, scorer)
+    ref["sessions"] = {}
+    yield Env(app, service, demo, scorer, ref["sessions"])
     service.stop()
     demo.stop()
 

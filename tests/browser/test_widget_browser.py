@@ -360,15 +360,17 @@ def test_keyboard_only_posting(env, new_page):
 
 
 def test_signed_in_reader_hook(env, new_page):
-    """SSO/accounts land later: a bearer token handed to the widget makes it render as that reader."""
-    from discuss.identity import issue_author_token
+    """A session token handed to the widget (window.discuss.setToken) makes it render as that reader.
+    Account readers are recognised by revocable drs_ sessions only (guest author tokens no longer
+    sign them in), so the test starts one the way /auth/login does."""
     from discuss.models import AuthorKind, User
+    from discuss.services.readers import start_session
 
     with env.app.app_context():
         user = User(kind=AuthorKind.ACCOUNT, display_name="Jane Editor")
         db.session.add(user)
         db.session.commit()
-        token = issue_author_token(user)
+        token = start_session(user, "password").token
     page = new_page()
     frame = open_thread(page, env.demo_url(article="signed-in"))
     child = page.query_selector("iframe[name=discuss-thread]").content_frame()
