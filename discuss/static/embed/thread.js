@@ -784,7 +784,7 @@
     if (v && v.kind !== 'guest') {
       const [pre, post] = t(v.kind === 'sso' ? 'posting_as_sso' : 'posting_as', { site: CFG.siteName }).split('{name}');
       return h('p', { class: 'dc-id' }, avatar({ author: v }),
-        h('span', null, pre, h('strong', { text: v.name }), post),
+        h('span', { class: 'dc-id-text' }, pre, h('strong', { text: v.name }), post),
         v.kind === 'sso' ? null : h('button', { type: 'button', class: 'dc-link', text: t('sign_out'), onclick: signOut }));
     }
     return allowed('account') ? h('p', { class: 'dc-id' }, authButtons()) : null;
