@@ -96,7 +96,8 @@ def env(tmp_path_factory):
     ref: dict[str, str] = {}
     demo = ServerThread(demo_wsgi(ref))
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "RATELIMIT_ENABLED": False, "SCORER": scorer, "WTF_CSRF_ENABLED": False})
+                      "RATELIMIT_ENABLED": False, "SCORER": scorer, "WTF_CSRF_ENABLED": False,
+                      "MAIL_ENABLED": False})
     with app.app_context():
         db.create_all()
         from discuss.services.sites import create_site
