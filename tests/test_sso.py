@@ -195,7 +195,7 @@ def test_sso_reader_posts_under_the_publishers_name_and_is_the_viewer(client, si
     assert response.get_json()["comment"]["author"]["name"] == "Pat Publisher"
     thread = read_thread(client, token=token)
     assert thread.get_json()["viewer"] == {"id": response.get_json()["viewer"]["id"], "name": "Pat Publisher",
-                                           "kind": "sso"}
+                                           "kind": "sso", "avatar_url": None}
     assert "pat@news.example.com" not in thread.get_data(as_text=True)
 
 

@@ -47,7 +47,7 @@ def _write_limit() -> str:
 
 
 def _viewer_json(user):
-    return {"id": user.id, "name": user.display_name, "kind": user.kind.value}
+    return {"id": user.id, "name": user.display_name, "kind": user.kind.value, "avatar_url": user.avatar_url}
 
 
 def _comment_response(result: comment_service.PostResult, created: bool):
