@@ -1,10 +1,13 @@
-"""Builds the configured scorer: ONNX int8 when it agrees with torch (backend "auto"), else plain Detoxify.
+"""Builds the configured scorer: ONNX (int8, else fused fp32) when it agrees with torch (backend "auto"), else
+plain Detoxify.
 
 Config keys (app.config): TOXICITY_MODEL, TOXICITY_CHECKPOINT, TOXICITY_CONFIG_DIR, TOXICITY_BACKEND
 (auto | onnx | torch), SCORER_THREADS, SCORER_CACHE_DIR (where the exported ONNX models live; default
-``<instance>/scoring-cache`` via init_scoring, else a temp dir), SCORER_AGREEMENT_TOLERANCE (0.01).
+``<instance>/scoring-cache`` via init_scoring, else a temp dir), SCORER_AGREEMENT_TOLERANCE (0.01),
+TOXICITY_ONNX_RECIPES (optional, comma-separated, default "int8,fp32": see onnx_scorer.RECIPES).
 
-- ``auto``: ONNX int8 if export, quantization and the agreement check pass; otherwise torch, with the reason
+- ``auto``: the first ONNX recipe (int8, then fused fp32) whose export and agreement check pass; a warm start
+  loads the cached model without importing torch. Otherwise torch, with the reasons
   in ``scorer.info["fallback_reason"]`` (shown by /healthz and `flask discuss model check`).
 - ``onnx``: ONNX required; any failure fails the load (state "failed", reason in the error).
 - ``torch``: plain Detoxify only.
@@ -32,6 +35,7 @@ class ScorerSettings:
     threads: int = 2
     cache_dir: str | None = None
     tolerance: float = 0.01
+    recipes: tuple[str, ...] | None = None  # ONNX recipes in preference order (onnx_scorer.DEFAULT_RECIPES)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], cache_dir: str | None = None) -> "ScorerSettings":
@@ -44,7 +48,8 @@ class ScorerSettings:
                    backend=backend,
                    threads=int(config.get("SCORER_THREADS") or 2),
                    cache_dir=config.get("SCORER_CACHE_DIR") or cache_dir,
-                   tolerance=float(config.get("SCORER_AGREEMENT_TOLERANCE", 0.01)))
+                   tolerance=float(config.get("SCORER_AGREEMENT_TOLERANCE", 0.01)),
+                   recipes=_recipes(config.get("TOXICITY_ONNX_RECIPES")))
 
     @property
     def resolved_cache_dir(self) -> str:
@@ -53,6 +58,13 @@ class ScorerSettings:
     def describe(self) -> str:
         source = f" ({self.checkpoint})" if self.checkpoint else ""
         return f"detoxify:{self.model}{source}"
+
+
+def _recipes(value) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(item.strip() for item in items if item.strip()) or None
 
 
 def load_scorer(settings: ScorerSettings) -> Scorer:
@@ -85,7 +97,7 @@ def load_scorer(settings: ScorerSettings) -> Scorer:
         try:
             key = onnx_scorer.fingerprint(settings.checkpoint, settings.model)
             scorer = onnx_scorer.load_cached(settings.resolved_cache_dir, key, settings.threads,
-                                                settings.tolerance)
+                                             settings.tolerance, settings.recipes)
         except Exception as exc:  # noqa: BLE001 - a broken cache entry means: rebuild
             reason = f"cached ONNX model unusable: {type(exc).__name__}: {exc}"
         if scorer is None:
@@ -94,8 +106,8 @@ def load_scorer(settings: ScorerSettings) -> Scorer:
                 if key is None:
                     raise onnx_scorer.OnnxUnavailable(reason or "no cache key")
                 scorer = onnx_scorer.build(reference, settings.resolved_cache_dir, key, settings.threads,
-                                           settings.tolerance)
-                reference.release()  # the int8 model replaces ~500 MB of fp32 weights
+                                           settings.tolerance, settings.recipes)
+                reference.release()  # the ONNX session replaces the torch weights
             except Exception as exc:  # noqa: BLE001 - any failure: fall back, say why
                 reason = str(exc) if isinstance(exc, onnx_scorer.OnnxUnavailable) else \
                     f"ONNX path failed: {type(exc).__name__}: {exc}"

@@ -1,15 +1,27 @@
-"""Fast path: the same Detoxify model, exported to ONNX and int8-quantized, on ONNX Runtime.
+"""Fast path: the same Detoxify model exported to ONNX, graph-fused, optionally int8-quantized, on ONNX Runtime.
 
 Built at load time from the loaded torch model and cached on disk, keyed by a hash of the checkpoint (plus
-torch / onnxruntime versions and the recipe), so only the first start of a new model pays for the export.
-It is used only after it agrees with the fp32 torch model on the sample comments (max abs probability
-difference <= ``AGREEMENT_TOLERANCE``); the verdict is cached with the model. Each cache entry holds
-``model.int8.onnx``, the tokenizer (``save_pretrained``) and ``meta.json`` (labels, limits, agreement), so a
-warm start loads neither torch weights nor the 500 MB checkpoint.
+torch / onnxruntime versions and the recipe version), so only the first start of a new model pays for the
+export. Candidate recipes are tried in order (fastest first, see ``RECIPES``); a recipe is used only if it
+agrees with the fp32 torch model on the sample comments (max abs probability difference <=
+``AGREEMENT_TOLERANCE``, at batch 1 and in padded batches). Every verdict is cached with the model. A cache
+entry holds ``model.<recipe>.onnx`` per built recipe, the tokenizer (``save_pretrained``) and ``meta.json``
+(labels, limits, per-recipe agreement), so a warm start imports neither torch nor the 500 MB checkpoint: the
+tokenizer runs on the ``tokenizers`` library when its ids were checked equal to the reference tokenizer's.
 
-Gotchas (see shared notes): torch 2.13 exports with the dynamo exporter (needs onnxscript); ``quantize_dynamic``
-fails on its shape annotations until ``graph.value_info`` is cleared; weight-shared models (ALBERT) need
-``quant_pre_process`` first or almost no MatMul gets quantized.
+Levers measured on this 2-core CPU (bench/scoring.py, roberta-base stand-in for ``unbiased``):
+- export with the TorchScript exporter and eager attention, then ``onnxruntime.transformers.optimizer``
+  (model_type "bert", explicit heads/hidden): fuses 12 Attention, 24 SkipLayerNorm, 12 BiasGelu. The dynamo
+  export does not fuse attention (SDPA + IsNaN/Where pattern).
+- int8 dynamic quantization: per-channel weights and a fp32 classifier head roughly halve the probability
+  error of per-tensor int8, but every single quantized encoder layer alone already moves probabilities by
+  ~0.01 on the stand-in, so int8 cannot pass a 0.01 check there; it does pass on smaller models.
+- ``reduce_range`` is worse here (this CPU has AVX512-VNNI: no u8s8 saturation to avoid).
+- fp32 fused ORT is exact (|dp| < 1e-5) and is the fallback recipe before plain torch.
+
+Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
+``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
+``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
 """
 from __future__ import annotations
 
@@ -18,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -29,20 +42,45 @@ from discuss.scoring import batching
 from discuss.scoring.samples import SAMPLE_COMMENTS
 
 AGREEMENT_TOLERANCE = 0.01
-RECIPE = "dynamo-export/int8-dynamic-qint8/v1"
-MODEL_FILE = "model.int8.onnx"
+RECIPE = "ts-export/ort-fusion/recipes/v2"
 META_FILE = "meta.json"
+
+# name -> (backend label, quantization options or None for fp32). Order = preference (fastest first).
+RECIPES: dict[str, tuple[str, dict | None]] = {
+    "int8": ("onnx-int8", {"per_channel": True, "exclude": r"classifier|pooler"}),
+    "fp32": ("onnx-fp32", None),
+    # measured levers, not in the default order
+    "int8-v1": ("onnx-int8", {"per_channel": False, "exclude": None}),
+    "int8-rr": ("onnx-int8", {"per_channel": True, "reduce_range": True, "exclude": r"classifier|pooler"}),
+    "int8-ffn": ("onnx-int8", {"per_channel": True, "exclude": r"classifier|pooler|^Attention|attention",
+                               "op_types": ["MatMul"]}),
+}
+DEFAULT_RECIPES = ("int8", "fp32")
+MODEL_FILE = "model.int8.onnx"  # the default int8 recipe's file
+
+
+def model_file(recipe: str) -> str:
+    return f"model.{recipe}.onnx"
 
 
 class OnnxUnavailable(Exception):
     """Export, quantization or the agreement check failed; the reason goes to status()."""
 
 
-def fingerprint(checkpoint: str | None, model_type: str) -> str:
-    """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe."""
-    import onnxruntime
-    import torch
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "none"
+
+
+def fingerprint(checkpoint: str | None, model_type: str) -> str:
+    """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe.
+
+    Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start.
+    """
     digest = hashlib.sha256()
     if checkpoint:
         with open(checkpoint, "rb") as handle:
@@ -52,7 +90,7 @@ def fingerprint(checkpoint: str | None, model_type: str) -> str:
         from detoxify.detoxify import MODEL_URLS
 
         digest.update(MODEL_URLS.get(model_type, model_type).encode())
-    digest.update(f"|{torch.__version__}|{onnxruntime.__version__}|{RECIPE}".encode())
+    digest.update(f"|{_version('torch')}|{_version('onnxruntime')}|{RECIPE}".encode())
     return digest.hexdigest()[:24]
 
 
@@ -85,20 +123,68 @@ class _LogitsModule:
         return Logits(model).eval()
 
 
+@contextlib.contextmanager
+def _eager_attention(model):
+    """Export eager attention (Softmax(QK^T)V): ORT's fusion recognises it, not the SDPA export."""
+    config = getattr(model, "config", None)
+    before = getattr(config, "_attn_implementation", None)
+    try:
+        if before not in (None, "eager"):
+            try:
+                model.set_attn_implementation("eager")
+            except Exception:  # noqa: BLE001 - older transformers
+                config._attn_implementation = "eager"
+        yield
+    finally:
+        if before not in (None, "eager"):
+            try:
+                model.set_attn_implementation(before)
+            except Exception:  # noqa: BLE001
+                config._attn_implementation = before
+
+
 def export_fp32(model, path: Path) -> None:
+    """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable."""
+    import warnings
+
     import torch
-    from torch.export import Dim
 
     example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
+    names = dict(input_names=["input_ids", "attention_mask"], output_names=["logits"])
+    try:
+        with _eager_attention(model), torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=False, opset_version=17,
+                              do_constant_folding=True, **names,
+                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                                            "attention_mask": {0: "batch", 1: "seq"}})
+        return
+    except Exception:  # noqa: BLE001 - fall back to the dynamo exporter
+        pass
+    from torch.export import Dim
+
     batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
     with torch.inference_mode(False), torch.no_grad():
-        torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=True, verbose=False,
-                          input_names=["input_ids", "attention_mask"], output_names=["logits"],
+        torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=True, verbose=False, **names,
                           dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
                           external_data=False)
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
+def fuse(source: Path, target: Path, num_heads: int = 0, hidden_size: int = 0) -> dict:
+    """onnxruntime.transformers.optimizer fusion (BERT patterns also match RoBERTa). Returns fused op counts."""
+    from onnxruntime.transformers import optimizer
+
+    optimized = optimizer.optimize_model(str(source), model_type="bert", num_heads=num_heads,
+                                         hidden_size=hidden_size, opt_level=0, use_gpu=False)
+    stats = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+    optimized.save_model_to_file(str(target))
+    return stats
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True, reduce_range: bool = False,
+                  exclude: str | None = r"classifier|pooler", op_types: Sequence[str] | None = None) -> None:
+    """Dynamic int8 (QInt8 weights). ``exclude``: regex of node names kept fp32 (default: the classifier head,
+    whose error goes straight into the logits)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -106,37 +192,64 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     try:  # shape inference + graph cleanup: required for weight-shared models (ALBERT), harmless otherwise
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
-        prepped = fp32_path.with_suffix(".prep.onnx")
+        prepped = int8_path.with_suffix(".prep.onnx")
         quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)
         source = prepped
     except Exception:  # noqa: BLE001 - pre-processing is an optimisation, not a requirement
         pass
     model = onnx.load(str(source))
     del model.graph.value_info[:]  # stale dynamo shape annotations make quantize_dynamic fail
-    cleared = fp32_path.with_suffix(".clean.onnx")
+    excluded = []
+    if exclude:
+        pattern = re.compile(exclude)
+        excluded = [node.name for node in model.graph.node if pattern.search(node.name)]
+        excluded += [name + "_MatMul" for name in excluded]  # Gemm is rewritten to <name>_MatMul first
+    cleared = int8_path.with_suffix(".clean.onnx")
     onnx.save(model, str(cleared))
     del model
-    quantize_dynamic(str(cleared), str(int8_path), weight_type=QuantType.QInt8, per_channel=False)
-    for leftover in (cleared, fp32_path.with_suffix(".prep.onnx")):
-        leftover.unlink(missing_ok=True)
+    options = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # fused contrib ops have no inferred types
+    try:
+        quantize_dynamic(str(cleared), str(int8_path), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         reduce_range=reduce_range, nodes_to_exclude=excluded, extra_options=options,
+                         **({"op_types_to_quantize": list(op_types)} if op_types else {}))
+    finally:
+        for leftover in (cleared, int8_path.with_suffix(".prep.onnx")):
+            leftover.unlink(missing_ok=True)
+
+
+class FastTokenizer:
+    """The saved ``tokenizer.json`` on the ``tokenizers`` library: no transformers/torch import at run time.
+    Used only after its ids matched the reference tokenizer's (checked at build time)."""
+
+    def __init__(self, path: str | os.PathLike, max_length: int, pad_id: int):
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(path))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+        self.pad_token_id = pad_id
+
+    def __call__(self, texts, truncation=True, max_length=None, padding=False):
+        return {"input_ids": [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]}
 
 
 class OnnxScorer:
     """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path.
 
-    ``max_batch`` defaults to 1: measured on this 2-core CPU (bench/scoring.py), int8 MatMulInteger already
-    saturates both cores on one ~60-token comment, and padded batches ran ~3x slower and grew the ORT arena
-    from ~570 MB to ~990 MB RSS. The service still collects concurrent posts into one worker hand-off.
+    ``max_batch`` defaults to 1: measured on this 2-core CPU (bench/scoring.py), one ~60-token comment already
+    saturates both cores, and padded batches ran slower and grew the ORT arena. The service still collects
+    concurrent posts into one worker hand-off.
     """
 
     def __init__(self, model_path: str | os.PathLike, tokenizer, labels: Sequence[str], max_length: int,
                  pad_id: int, threads: int = 2, max_batch: int = 1, max_tokens: int = 4096,
-                 info: dict | None = None):
+                 info: dict | None = None, backend: str = "onnx-int8"):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(threads))
         options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = tokenizer
@@ -145,7 +258,7 @@ class OnnxScorer:
         self.pad_id = pad_id
         self.max_batch = max_batch
         self.max_tokens = max_tokens
-        self.backend = "onnx-int8"
+        self.backend = backend
         self.info = dict(info or {})
         self._lock = threading.Lock()
 
@@ -168,22 +281,35 @@ class OnnxScorer:
 
 
 def agreement(reference, candidate, texts: Sequence[str] = SAMPLE_COMMENTS) -> dict[str, float]:
-    """Max abs difference of probabilities and of logits between two scorers on ``texts``."""
-    ref = reference.logits_batch(list(texts))
-    got = candidate.logits_batch(list(texts))
-    return {"max_prob_diff": float(np.abs(batching.sigmoid(ref) - batching.sigmoid(got)).max()),
-            "max_logit_diff": float(np.abs(ref - got).max()), "samples": len(texts)}
+    """Max abs difference of probabilities and of logits between two scorers on ``texts``: the candidate one
+    comment at a time and in padded, length-sorted batches of 8 (catches padding/mask export bugs)."""
+    ref = reference.logits_batch(list(texts), max_batch=1)
+    worst_prob = worst_logit = 0.0
+    for max_batch in (1, 8):
+        got = candidate.logits_batch(list(texts), max_batch=max_batch)
+        worst_prob = max(worst_prob, float(np.abs(batching.sigmoid(ref) - batching.sigmoid(got)).max()))
+        worst_logit = max(worst_logit, float(np.abs(ref - got).max()))
+    return {"max_prob_diff": worst_prob, "max_logit_diff": worst_logit, "samples": len(texts)}
 
 
-def _from_entry(entry: Path, threads: int, tokenizer=None) -> OnnxScorer:
+def _tokenizer_for(entry: Path, meta: dict):
+    if meta.get("fast_tokenizer") and (entry / "tokenizer" / "tokenizer.json").exists():
+        return FastTokenizer(entry / "tokenizer" / "tokenizer.json", meta["max_length"], meta["pad_id"])
     import transformers
 
-    meta = json.loads((entry / META_FILE).read_text())
+    tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
+    return tokenizer_class.from_pretrained(str(entry / "tokenizer"), local_files_only=True)
+
+
+def _from_entry(entry: Path, recipe: str, threads: int, tokenizer=None, meta: dict | None = None) -> OnnxScorer:
+    meta = meta or json.loads((entry / META_FILE).read_text())
     if tokenizer is None:
-        tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
-        tokenizer = tokenizer_class.from_pretrained(str(entry / "tokenizer"), local_files_only=True)
-    return OnnxScorer(entry / MODEL_FILE, tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
-                      threads, info={"agreement": meta["agreement"], "onnx_cache": str(entry)})
+        tokenizer = _tokenizer_for(entry, meta)
+    verdict = (meta.get("recipes") or {}).get(recipe) or {}
+    return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
+                      threads, backend=RECIPES[recipe][0],
+                      info={"agreement": verdict.get("agreement"), "onnx_cache": str(entry), "recipe": recipe,
+                            "fused": verdict.get("fused")})
 
 
 def _read_meta(entry: Path) -> dict:
@@ -193,64 +319,143 @@ def _read_meta(entry: Path) -> dict:
         return {}
 
 
-def _passes(meta: dict, tolerance: float) -> bool:
-    agree = meta.get("agreement") or {}
+def _passes(verdict: dict, tolerance: float) -> bool:
+    agree = (verdict or {}).get("agreement") or {}
     return "max_prob_diff" in agree and agree["max_prob_diff"] <= tolerance
 
 
+def _recipes(recipes: Sequence[str] | None) -> tuple[str, ...]:
+    chosen = tuple(recipes or DEFAULT_RECIPES)
+    unknown = [name for name in chosen if name not in RECIPES]
+    if unknown:
+        raise OnnxUnavailable(f"unknown ONNX recipe(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+    return chosen
+
+
 def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
-                tolerance: float = AGREEMENT_TOLERANCE) -> OnnxScorer | None:
-    """A previously built model for this checkpoint whose recorded agreement is within ``tolerance``."""
+                tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer | None:
+    """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
+    within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one)."""
     entry = Path(cache_dir) / key
     meta = _read_meta(entry)
-    if not _passes(meta, tolerance) or not (entry / MODEL_FILE).exists():
-        return None
-    scorer = _from_entry(entry, threads)
-    scorer.info["cached"] = True
-    return scorer
+    tried = meta.get("recipes") or {}
+    for recipe in _recipes(recipes):
+        verdict = tried.get(recipe)
+        if verdict is None:
+            return None
+        if _passes(verdict, tolerance) and (entry / model_file(recipe)).exists():
+            scorer = _from_entry(entry, recipe, threads, meta=meta)
+            scorer.info["cached"] = True
+            return scorer
+    return None
+
+
+def _fast_tokenizer_matches(reference, path: Path) -> bool:
+    """Do the ``tokenizers`` ids equal the reference tokenizer's (truncation included)?"""
+    if not path.exists():
+        return False
+    try:
+        fast = FastTokenizer(path, reference.max_length, reference.pad_id)
+        probe = list(SAMPLE_COMMENTS) + ["", "Ünïcödé — ‘quotes’ 😀 and   spaces", "word " * 1300]
+        return batching.encode(fast, probe, reference.max_length) == reference.encode(probe)
+    except Exception:  # noqa: BLE001 - any doubt: keep the transformers tokenizer
+        return False
 
 
 def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
-          tolerance: float = AGREEMENT_TOLERANCE) -> OnnxScorer:
-    """Export + quantize ``reference`` (a loaded DetoxifyScorer), check agreement, cache. Raises
-    OnnxUnavailable with the reason when any step fails or the models disagree."""
+          tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
+    """Export ``reference`` (a loaded DetoxifyScorer), fuse, build each recipe in order until one agrees;
+    cache models and verdicts. Raises OnnxUnavailable with the reasons when no recipe can be used."""
     entry = Path(cache_dir) / key
+    order = _recipes(recipes)
     with _locked(Path(cache_dir)):
-        cached = load_cached(cache_dir, key, threads, tolerance)
+        cached = load_cached(cache_dir, key, threads, tolerance, order)
         if cached is not None:  # another process built it while we waited
             return cached
-        verdict = _read_meta(entry)
-        if verdict.get("agreement") and (entry / MODEL_FILE).exists():  # known to disagree: don't rebuild
-            raise OnnxUnavailable(f"int8 model disagrees with torch: max prob diff "
-                                  f"{verdict['agreement']['max_prob_diff']:.4f} > {tolerance} (cached verdict)")
         entry.mkdir(parents=True, exist_ok=True)
+        meta = _read_meta(entry)
+        if not meta.get("labels"):
+            reference.tokenizer.save_pretrained(str(entry / "tokenizer"))
+            meta = {"labels": list(reference.labels), "max_length": reference.max_length,
+                    "pad_id": reference.pad_id, "tokenizer_class": type(reference.tokenizer).__name__,
+                    "recipe": RECIPE, "recipes": {}}
+            meta["fast_tokenizer"] = _fast_tokenizer_matches(reference, entry / "tokenizer" / "tokenizer.json")
+            (entry / META_FILE).write_text(json.dumps(meta))
+        tokenizer = _tokenizer_for(entry, meta)
+        reasons = []
         with tempfile.TemporaryDirectory(dir=entry) as work:
-            fp32 = Path(work) / "model.fp32.onnx"
-            try:
-                export_fp32(reference.model, fp32)
-            except Exception as exc:  # noqa: BLE001
-                raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-            int8 = Path(work) / MODEL_FILE
-            try:
-                quantize_int8(fp32, int8)
-            except Exception as exc:  # noqa: BLE001
-                raise OnnxUnavailable(f"quantization failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-            os.replace(int8, entry / MODEL_FILE)
-        reference.tokenizer.save_pretrained(str(entry / "tokenizer"))
-        meta = {"labels": list(reference.labels), "max_length": reference.max_length, "pad_id": reference.pad_id,
-                "tokenizer_class": type(reference.tokenizer).__name__, "recipe": RECIPE}
-        (entry / META_FILE).write_text(json.dumps({**meta, "passed": False, "agreement": None}))
-        candidate = _from_entry(entry, threads, tokenizer=reference.tokenizer)
-        try:
-            measured = agreement(reference, candidate)
-        except Exception as exc:  # noqa: BLE001
-            raise OnnxUnavailable(f"ONNX model failed to run: {type(exc).__name__}: {exc}") from exc
-        passed = measured["max_prob_diff"] <= tolerance
-        reason = None if passed else (f"int8 model disagrees with torch: max prob diff "
-                                      f"{measured['max_prob_diff']:.4f} > {tolerance}")
-        (entry / META_FILE).write_text(json.dumps({**meta, "passed": passed, "agreement": measured,
-                                                   "reason": reason}))
-        if not passed:
-            raise OnnxUnavailable(reason)
-        candidate.info.update(agreement=measured, cached=False)
-        return candidate
+            exported: dict[str, object] = {}
+
+            def fp32_model() -> tuple[Path, dict | None]:
+                """Export once, fuse once (fusion failing only costs speed)."""
+                if "path" not in exported:
+                    raw = Path(work) / "model.raw.onnx"
+                    try:
+                        export_fp32(reference.model, raw)
+                    except Exception as exc:  # noqa: BLE001
+                        raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
+                    fused, stats = Path(work) / "model.fused.onnx", None
+                    config = getattr(reference.model, "config", None)
+                    try:
+                        stats = fuse(raw, fused, getattr(config, "num_attention_heads", 0) or 0,
+                                     getattr(config, "hidden_size", 0) or 0)
+                    except Exception:  # noqa: BLE001
+                        fused = raw
+                    exported.update(path=fused, stats=stats)
+                return exported["path"], exported["stats"]
+
+            for recipe in order:
+                verdict = (meta.get("recipes") or {}).get(recipe)
+                if verdict is not None and (entry / model_file(recipe)).exists():
+                    if _passes(verdict, tolerance):
+                        scorer = _from_entry(entry, recipe, threads, tokenizer, meta)
+                        scorer.info["cached"] = True
+                        return scorer
+                    reasons.append(_disagrees(recipe, verdict, tolerance, cached=True))
+                    continue
+                source, stats = fp32_model()
+                target = Path(work) / model_file(recipe)
+                options = RECIPES[recipe][1]
+                if options is None:
+                    os.replace(source, target) if recipe == order[-1] else _copy(source, target)
+                else:
+                    try:
+                        if options == RECIPES["int8"][1]:
+                            quantize_int8(source, target)
+                        else:
+                            quantize_int8(source, target, **options)
+                    except Exception as exc:  # noqa: BLE001
+                        reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
+                        continue
+                os.replace(target, entry / model_file(recipe))
+                candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+                try:
+                    measured = agreement(reference, candidate)
+                except Exception as exc:  # noqa: BLE001
+                    reasons.append(f"{recipe}: ONNX model failed to run: {type(exc).__name__}: {exc}")
+                    (entry / model_file(recipe)).unlink(missing_ok=True)
+                    continue
+                verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance,
+                           "fused": stats}
+                meta.setdefault("recipes", {})[recipe] = verdict
+                (entry / META_FILE).write_text(json.dumps(meta))
+                if verdict["passed"]:
+                    candidate.info.update(agreement=measured, cached=False, fused=stats,
+                                          rejected=list(reasons) or None)
+                    return candidate
+                reasons.append(_disagrees(recipe, verdict, tolerance))
+                del candidate  # the model stays cached with its verdict: not rebuilt on the next start
+        raise OnnxUnavailable("; ".join(reasons) or "no ONNX recipe")
+
+
+def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = False) -> str:
+    agree = verdict.get("agreement") or {}
+    return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
+            f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})"
+            + (" (cached verdict)" if cached else ""))
+
+
+def _copy(source: Path, target: Path) -> None:
+    import shutil
+
+    shutil.copyfile(source, target)
