@@ -30,6 +30,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 CACHE_DIR = DEFAULT_OUT / "onnx-cache"
+LEVER_RECIPES = ("int8", "fp32", "int8-v1", "int8-rr")
 
 
 def rss_mb() -> float:
@@ -47,13 +48,18 @@ def percentile(values: list[float], q: float) -> float:
 
 # --- worker side (one row per fresh process) ---------------------------------------------------------------
 
-def _load(backend: str, checkpoint: str, config_dir: str, threads: int):
-    """The bench measures the int8 model's speed whatever its agreement (tolerance 1.0: measure only);
-    the agreement columns say whether the product's 0.01 check would let it serve."""
+def _load(backend: str, checkpoint: str, config_dir: str, threads: int, recipe: str | None = None):
+    """A named ONNX recipe is measured whatever its agreement (tolerance 1.0: measure only); the agreement
+    columns say whether the product's 0.01 check would let it serve. ``recipe`` None with backend "auto":
+    what the product picks at the real tolerance."""
     from discuss.scoring.factory import ScorerSettings, load_scorer
 
+    if recipe is None and backend == "auto":
+        return load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend="auto",
+                                          threads=threads, cache_dir=str(CACHE_DIR)))
     return load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend=backend,
-                                      threads=threads, cache_dir=str(CACHE_DIR), tolerance=1.0))
+                                      threads=threads, cache_dir=str(CACHE_DIR), tolerance=1.0,
+                                      recipes=(recipe,) if recipe else None))
 
 
 def _timed_batches(scorer, comments, max_batch, sort):
@@ -104,14 +110,14 @@ def worker(spec: dict) -> dict:
 
     comments = generate_comments(spec["comments"], seed=spec.get("seed", 7))
     mode, threads = spec["mode"], spec["threads"]
-    backend = "torch" if mode.startswith("torch") or mode == "plain" else "onnx"
+    backend = "torch" if mode.startswith("torch") or mode == "plain" else spec.get("backend", "onnx")
     started = time.perf_counter()
-    scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads)
+    scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads, spec.get("recipe"))
     load_s = time.perf_counter() - started
     warm = comments[:4]
     scorer.logits_batch(warm)
     result: dict = {"load_s": load_s, "backend": getattr(scorer, "backend", "?"),
-                    "fallback": scorer.info.get("fallback_reason")}
+                    "fallback": scorer.info.get("fallback_reason"), "torch_imported": "torch" in sys.modules}
     t0 = time.perf_counter()
     if mode == "plain":  # Detoxify.predict one comment at a time: what a naive integration does
         latencies = []
@@ -138,12 +144,12 @@ def worker(spec: dict) -> dict:
     lengths = [len(ids) for ids in scorer.encode(comments)]
     result["tokens_median"] = statistics.median(lengths)
     result["tokens_max"] = max(lengths)
-    if spec.get("agreement") and backend == "onnx":
+    if spec.get("agreement") and getattr(scorer, "backend", "torch") != "torch":
         from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
         reference = DetoxifyScorer(checkpoint=spec["checkpoint"], config_dir=spec["config_dir"], threads=threads)
         subset = comments[: spec["agreement"]]
-        ref, got = reference.logits_batch(subset), scorer.logits_batch(subset)
+        ref, got = reference.logits_batch(subset, max_batch=1), scorer.logits_batch(subset)
         result["prob_diff"] = float(np.abs(batching.sigmoid(ref) - batching.sigmoid(got)).max())
         result["logit_diff"] = float(np.abs(ref - got).max())
         probs = batching.sigmoid(ref)
@@ -162,9 +168,25 @@ def run_row(spec: dict) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
-def build_onnx(checkpoint: str, config_dir: str) -> dict:
-    """First load with backend auto: export + quantize + agreement check, in its own process."""
-    spec = {"build": True, "checkpoint": checkpoint, "config_dir": config_dir}
+def build_levers(checkpoint: str, config_dir: str) -> dict:
+    """Build (once; cached) every recipe the rows measure, from one export, each with its agreement verdict."""
+    from discuss.scoring import onnx_scorer
+    from discuss.scoring.detoxify_scorer import DetoxifyScorer
+    from discuss.scoring.onnx_scorer import OnnxUnavailable, build, fingerprint
+
+    key = fingerprint(checkpoint, "unbiased")
+    reference = DetoxifyScorer(checkpoint=checkpoint, config_dir=config_dir, threads=2)
+    try:  # tolerance -1: nothing passes, so every recipe gets built and measured
+        build(reference, CACHE_DIR, key, 2, tolerance=-1.0, recipes=LEVER_RECIPES)
+    except OnnxUnavailable:
+        pass
+    meta = json.loads((CACHE_DIR / key / onnx_scorer.META_FILE).read_text())
+    return {name: verdict["agreement"] for name, verdict in meta["recipes"].items() if verdict.get("agreement")}
+
+
+def build_onnx(checkpoint: str, config_dir: str, levers: bool = False) -> dict:
+    """First load with backend auto: export + fuse + quantize + agreement check, in its own process."""
+    spec = {"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": levers}
     proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
                           capture_output=True, text=True, timeout=1800)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
@@ -174,35 +196,48 @@ def build_onnx(checkpoint: str, config_dir: str) -> dict:
 
 
 def plan(quick: bool, comments: int) -> list[tuple[str, dict]]:
+    """Rows: references, then one lever per row (recipes: discuss/scoring/onnx_scorer.py RECIPES), then the
+    product's ``auto`` choice behind the micro-batching service."""
     n_plain = max(24, comments // 4) if quick else comments // 2
+    agree = 64
     rows = [
         ("plain Detoxify.predict, batch 1", dict(mode="plain", threads=2, comments=n_plain)),
-        ("torch fp32, batches of 8, arrival order", dict(mode="torch-unsorted", threads=2, batch=8,
-                                                          comments=comments)),
         ("torch fp32, batches of 8, length-sorted", dict(mode="torch-sorted", threads=2, batch=8,
                                                           comments=comments)),
-        ("onnx int8, batch 1", dict(mode="onnx-b1", threads=2, comments=comments, agreement=64)),
-        ("onnx int8, batches of 8, arrival order", dict(mode="onnx-unsorted", threads=2, batch=8,
+        ("onnx fp32 fused, batch 1", dict(mode="onnx-b1", recipe="fp32", threads=2, comments=comments,
+                                          agreement=agree)),
+        ("onnx int8 v1 (per-tensor, all), batch 1", dict(mode="onnx-b1", recipe="int8-v1", threads=2,
+                                                         comments=comments, agreement=agree)),
+        ("onnx int8 per-ch, fp32 head, batch 1", dict(mode="onnx-b1", recipe="int8", threads=2,
+                                                      comments=comments, agreement=agree)),
+        ("onnx int8 per-ch, batches of 8, sorted", dict(mode="onnx-sorted", recipe="int8", threads=2, batch=8,
                                                         comments=comments)),
-        ("onnx int8, batches of 8, length-sorted", dict(mode="onnx-sorted", threads=2, batch=8,
-                                                        comments=comments)),
-        ("onnx int8, length-sorted, 1 thread", dict(mode="onnx-sorted", threads=1, batch=8, comments=comments)),
-        ("service (onnx int8), 8 posting threads", dict(mode="service", threads=2, batch=16, posters=8,
-                                                        comments=comments)),
+        ("service (int8), 8 posting threads", dict(mode="service", recipe="int8", threads=2, batch=16,
+                                                   posters=8, comments=comments)),
+        ("service (auto default), 8 posting threads", dict(mode="service", backend="auto", threads=2, batch=16,
+                                                           posters=8, comments=comments, agreement=agree)),
     ]
     if not quick:
-        rows.insert(6, ("onnx int8, batches of 16, length-sorted",
-                        dict(mode="onnx-sorted", threads=2, batch=16, comments=comments)))
-        rows.append(("service (onnx int8), 1 posting thread", dict(mode="service", threads=2, batch=16,
-                                                                   posters=1, comments=comments // 2)))
-        rows.append(("service (onnx int8), 32 posting threads", dict(mode="service", threads=2, batch=16,
-                                                                     posters=32, comments=comments)))
+        rows[1:1] = [("torch fp32, batches of 8, arrival order", dict(mode="torch-unsorted", threads=2, batch=8,
+                                                                       comments=comments))]
+        rows.insert(-2, ("onnx int8 reduce_range, batch 1", dict(mode="onnx-b1", recipe="int8-rr", threads=2,
+                                                                 comments=comments, agreement=agree)))
+        rows.insert(-2, ("onnx fp32 fused, batches of 8, sorted", dict(mode="onnx-sorted", recipe="fp32",
+                                                                       threads=2, batch=8, comments=comments)))
+        rows.insert(-2, ("onnx int8 per-ch, 1 thread, batch 1", dict(mode="onnx-b1", recipe="int8", threads=1,
+                                                                     comments=comments)))
+        rows.append(("service (auto default), 1 posting thread", dict(mode="service", backend="auto", threads=2,
+                                                                      batch=16, posters=1,
+                                                                      comments=comments // 2)))
+        rows.append(("service (auto default), 32 posting threads", dict(mode="service", backend="auto",
+                                                                        threads=2, batch=16, posters=32,
+                                                                        comments=comments)))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer comments and rows (~3 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer comments and rows (~5 min per model)")
     parser.add_argument("--models", default="unbiased,original")
     parser.add_argument("--comments", type=int, default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -213,6 +248,8 @@ def main() -> None:
             started = time.perf_counter()
             scorer = _load("auto", spec["checkpoint"], spec["config_dir"], 2)
             out = {"seconds": time.perf_counter() - started, **scorer.info}
+            if spec.get("levers"):
+                out["levers"] = build_levers(spec["checkpoint"], spec["config_dir"])
         else:
             out = worker(spec)
         print("RESULT " + json.dumps(out), flush=True)
@@ -223,15 +260,21 @@ def main() -> None:
               f"{'|dp|':>7} {'|dlogit|':>8}  note")
     for model in args.models.split(","):
         checkpoint, config_dir = ensure_checkpoint(model)
-        built = build_onnx(checkpoint, config_dir)
+        built = build_onnx(checkpoint, config_dir, levers=True)
         if "error" in built:
             print(f"{model}: ONNX build failed: {built['error']}")
         else:
             agree = built.get("agreement") or {}
-            print(f"{model}: ONNX int8 ready in {built['seconds']:.0f}s (cached={built.get('cached')}), backend "
-                  f"{built.get('backend')}, sample agreement |dp| {agree.get('max_prob_diff', float('nan')):.4f} "
-                  f"|dlogit| {agree.get('max_logit_diff', float('nan')):.4f}"
-                  + (f"; fallback: {built['fallback_reason']}" if built.get("fallback_reason") else ""))
+            print(f"{model}: auto picked {built.get('backend')} (recipe {built.get('recipe')}) in "
+                  f"{built['seconds']:.0f}s (cached={built.get('cached')}), sample agreement |dp| "
+                  f"{agree.get('max_prob_diff', float('nan')):.4f} |dlogit| "
+                  f"{agree.get('max_logit_diff', float('nan')):.4f}"
+                  + (f"; fallback: {built['fallback_reason']}" if built.get("fallback_reason") else "")
+                  + (f"; rejected: {built['rejected']}" if built.get("rejected") else ""))
+            for name, lever in (built.get("levers") or {}).items():
+                verdict = "passes" if lever["max_prob_diff"] <= 0.01 else "FAILS"
+                print(f"  recipe {name:<8} sample agreement |dp| {lever['max_prob_diff']:.4f} |dlogit| "
+                      f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
         print(header)
         print("-" * len(header))
         for label, spec in plan(args.quick, comments):
@@ -246,8 +289,12 @@ def main() -> None:
                 note = f"mean batch {row['mean_batch']:.1f}; " + note
             if "prob_range" in row:
                 note += f"; fp32 probs {row['prob_range'][0]:.2f}..{row['prob_range'][1]:.2f}"
+            if spec.get("backend") == "auto":
+                note += f"; auto -> {row['backend']}"
+            if row.get("torch_imported") and row["backend"] != "torch":
+                note += "; torch imported"
             if row.get("fallback"):
-                note += f"; FELL BACK: {row['fallback']}"
+                note += f"; FELL BACK: {row['fallback'][:60]}"
             print(f"{model:<9} {label:<42} {row['rate']:>6.1f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
                   f"{row['rss_mb']:>7.0f} {dp:>7} {dl:>8}  {note}", flush=True)
         print()

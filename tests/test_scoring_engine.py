@@ -130,6 +130,46 @@ def test_onnx_int8_path_is_chosen_and_agrees_with_torch(onnx_cache, torch_scorer
     assert scorer.labels == torch_scorer.labels
 
 
+def test_onnx_export_is_fused_and_tokenized_without_transformers(onnx_cache, torch_scorer):
+    _, scorer = onnx_cache
+    assert scorer.info["recipe"] == "int8"
+    assert scorer.info["fused"].get("Attention") == 2  # ORT fusion recognised the eager-attention export
+    assert isinstance(scorer.tokenizer, onnx_scorer.FastTokenizer)
+    texts = list(SAMPLE_COMMENTS) + ["", "word " * 1300, "Ünïcödé ‘quotes’ 😀"]
+    assert scorer.encode(texts) == torch_scorer.encode(texts)  # same ids, same 512-token truncation
+
+
+def test_int8_disagreement_falls_to_the_exact_fp32_recipe(tiny_checkpoint, tmp_path):
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
+    assert scorer.backend == "onnx-fp32" and scorer.info["fallback_reason"] is None
+    assert "int8 model disagrees with torch" in scorer.info["rejected"][0]
+    assert scorer.info["agreement"]["max_prob_diff"] <= 1e-4
+    again = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
+    assert again.backend == "onnx-fp32" and again.info["cached"] is True
+    # a looser tolerance prefers the cached int8 model again, without rebuilding
+    looser = load_scorer(settings(tiny_checkpoint, tmp_path / "cache"))
+    assert looser.backend == "onnx-int8" and looser.info["cached"] is True
+
+
+def test_warm_start_does_not_import_torch(onnx_cache, tiny_checkpoint):
+    import json
+    import subprocess
+    import sys
+
+    cache, _ = onnx_cache
+    checkpoint, config_dir = tiny_checkpoint
+    code = ("import json, sys\n"
+            "from discuss.scoring.factory import ScorerSettings, load_scorer\n"
+            f"s = load_scorer(ScorerSettings(checkpoint={checkpoint!r}, config_dir={config_dir!r}, threads=1, "
+            f"cache_dir={str(cache)!r}))\n"
+            "s.score_batch(['hello there'])\n"
+            "print(json.dumps([s.backend, 'torch' in sys.modules, 'transformers' in sys.modules]))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["onnx-int8", False, False]
+
+
 def test_onnx_model_is_reused_from_cache_on_next_load(onnx_cache, tiny_checkpoint):
     cache, _ = onnx_cache
     started = time.perf_counter()
