@@ -7,7 +7,11 @@ not depend on weight values. Every row runs in a fresh subprocess so its residen
 scoring) is honest. Comments are a generated mix of news-comment lengths (median ~50 words, ~8% of 150-380
 words). Latency is per call: one comment for batch-1 rows, one whole batch for batched rows, one post (from
 submit to its scores) for the service rows. Agreement is measured against fp32 torch on the same comments,
-after the RSS reading.
+after the RSS reading, one comment at a time on the fp32 side.
+
+Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
+and its agreement on the sample comments printed, with what ``auto`` picks at the product's 0.01 tolerance.
+Recipe rows load that recipe whatever its agreement; "auto default" rows load what the product would serve.
 """
 from __future__ import annotations
 

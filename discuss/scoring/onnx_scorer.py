@@ -9,16 +9,23 @@ entry holds ``model.<recipe>.onnx`` per built recipe, the tokenizer (``save_pret
 (labels, limits, per-recipe agreement), so a warm start imports neither torch nor the 500 MB checkpoint: the
 tokenizer runs on the ``tokenizers`` library when its ids were checked equal to the reference tokenizer's.
 
-Levers measured on this 2-core CPU (bench/scoring.py, roberta-base stand-in for ``unbiased``):
+Levers measured on this 2-core CPU (bench/scoring.py --quick, roberta-base stand-in for ``unbiased``, head
+scaled so probabilities spread 0.01..0.99; batch 1, 64 comments, median 58 tokens):
+- plain ``Detoxify.predict``: ~8.4 comments/s, 850 MB RSS.
 - export with the TorchScript exporter and eager attention, then ``onnxruntime.transformers.optimizer``
-  (model_type "bert", explicit heads/hidden): fuses 12 Attention, 24 SkipLayerNorm, 12 BiasGelu. The dynamo
-  export does not fuse attention (SDPA + IsNaN/Where pattern).
-- int8 dynamic quantization: per-channel weights and a fp32 classifier head roughly halve the probability
-  error of per-tensor int8, but every single quantized encoder layer alone already moves probabilities by
-  ~0.01 on the stand-in, so int8 cannot pass a 0.01 check there; it does pass on smaller models.
-- ``reduce_range`` is worse here (this CPU has AVX512-VNNI: no u8s8 saturation to avoid).
-- fp32 fused ORT is exact (|dp| < 1e-5) and is the fallback recipe before plain torch.
-
+  (model_type "bert", explicit heads/hidden; the BERT patterns also match RoBERTa): 12 Attention, 24
+  SkipLayerNorm, 12 BiasGelu fused. The dynamo export does not fuse attention (SDPA + IsNaN/Where pattern).
+  fp32 fused: ~10.7 comments/s, ~680 MB (no torch imported), exact (|dp| < 1e-5).
+- int8 dynamic, per-tensor, everything quantized (the first recipe): ~28/s, ~320 MB, |dp| 0.067 (|dlogit|
+  0.27). Quantizing the classifier head alone moves logits by ~0.1: keep it fp32 (``quantize_dynamic``
+  rewrites Gemm to ``<name>_MatMul`` before it applies ``nodes_to_exclude``, so both names are excluded).
+  Per-channel weights + fp32 head: ~22/s, ~340 MB, |dp| 0.030-0.033 (|dlogit| 0.18-0.22).
+- quantizing any single encoder layer alone (head fp32) already gives |dp| ~0.011 (|dlogit| ~0.05) and the
+  embedding table alone |dp| 0.012: the error is spread evenly, so no exclusion list brings int8 under 0.01
+  on this model. ``reduce_range`` is worse (|dp| 0.06; this CPU has AVX512-VNNI, no u8s8 saturation to
+  avoid); MatMul-only (attention fp32) and 8-bit block-wise MatMulNBits were no better.
+- so for the stand-in ``auto`` serves fused fp32; a model whose int8 build agrees (the tiny test model:
+  |dp| 0.0008) serves int8. The verdict is per checkpoint: real Detoxify weights get their own check.
 Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
 ``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
 ``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
@@ -237,8 +244,8 @@ class OnnxScorer:
     """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path.
 
     ``max_batch`` defaults to 1: measured on this 2-core CPU (bench/scoring.py), one ~60-token comment already
-    saturates both cores, and padded batches ran slower and grew the ORT arena. The service still collects
-    concurrent posts into one worker hand-off.
+    saturates both cores, and padded batches ran slower (int8: ~14/s sorted batches of 8 vs ~22/s one by one)
+    and grew the ORT arena (~340 -> ~610 MB). The service still collects concurrent posts into one hand-off.
     """
 
     def __init__(self, model_path: str | os.PathLike, tokenizer, labels: Sequence[str], max_length: int,
