@@ -64,6 +64,7 @@ class Config:
     SCORER_THREADS = 2
     SCORER_CACHE_DIR: str | None = None      # default: <instance>/scoring-cache
     SCORER_AGREEMENT_TOLERANCE = 0.01        # fast path only if it agrees with fp32 Detoxify
+    TOXICITY_ONNX_RECIPES = "int8,fp32"      # ONNX recipes auto tries, in order
     SCORER_MAX_BATCH = 16
     SCORER_BATCH_WINDOW_MS = 3
     IP_RETENTION_DAYS = 90
@@ -112,6 +113,7 @@ class Config:
             "TOXICITY_CONFIG_DIR": "TOXICITY_CONFIG_DIR",
             "TOXICITY_BACKEND": "TOXICITY_BACKEND",
             "SCORER_CACHE_DIR": "SCORER_CACHE_DIR",
+            "TOXICITY_ONNX_RECIPES": "TOXICITY_ONNX_RECIPES",
             "RATE_LIMIT_POST_PER_IP": "RATE_LIMIT_POST_PER_IP",
             "RATE_LIMIT_POST_PER_AUTHOR": "RATE_LIMIT_POST_PER_AUTHOR",
             "SMTP_HOST": "SMTP_HOST",
