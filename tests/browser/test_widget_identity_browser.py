@@ -278,3 +278,79 @@ def test_guest_keeps_their_guest_identity_after_signing_out(env, new_page):
 
 def action_edit(item):
     return item.locator(":scope > article .dc-actions").get_by_role("button", name="Edit", exact=True)
+
+
+def test_account_panel_reply_emails_download_and_delete(env, new_page, artifacts):
+    import json
+
+    response = env.client.post("/api/v1/auth/register", json={"email": "iris.vale@example.com", "display_name": "Iris Vale",
+                                                              "password": "a long enough password"})
+    assert response.status_code == 201
+    with env.app.app_context():
+        user = db.session.query(User).filter_by(email="iris.vale@example.com").one()
+        user.email_verified = True
+        db.session.commit()
+        user_id = user.id
+
+    page = new_page()
+    frame = open_thread(page, env.demo_url(article="account-panel"))
+    frame.get_by_role("button", name="Sign in").click()
+    frame.get_by_label("Email (never shown)").fill("iris.vale@example.com")
+    frame.get_by_label("Password").fill("a long enough password")
+    frame.locator(".dc-auth").get_by_role("button", name="Sign in").click()
+    expect(frame.locator(".dc-id")).to_contain_text("Commenting as Iris Vale.")
+    frame.get_by_label("Join the discussion").fill("A comment I will want a copy of.")
+    frame.get_by_role("button", name="Post comment").click()
+    expect(comment(frame, "A comment I will want a copy of.").locator(".dc-author")).to_have_text("Iris Vale")
+
+    # Open the panel from the "Commenting as" line: focus moves to its heading.
+    frame.get_by_role("button", name="My account").click()
+    panel = frame.get_by_role("region", name="My account")
+    expect(panel.get_by_role("heading", name="My account")).to_be_focused()
+    expect(panel.get_by_role("button", name="Resend verification email")).to_have_count(0)  # already confirmed
+
+    # Reply emails on: stored on the server.
+    toggle = panel.get_by_label("Email me when someone replies")
+    expect(toggle).to_be_enabled()
+    expect(toggle).not_to_be_checked()
+    toggle.check()
+    expect(panel.get_by_role("status")).to_have_text("We will email you when someone replies to you.")
+    with env.app.app_context():
+        assert db.session.get(User, user_id).notify_replies is True
+
+    # Download: a real file download from the sandboxed iframe (Blob URL, no CSP change needed).
+    with page.expect_download() as info:
+        panel.get_by_role("button", name="Download my data").click()
+    download = info.value
+    assert download.suggested_filename == "my-comments.json"
+    exported = json.loads(open(download.path(), encoding="utf-8").read())
+    assert exported["profile"]["email"] == "iris.vale@example.com" and exported["profile"]["notify_replies"] is True
+    assert [c["body_markdown"] for c in exported["comments"]] == ["A comment I will want a copy of."]
+    expect(panel.get_by_role("status")).to_have_text("Your data was downloaded as my-comments.json.")
+
+    # Delete: an in-page confirmation first, saying what happens to the comments.
+    panel.get_by_role("button", name="Delete my account…").click()
+    confirm = panel.get_by_role("group", name="Delete your account? This cannot be undone.")
+    expect(confirm).to_contain_text("“deleted user”")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    page.wait_for_timeout(300)
+    iframe = page.locator("iframe[name=discuss-thread]")
+    iframe.scroll_into_view_if_needed()
+    iframe.screenshot(path=os.path.join(artifacts, "widget-account-panel.png"))
+    session = stored_token(page)
+    confirm.get_by_role("button", name="Yes, delete my account").click()
+
+    # Back to a guest; the account is emptied and its comment kept as "deleted user" (default: anonymize).
+    expect(frame.get_by_label("Name")).to_be_visible()
+    expect(frame.get_by_text("Commenting as")).to_have_count(0)
+    expect(frame.get_by_role("button", name="Sign in")).to_be_visible()
+    assert stored_token(page) is None
+    assert env.client.get("/api/v1/me", headers={"Authorization": f"Bearer {session}"}).status_code == 401
+    with env.app.app_context():
+        user = db.session.get(User, user_id)
+        assert (user.display_name, user.email, user.password_hash) == ("deleted user", None, None)
+        assert user.is_active_account is False and user.notify_replies is False
+        row = db.session.query(Comment).filter_by(author_id=user_id).one()
+        assert (row.author_name, row.status.value) == ("deleted user", "published")
+    expect(comment(frame, "A comment I will want a copy of.").locator(".dc-author")).to_have_text("deleted user")
+    assert not page.watch.errors

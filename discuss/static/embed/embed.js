@@ -51,7 +51,7 @@
     // The widget may not navigate the publisher's page; links open in a new tab. (When the page is
     // on the comment host itself, as /demo is, a sandbox protects nothing and Chrome warns about it.)
     if (host !== location.origin) {
-      frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
+      frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox allow-downloads');
     }
     frame.style.cssText = 'display:block;width:100%;min-width:0;height:320px;border:0;margin:0;padding:0;overflow:hidden;background:transparent';
     if (theme) frame.style.colorScheme = theme;

@@ -785,6 +785,7 @@
       const [pre, post] = t(v.kind === 'sso' ? 'posting_as_sso' : 'posting_as', { site: CFG.siteName }).split('{name}');
       return h('p', { class: 'dc-id' }, avatar({ author: v }),
         h('span', { class: 'dc-id-text' }, pre, h('strong', { text: v.name }), post),
+        h('button', { type: 'button', class: 'dc-link dc-acc-open', text: t('acc_open'), onclick: openAccount }),
         v.kind === 'sso' ? null : h('button', { type: 'button', class: 'dc-link', text: t('sign_out'), onclick: signOut }));
     }
     return allowed('account') ? h('p', { class: 'dc-id' }, authButtons()) : null;
@@ -857,6 +858,132 @@
     });
     composeHost.replaceChildren(form);
     form.querySelector('input').focus();
+  }
+  /* ---------- "My account": reply emails, data download, password, deletion ---------- */
+  async function openAccount() {
+    let v = auth.viewer;
+    try { v = (await api('GET', '/me')).data.viewer || v; } catch (e) { /* show what we know */ }
+    if (!v || v.kind === 'guest') return renderCompose();
+    const id = nextId('acc');
+    const status = h('p', { class: 'dc-acc-status', role: 'status' });
+    const say = (msg) => { status.textContent = msg; };
+    const fail = (ex) => say(errorText(ex));
+    const back = () => { renderCompose(); focusIn('.dc-acc-open'); };
+    const section = (title, ...kids) => h('section', { class: 'dc-acc-sec', 'aria-label': title }, h('h4', { class: 'dc-acc-h', text: title }), ...kids);
+
+    // 1. Reply emails: only to a confirmed address.
+    const verified = v.has_email && v.email_verified;
+    const box = h('input', { type: 'checkbox', id: id + 'n', checked: !!v.notify_replies && verified, disabled: !verified,
+      'aria-describedby': verified ? null : id + 'nh',
+      onchange: async () => {
+        box.disabled = true;
+        try {
+          const { data } = await api('PATCH', '/me', { notify_replies: box.checked });
+          box.checked = !!data.viewer.notify_replies;
+          say(t(box.checked ? 'acc_notify_on' : 'acc_notify_off'));
+        } catch (ex) { box.checked = !box.checked; fail(ex); }
+        box.disabled = false;
+      } });
+    const resend = v.kind === 'account' && v.has_email && !v.email_verified ? h('button', {
+      type: 'button', class: 'dc-btn', text: t('acc_resend'),
+      onclick: async () => {
+        resend.disabled = true;
+        try { await api('POST', '/auth/verify/resend'); say(t('acc_resent')); } catch (ex) { resend.disabled = false; fail(ex); }
+      } }) : null;
+    const notify = section(t('acc_notify_title'),
+      h('label', { class: 'dc-radio', for: id + 'n' }, box, t('acc_notify_label')),
+      verified ? null : h('p', { class: 'dc-hint', id: id + 'nh', text: t(v.has_email ? 'acc_notify_unverified' : 'acc_notify_no_email', { site: CFG.siteName }) }),
+      resend ? h('div', { class: 'dc-form-actions' }, resend) : null);
+
+    // 2. Download: the export needs the bearer header, so fetch it and hand the file over as a Blob.
+    const dl = h('button', {
+      type: 'button', class: 'dc-btn', text: t('acc_download'),
+      onclick: async () => {
+        dl.disabled = true;
+        try {
+          const res = await fetch(CFG.api + '/me/export', { headers: { Authorization: 'Bearer ' + auth.token } });
+          if (!res.ok) throw { code: res.status === 401 ? 'sign_in_required' : 'http_' + res.status };
+          const url = URL.createObjectURL(await res.blob());
+          const a = h('a', { href: url, download: 'my-comments.json', hidden: true });
+          document.body.append(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 60000);
+          say(t('acc_downloaded'));
+        } catch (ex) { fail(ex.code ? ex : { code: 'network' }); }
+        dl.disabled = false;
+      } });
+    const data = section(t('acc_data_title'), h('p', { class: 'dc-hint', text: t('acc_download_hint') }), h('div', { class: 'dc-form-actions' }, dl));
+
+    // 3. Password (comment accounts only; SSO readers have none here).
+    let pw = null;
+    if (v.kind === 'account') {
+      const perr = h('p', { class: 'dc-error', role: 'alert' });
+      const field = (name, label, auto) => h('div', { class: 'dc-field' },
+        h('label', { for: id + name, class: 'dc-label', text: label }),
+        h('input', { id: id + name, name, type: 'password', class: 'dc-input', autocomplete: auto, required: true,
+          'aria-describedby': auto === 'new-password' ? id + 'ph' : null }));
+      const psub = h('button', { type: 'submit', class: 'dc-btn', text: t('acc_password_save') });
+      pw = h('form', { class: 'dc-acc-pw', novalidate: true },
+        field('current_password', t('acc_password_current'), 'current-password'),
+        field('new_password', t('acc_password_new'), 'new-password'),
+        h('p', { class: 'dc-hint', id: id + 'ph', text: t('password_hint') }), perr, h('div', { class: 'dc-form-actions' }, psub));
+      pw.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        perr.textContent = '';
+        pw.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+        const body = Object.fromEntries(new FormData(pw));
+        psub.disabled = true;
+        try {
+          await api('POST', '/me/password', body);
+          pw.reset();
+          say(t('acc_password_changed'));
+        } catch (ex) {
+          const bad = ex.code === 'invalid_credentials' ? 'current_password' : Object.keys(ex.fields || {})[0];
+          const el = bad && pw.querySelector('[name="' + bad + '"]');
+          if (el) { el.setAttribute('aria-invalid', 'true'); el.focus(); }
+          perr.textContent = bad === 'current_password' ? t('acc_password_wrong') : bad ? t('err_password') : errorText(ex);
+        }
+        psub.disabled = false;
+      });
+      pw = section(t('acc_password_title'), pw);
+    }
+
+    // 4. Delete, after an in-page confirmation that says what happens to the comments.
+    const confirmBox = h('div', { class: 'dc-confirm', role: 'group', 'aria-labelledby': id + 'dq', hidden: true });
+    const del = h('button', {
+      type: 'button', class: 'dc-btn', text: t('acc_delete'), 'aria-expanded': 'false', 'aria-controls': id + 'dq',
+      onclick: () => {
+        const derr = h('p', { class: 'dc-error', role: 'alert' });
+        const yes = h('button', {
+          type: 'button', class: 'dc-btn dc-btn-danger', text: t('acc_delete_yes'),
+          onclick: async () => {
+            yes.disabled = true;
+            try {
+              const { data: out } = await api('DELETE', '/me');
+              auth.setToken(null); // the server deleted every session already
+              await dropSession();
+              announce(t('acc_deleted', out.comments || { anonymized: 0, removed: 0 }));
+              await load(true);
+              focusIn('.dc-id button, input, textarea');
+            } catch (ex) { yes.disabled = false; derr.textContent = errorText(ex); }
+          } });
+        const no = h('button', { type: 'button', class: 'dc-btn', text: t('cancel'),
+          onclick: () => { confirmBox.hidden = true; del.setAttribute('aria-expanded', 'false'); del.focus(); } });
+        confirmBox.replaceChildren(h('p', { id: id + 'dq', class: 'dc-acc-warn', text: t('acc_delete_confirm') }),
+          h('p', { text: t('acc_delete_comments') }), derr, h('div', { class: 'dc-form-actions' }, yes, no));
+        confirmBox.hidden = false;
+        del.setAttribute('aria-expanded', 'true');
+        no.focus();
+      } });
+    const gone = section(t('acc_delete_title'), h('div', { class: 'dc-form-actions' }, del), confirmBox);
+
+    const heading = h('h3', { class: 'dc-form-title', id: id + 't', tabindex: '-1', text: t('acc_title') });
+    const panel = h('div', { class: 'dc-panel dc-account', role: 'region', 'aria-labelledby': id + 't' },
+      h('div', { class: 'dc-form-head' }, heading, h('button', { type: 'button', class: 'dc-link', text: t('acc_close'), onclick: back })),
+      status, notify, data, pw, gone);
+    composeHost.replaceChildren(panel);
+    heading.focus();
   }
   const focusIn = (sel) => { const el = composeHost.querySelector(sel); if (el) el.focus(); };
 
