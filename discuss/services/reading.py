@@ -42,7 +42,7 @@ def public_settings(site: Site) -> dict[str, Any]:
     s = site.effective_settings()
     return {"max_depth": s["max_depth"], "edit_window_seconds": int(s["edit_window_minutes"]) * 60,
             "allowed_identities": s["allowed_identities"], "require_guest_email": s["require_guest_email"],
-            "toxicity_nudge": s["toxicity_nudge"]}
+            "toxicity_nudge": s["toxicity_nudge"], "account_deletion_policy": s["account_deletion_policy"]}
 
 
 def serialize_row(row) -> dict[str, Any]:
