@@ -86,3 +86,29 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 def to_dicts(labels: Sequence[str], probabilities: np.ndarray) -> list[dict[str, float]]:
     return [{label: float(row[j]) for j, label in enumerate(labels)} for row in probabilities]
+
+
+class BatchedScorer:
+    """Tokenize, length-sort, pad per batch, run ``_forward``, sigmoid: shared by every backend.
+
+    Subclasses set ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``,
+    ``max_tokens`` and ``_lock``, and implement ``_forward(ids, mask) -> logits``.
+    """
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode(self.tokenizer, texts, self.max_length)
+
+    def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None,
+                     sort: bool = True) -> np.ndarray:
+        sequences = self.encode(texts)
+        if not sequences:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        with self._lock:
+            return run_batched(sequences, self.pad_id, len(self.labels), self._forward,
+                               max_batch or self.max_batch, self.max_tokens, sort)
+
+    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        return to_dicts(self.labels, sigmoid(self.logits_batch(texts)))

@@ -8,7 +8,6 @@ tokenizer, model and sigmoid, on length-sorted batches padded to their own longe
 from __future__ import annotations
 
 import threading
-from typing import Sequence
 
 import numpy as np
 
@@ -23,7 +22,7 @@ def load_detoxify(model_type: str = "unbiased", checkpoint: str | None = None, c
     return Detoxify(model_type)
 
 
-class DetoxifyScorer:
+class DetoxifyScorer(batching.BatchedScorer):
     backend = "torch"
 
     def __init__(self, model_type: str = "unbiased", checkpoint: str | None = None,
@@ -42,27 +41,12 @@ class DetoxifyScorer:
         self.max_tokens = max_tokens
         self._lock = threading.Lock()  # one forward pass at a time; torch already uses every thread
 
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return batching.encode(self.tokenizer, texts, self.max_length)
-
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
             out = self.model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask))
         return out[0].float().numpy()
-
-    def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None,
-                     sort: bool = True) -> np.ndarray:
-        sequences = self.encode(texts)
-        if not sequences:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        with self._lock:
-            return batching.run_batched(sequences, self.pad_id, len(self.labels), self._forward,
-                                        max_batch or self.max_batch, self.max_tokens, sort)
-
-    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        return batching.to_dicts(self.labels, batching.sigmoid(self.logits_batch(texts)))
 
     def release(self) -> None:
         """Drop the torch weights (after the ONNX path took over) so the process gives the memory back."""

@@ -240,7 +240,7 @@ class FastTokenizer:
         return {"input_ids": [enc.ids for enc in self.tokenizer.encode_batch(list(texts))]}
 
 
-class OnnxScorer:
+class OnnxScorer(batching.BatchedScorer):
     """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path.
 
     ``max_batch`` defaults to 1: measured on this 2-core CPU (bench/scoring.py), one ~60-token comment already
@@ -269,22 +269,8 @@ class OnnxScorer:
         self.info = dict(info or {})
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return batching.encode(self.tokenizer, texts, self.max_length)
-
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
-
-    def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None, sort: bool = True) -> np.ndarray:
-        sequences = self.encode(texts)
-        if not sequences:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        with self._lock:
-            return batching.run_batched(sequences, self.pad_id, len(self.labels), self._forward,
-                                        max_batch or self.max_batch, self.max_tokens, sort)
-
-    def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        return batching.to_dicts(self.labels, batching.sigmoid(self.logits_batch(texts)))
 
 
 def agreement(reference, candidate, texts: Sequence[str] = SAMPLE_COMMENTS) -> dict[str, float]:
