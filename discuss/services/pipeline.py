@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from discuss.extensions import db
 from discuss.models import Ban, Comment, CommentStatus, Thread, User, utcnow
@@ -61,9 +61,9 @@ def is_banned(site_id: int, user_id: int | None) -> bool:
     if user_id is None:
         return False
     now = utcnow()
-    return db.session.scalar(
-        select(func.count(Ban.id)).where(Ban.site_id == site_id, Ban.user_id == user_id, Ban.lifted_at.is_(None),
-                                         or_(Ban.until.is_(None), Ban.until > now))) > 0
+    # Ban.active_at is the one definition of an active ban (the dashboard uses it too).
+    bans = db.session.scalars(select(Ban).where(Ban.site_id == site_id, Ban.user_id == user_id))
+    return any(ban.active_at(now) for ban in bans)
 
 
 def approved_count(site_id: int, user_id: int | None) -> int:
@@ -107,6 +107,10 @@ def _score_and_note_error(ctx: RuleContext, source: ScoreSource, text: str) -> d
     return scores
 
 
+def awaits_score(reasons: list[str] | None) -> bool:
+    return any(r in AWAITING_SCORE_REASONS for r in reasons or [])
+
+
 def needs_scoring(comment: Comment) -> bool:
     return (comment.status is CommentStatus.PENDING and not comment.moderator_decided
-            and any(r in AWAITING_SCORE_REASONS for r in comment.reasons or []))
+            and awaits_score(comment.reasons))

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, false, or_, select, true
@@ -58,9 +59,8 @@ def serialize_row(row) -> dict[str, Any]:
 
 
 def serialize_comment(comment: Comment) -> dict[str, Any]:
-    row = type("Row", (), {c.key: getattr(comment, c.key) for c in _COLUMNS if c.key != "avatar_url"})
-    row.avatar_url = comment.author.avatar_url if comment.author else None
-    return serialize_row(row)
+    fields = {c.key: getattr(comment, c.key) for c in _COLUMNS if c.key != "avatar_url"}
+    return serialize_row(SimpleNamespace(**fields, avatar_url=comment.author.avatar_url if comment.author else None))
 
 
 # -- cursor ------------------------------------------------------------------------------------
@@ -192,11 +192,10 @@ def thread_and_site(site_slug: str, article_id: str) -> tuple[Site | None, Threa
 
 def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRequest) -> tuple[dict, bytes]:
     """The public page (no per-viewer data) as a dict and as ready-to-send JSON bytes."""
-    settings = public_settings(site)
     if thread is None:
         body = {"thread": {"article": article_id, "title": None, "url": None, "closed": False,
                            "published_count": 0},
-                "settings": settings, "comments": [], "next_cursor": None}
+                "settings": public_settings(site), "comments": [], "next_cursor": None}
         return body, json.dumps(body, separators=(",", ":")).encode()
     key = (thread.id, thread.revision, page, json.dumps(site.settings or {}, sort_keys=True))
     cache = _page_cache()
@@ -205,7 +204,7 @@ def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRe
         return cached
     body = {"thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
                        "closed": thread.is_closed, "published_count": thread.published_count},
-            "settings": settings, **build_page(thread, page)}
+            "settings": public_settings(site), **build_page(thread, page)}
     value = (body, json.dumps(body, separators=(",", ":")).encode())
     cache.put(key, value)
     return value

@@ -17,15 +17,17 @@ from discuss.models import Comment, CommentStatus, utcnow
 from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
 from discuss.services.audit import record_event
-from discuss.services.pipeline import SCORING_QUEUED, SCORING_UNAVAILABLE, ScoreSource, decide, needs_scoring
+from discuss.services.pipeline import (SCORING_QUEUED, SCORING_UNAVAILABLE, ScoreSource, awaits_score, decide,
+                                       needs_scoring)
 from discuss.services.threads import touch_thread
 
 
 def awaiting_ids(limit: int = 500) -> list[int]:
-    rows = db.session.scalars(select(Comment).where(Comment.status == CommentStatus.PENDING,
-                                                    Comment.moderator_decided.is_(False))
+    # Only the reason codes are needed to pick comments; bodies are loaded per batch later.
+    rows = db.session.execute(select(Comment.id, Comment.reasons)
+                              .where(Comment.status == CommentStatus.PENDING, Comment.moderator_decided.is_(False))
                               .order_by(Comment.id))
-    return [c.id for c in rows if needs_scoring(c)][:limit]
+    return [comment_id for comment_id, reasons in rows if awaits_score(reasons)][:limit]
 
 
 def rescore_pending(batch_size: int = 16) -> dict[str, int]:
