@@ -42,8 +42,8 @@ def test_expired_and_other_site_bans_do_not_apply(client, app):
     assert post_comment(client, "Hello again", token=token_for(author)["Authorization"][7:]).status_code == 201
 
 
-@pytest.mark.parametrize("text", ["what the f.u.c.k", "F U C K this", "fuuuuck", "FÜCK", "fսck" if False else "f*u*c*k",
-                                  "Ｆｕｃｋ", "fцck" if False else "f-u-c-k"])
+@pytest.mark.parametrize("text", ["what the f.u.c.k", "F U C K this", "fuuuuck", "FÜCK", "f*u*c*k",
+                                  "Ｆｕｃｋ", "f-u-c-k"])
 def test_banned_words_resist_simple_obfuscation(text):
     assert find_listed_words(text, ["fuck"]) == ["fuck"]
 
