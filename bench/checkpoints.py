@@ -21,15 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.tiny_detoxify import (ORIGINAL_LABELS, UNBIASED_IDENTITY_LABELS,  # noqa: E402
-                                         UNBIASED_LABELS, build_checkpoint)
+from tests.support.tiny_detoxify import ORIGINAL_LABELS, UNBIASED_LABELS, build_checkpoint  # noqa: E402
 
 DEFAULT_OUT = ROOT / "bench" / "out"
 HEAD_SCALE = 10.0
 
 SPECS = {
     # roberta-base: 12 layers, hidden 768, 12 heads, 3072 FFN, vocab 50265, 514 positions, 1 token type
-    "unbiased": dict(arch="roberta", classes=UNBIASED_LABELS + UNBIASED_IDENTITY_LABELS, hidden=768, layers=12,
+    # Like the released checkpoint: 7 named classes, 16 outputs (the 9 identity heads are never returned)
+    "unbiased": dict(arch="roberta", classes=UNBIASED_LABELS, outputs=16, hidden=768, layers=12,
                      heads=12, intermediate=3072, model_vocab_size=50265, vocab_size=800,
                      config_overrides={"type_vocab_size": 1, "layer_norm_eps": 1e-5}),
     # bert-base-uncased: 12 layers, hidden 768, 12 heads, 3072 FFN, vocab 30522, 512 positions

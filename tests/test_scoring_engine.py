@@ -106,6 +106,29 @@ def test_batch_scores_come_back_in_input_order(torch_scorer):
             assert got[label] == pytest.approx(want[label], abs=1e-4)
 
 
+def test_released_unbiased_layout_scores_only_the_seven_named_classes(tmp_path):
+    """The released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9 identity heads follow)."""
+    from tests.support.tiny_detoxify import UNBIASED_LABELS, build_checkpoint
+
+    checkpoint, config_dir = build_checkpoint(tmp_path / "ckpt", arch="roberta", classes=UNBIASED_LABELS,
+                                              outputs=16, hidden=32, layers=2, heads=2, intermediate=64,
+                                              vocab_size=600, head_scale=20.0)
+    for backend in ("torch", "onnx"):
+        scorer = load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend=backend,
+                                            threads=1, cache_dir=str(tmp_path / "cache")))
+        texts = list(SAMPLE_COMMENTS[:5])
+        ours = scorer.score_batch(texts)
+        assert scorer.labels == UNBIASED_LABELS and all(tuple(s) == UNBIASED_LABELS for s in ours)
+        if backend == "torch":
+            theirs = scorer.detoxify.predict(texts)  # Detoxify itself returns just the named classes
+            assert set(theirs) == set(UNBIASED_LABELS)
+            reference = ours
+        for i, scores in enumerate(ours):
+            for label, value in scores.items():
+                want = theirs[label][i] if backend == "torch" else reference[i][label]
+                assert value == pytest.approx(want, abs=1e-5 if backend == "torch" else 0.01)
+
+
 def test_batches_are_grouped_by_length_and_bounded():
     from discuss.scoring.batching import plan_batches
 

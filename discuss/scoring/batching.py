@@ -72,11 +72,16 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
 def run_batched(sequences: Sequence[Sequence[int]], pad_id: int, num_labels: int,
                 forward: Callable[[np.ndarray, np.ndarray], np.ndarray], max_batch: int = 8,
                 max_tokens: int = 4096, sort: bool = True) -> np.ndarray:
-    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch."""
+    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch.
+
+    Only the first ``num_labels`` outputs are kept: the released ``unbiased`` checkpoint has 16 outputs but
+    names 7 classes (the other 9 are identity-mention heads used in training), and Detoxify's own
+    ``predict`` likewise returns just the named classes.
+    """
     out = np.zeros((len(sequences), num_labels), dtype=np.float32)
     for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort):
         ids, mask = pad([sequences[i] for i in batch], pad_id)
-        out[batch] = forward(ids, mask)
+        out[batch] = forward(ids, mask)[:, :num_labels]
     return out
 
 

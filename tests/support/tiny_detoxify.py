@@ -83,11 +83,13 @@ def build_checkpoint(directory: str | os.PathLike, *, arch: str = "bert", classe
                      hidden: int = 32, layers: int = 2, heads: int = 2, intermediate: int = 64,
                      vocab_size: int = 1000, head_scale: float = 1.0, seed: int = 0,
                      corpus_lines: int = 400, model_vocab_size: int | None = None,
-                     config_overrides: dict | None = None) -> tuple[str, str]:
+                     config_overrides: dict | None = None, outputs: int | None = None) -> tuple[str, str]:
     """Build a random-weight Detoxify checkpoint; returns ``(checkpoint_path, config_dir)``.
 
     ``model_vocab_size`` sizes the embedding matrix like the real model's (a locally trained tokenizer has a
-    smaller vocabulary; the extra rows are never indexed but count in memory). ``head_scale`` multiplies the classifier's output weights so that scores spread over 0..1 instead of
+    smaller vocabulary; the extra rows are never indexed but count in memory). ``outputs`` is the model's
+    number of logits when it differs from the named ``classes``: the released ``unbiased`` checkpoint names 7
+    classes but has 16 outputs (9 identity heads), so its stand-ins do the same. ``head_scale`` multiplies the classifier's output weights so that scores spread over 0..1 instead of
     all sitting near 0.5 (random weights otherwise give near-identical scores for every comment).
     """
     import torch
@@ -99,7 +101,7 @@ def build_checkpoint(directory: str | os.PathLike, *, arch: str = "bert", classe
     torch.manual_seed(seed)
     tokenizer, tokenizer_class = train_tokenizer(arch, config_dir, _corpus(corpus_lines), vocab_size)
     common = dict(vocab_size=max(len(tokenizer), model_vocab_size or 0), hidden_size=hidden, num_hidden_layers=layers,
-                  num_attention_heads=heads, intermediate_size=intermediate, num_labels=len(classes),
+                  num_attention_heads=heads, intermediate_size=intermediate, num_labels=outputs or len(classes),
                   pad_token_id=tokenizer.pad_token_id, **(config_overrides or {}))
     if arch == "bert":
         config = transformers.BertConfig(max_position_embeddings=512, **common)
@@ -117,7 +119,8 @@ def build_checkpoint(directory: str | os.PathLike, *, arch: str = "bert", classe
     model.config.save_pretrained(str(config_dir))  # carries num_labels: Detoxify reads this file
     checkpoint = directory / "checkpoint.ckpt"
     torch.save({"config": {"arch": {"args": {"model_type": str(config_dir), "model_name": model_class,
-                                             "tokenizer_name": tokenizer_class, "num_classes": len(classes)}},
+                                             "tokenizer_name": tokenizer_class,
+                                             "num_classes": outputs or len(classes)}},
                            "dataset": {"args": {"classes": list(classes)}}},
                 "state_dict": model.state_dict()}, str(checkpoint))
     return str(checkpoint), str(config_dir)
