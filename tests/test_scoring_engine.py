@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from discuss.scoring import ScorerState, ScoringUnavailable  # noqa: E402
-from discuss.scoring import onnx_scorer  # noqa: E402
+from discuss.scoring import onnx_build, onnx_scorer  # noqa: E402
 from discuss.scoring.base import CORE_LABELS  # noqa: E402
 from discuss.scoring.factory import ScorerSettings, load_scorer  # noqa: E402
 from discuss.scoring.runtime import ScoringService  # noqa: E402
@@ -174,6 +174,21 @@ def test_int8_disagreement_falls_to_the_exact_fp32_recipe(tiny_checkpoint, tmp_p
     assert looser.backend == "onnx-int8" and looser.info["cached"] is True
 
 
+def test_blockwise_int8_recipe_quantizes_every_projection_and_is_checked(tiny_checkpoint, tmp_path):
+    import onnx
+
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("int8-blk", "fp32")))
+    assert scorer.info["recipe"] == "int8-blk" and scorer.backend == "onnx-int8-blk"
+    assert scorer.info["agreement"]["max_prob_diff"] <= 0.01
+    assert scorer.info["agreement"]["samples"] == len(SAMPLE_COMMENTS) + 48
+    graph = onnx.load(os.path.join(scorer.info["onnx_cache"], onnx_scorer.model_file("int8-blk"))).graph
+    ops = [node.op_type for node in graph.node]
+    assert "Attention" not in ops  # attention left unfused so Q, K and V are block-quantized too
+    assert ops.count("MatMulNBits") == 2 * 6  # 2 layers x (Q, K, V, attention output, FFN in, FFN out)
+    ours = scorer.score_batch(list(SAMPLE_COMMENTS[:4]))
+    assert all(set(s) == set(CORE_LABELS) for s in ours)
+
+
 def test_warm_start_does_not_import_torch(onnx_cache, tiny_checkpoint):
     import json
     import subprocess
@@ -206,7 +221,7 @@ def test_export_failure_falls_back_to_torch_and_says_why(tiny_checkpoint, tmp_pa
     def broken_export(model, path):
         raise RuntimeError("exporter unsupported op")
 
-    monkeypatch.setattr(onnx_scorer, "export_fp32", broken_export)
+    monkeypatch.setattr(onnx_build, "export_fp32", broken_export)
     scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache"))
     assert scorer.backend == "torch"
     assert "export failed" in scorer.info["fallback_reason"]
@@ -220,8 +235,9 @@ def _reuse_built_model(onnx_cache, monkeypatch):
     """Make 'export + quantize' copy the session's int8 model: fast, same agreement figures."""
     cache, scorer = onnx_cache
     built = cache / os.path.basename(scorer.info["onnx_cache"]) / onnx_scorer.MODEL_FILE
-    monkeypatch.setattr(onnx_scorer, "export_fp32", lambda model, path: shutil.copy(built, path))
-    monkeypatch.setattr(onnx_scorer, "quantize_int8", lambda src, dst: shutil.copy(src, dst))
+    monkeypatch.setattr(onnx_build, "export_fp32", lambda model, path: shutil.copy(built, path))
+    monkeypatch.setattr(onnx_build, "fuse", lambda src, dst, *args, **kwargs: shutil.copy(src, dst) and None)
+    monkeypatch.setattr(onnx_build, "quantize_int8", lambda src, dst, **options: shutil.copy(src, dst))
 
 
 def test_disagreeing_onnx_model_falls_back_to_torch(onnx_cache, tiny_checkpoint, tmp_path, monkeypatch):
@@ -232,7 +248,7 @@ def test_disagreeing_onnx_model_falls_back_to_torch(onnx_cache, tiny_checkpoint,
 
 
 def test_forced_onnx_backend_fails_the_load_instead_of_falling_back(tiny_checkpoint, tmp_path, monkeypatch):
-    monkeypatch.setattr(onnx_scorer, "export_fp32", lambda model, path: (_ for _ in ()).throw(ValueError("no")))
+    monkeypatch.setattr(onnx_build, "export_fp32", lambda model, path: (_ for _ in ()).throw(ValueError("no")))
     with pytest.raises(RuntimeError, match="TOXICITY_BACKEND=onnx"):
         load_scorer(settings(tiny_checkpoint, tmp_path / "cache", backend="onnx"))
 

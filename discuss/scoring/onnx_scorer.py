@@ -9,23 +9,12 @@ entry holds ``model.<recipe>.onnx`` per built recipe, the tokenizer (``save_pret
 (labels, limits, per-recipe agreement), so a warm start imports neither torch nor the 500 MB checkpoint: the
 tokenizer runs on the ``tokenizers`` library when its ids were checked equal to the reference tokenizer's.
 
-Levers measured on this 2-core CPU (bench/scoring.py --quick, roberta-base stand-in for ``unbiased``, head
-scaled so probabilities spread 0.01..0.99; batch 1, 64 comments, median 58 tokens):
-- plain ``Detoxify.predict``: ~8.4 comments/s, 850 MB RSS.
-- export with the TorchScript exporter and eager attention, then ``onnxruntime.transformers.optimizer``
-  (model_type "bert", explicit heads/hidden; the BERT patterns also match RoBERTa): 12 Attention, 24
-  SkipLayerNorm, 12 BiasGelu fused. The dynamo export does not fuse attention (SDPA + IsNaN/Where pattern).
-  fp32 fused: ~10.7 comments/s, ~680 MB (no torch imported), exact (|dp| < 1e-5).
-- int8 dynamic, per-tensor, everything quantized (the first recipe): ~28/s, ~320 MB, |dp| 0.067 (|dlogit|
-  0.27). Quantizing the classifier head alone moves logits by ~0.1: keep it fp32 (``quantize_dynamic``
-  rewrites Gemm to ``<name>_MatMul`` before it applies ``nodes_to_exclude``, so both names are excluded).
-  Per-channel weights + fp32 head: ~22/s, ~340 MB, |dp| 0.030-0.033 (|dlogit| 0.18-0.22).
-- quantizing any single encoder layer alone (head fp32) already gives |dp| ~0.011 (|dlogit| ~0.05) and the
-  embedding table alone |dp| 0.012: the error is spread evenly, so no exclusion list brings int8 under 0.01
-  on this model. ``reduce_range`` is worse (|dp| 0.06; this CPU has AVX512-VNNI, no u8s8 saturation to
-  avoid); MatMul-only (attention fp32) and 8-bit block-wise MatMulNBits were no better.
-- so for the stand-in ``auto`` serves fused fp32; a model whose int8 build agrees (the tiny test model:
-  |dp| 0.0008) serves int8. The verdict is per checkpoint: real Detoxify weights get their own check.
+Building (export, fusion, quantization) lives in ``onnx_build``; this module serves, checks and caches.
+What each recipe gives in speed, memory and agreement is printed by ``python -m bench.scoring`` and summarised
+in the README ("Scoring speed"). In short: dynamic int8 is the fastest but disagrees with fp32 by far more than
+0.01 on every stand-in, and most on real trained weights, whose activations have outlier channels;
+block-wise int8 halves to quarters that error but still misses 0.01; fused fp32 is exact. So ``auto`` serves
+int8 only for a checkpoint whose own check passes (the tiny test model does), fused fp32 otherwise.
 Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
 ``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
 ``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
@@ -37,30 +26,47 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from discuss.scoring import batching
-from discuss.scoring.samples import SAMPLE_COMMENTS
+from discuss.scoring import batching, onnx_build
+from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
 AGREEMENT_TOLERANCE = 0.01
-RECIPE = "ts-export/ort-fusion/recipes/v2"
+RECIPE = "ts-export/ort-fusion/recipes/v3"
 META_FILE = "meta.json"
 
-# name -> (backend label, quantization options or None for fp32). Order = preference (fastest first).
-RECIPES: dict[str, tuple[str, dict | None]] = {
-    "int8": ("onnx-int8", {"per_channel": True, "exclude": r"classifier|pooler"}),
-    "fp32": ("onnx-fp32", None),
-    # measured levers, not in the default order
-    "int8-v1": ("onnx-int8", {"per_channel": False, "exclude": None}),
-    "int8-rr": ("onnx-int8", {"per_channel": True, "reduce_range": True, "exclude": r"classifier|pooler"}),
-    "int8-ffn": ("onnx-int8", {"per_channel": True, "exclude": r"classifier|pooler|^Attention|attention",
-                               "op_types": ["MatMul"]}),
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one candidate model is built from the fp32 export. ``method``: None (the fused fp32 model itself),
+    "int8" (onnx_build.quantize_int8) or "blockwise" (onnx_build.quantize_blockwise); ``graph``: "fused", or
+    "fused-no-attention" (attention left as MatMuls, so block-wise weights reach Q/K/V too)."""
+
+    backend: str
+    method: str | None = None
+    options: tuple[tuple[str, object], ...] = ()
+    graph: str = "fused"
+
+
+# Order of DEFAULT_RECIPES = preference (fastest first); the rest are measured levers (bench/scoring.py).
+RECIPES: dict[str, Recipe] = {
+    "int8": Recipe("onnx-int8", "int8", (("per_channel", True), ("exclude", r"classifier|pooler"))),
+    "fp32": Recipe("onnx-fp32"),
+    "int8-v1": Recipe("onnx-int8", "int8", (("per_channel", False), ("exclude", None))),
+    "int8-rr": Recipe("onnx-int8", "int8", (("per_channel", True), ("reduce_range", True),
+                                            ("exclude", r"classifier|pooler"))),
+    "int8-ffn": Recipe("onnx-int8", "int8", (("per_channel", True), ("op_types", ("MatMul",)),
+                                             ("exclude", r"classifier|pooler|^Attention|attention"))),
+    # 8-bit weights in blocks of 32 with activations quantized per block, int8 arithmetic
+    "int8-blk": Recipe("onnx-int8-blk", "blockwise", (("accuracy_level", 4),), "fused-no-attention"),
+    # the same weights with fp32 arithmetic: a memory lever only
+    "w8-blk": Recipe("onnx-w8", "blockwise", (("accuracy_level", 0),), "fused-no-attention"),
 }
 DEFAULT_RECIPES = ("int8", "fp32")
 MODEL_FILE = "model.int8.onnx"  # the default int8 recipe's file
@@ -113,117 +119,6 @@ def _locked(directory: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class _LogitsModule:
-    """torch wrapper returning only the logits tensor, with the two inputs we feed at run time."""
-
-    def __new__(cls, model):
-        import torch
-
-        class Logits(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, input_ids, attention_mask):
-                return self.inner(input_ids=input_ids, attention_mask=attention_mask)[0]
-
-        return Logits(model).eval()
-
-
-@contextlib.contextmanager
-def _eager_attention(model):
-    """Export eager attention (Softmax(QK^T)V): ORT's fusion recognises it, not the SDPA export."""
-    config = getattr(model, "config", None)
-    before = getattr(config, "_attn_implementation", None)
-    try:
-        if before not in (None, "eager"):
-            try:
-                model.set_attn_implementation("eager")
-            except Exception:  # noqa: BLE001 - older transformers
-                config._attn_implementation = "eager"
-        yield
-    finally:
-        if before not in (None, "eager"):
-            try:
-                model.set_attn_implementation(before)
-            except Exception:  # noqa: BLE001
-                config._attn_implementation = before
-
-
-def export_fp32(model, path: Path) -> None:
-    """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable."""
-    import warnings
-
-    import torch
-
-    example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
-    names = dict(input_names=["input_ids", "attention_mask"], output_names=["logits"])
-    try:
-        with _eager_attention(model), torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=False, opset_version=17,
-                              do_constant_folding=True, **names,
-                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                                            "attention_mask": {0: "batch", 1: "seq"}})
-        return
-    except Exception:  # noqa: BLE001 - fall back to the dynamo exporter
-        pass
-    from torch.export import Dim
-
-    batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
-    with torch.inference_mode(False), torch.no_grad():
-        torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=True, verbose=False, **names,
-                          dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-                          external_data=False)
-
-
-def fuse(source: Path, target: Path, num_heads: int = 0, hidden_size: int = 0) -> dict:
-    """onnxruntime.transformers.optimizer fusion (BERT patterns also match RoBERTa). Returns fused op counts."""
-    from onnxruntime.transformers import optimizer
-
-    optimized = optimizer.optimize_model(str(source), model_type="bert", num_heads=num_heads,
-                                         hidden_size=hidden_size, opt_level=0, use_gpu=False)
-    stats = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
-    optimized.save_model_to_file(str(target))
-    return stats
-
-
-def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True, reduce_range: bool = False,
-                  exclude: str | None = r"classifier|pooler", op_types: Sequence[str] | None = None) -> None:
-    """Dynamic int8 (QInt8 weights). ``exclude``: regex of node names kept fp32 (default: the classifier head,
-    whose error goes straight into the logits)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    source = fp32_path
-    try:  # shape inference + graph cleanup: required for weight-shared models (ALBERT), harmless otherwise
-        from onnxruntime.quantization.shape_inference import quant_pre_process
-
-        prepped = int8_path.with_suffix(".prep.onnx")
-        quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)
-        source = prepped
-    except Exception:  # noqa: BLE001 - pre-processing is an optimisation, not a requirement
-        pass
-    model = onnx.load(str(source))
-    del model.graph.value_info[:]  # stale dynamo shape annotations make quantize_dynamic fail
-    excluded = []
-    if exclude:
-        pattern = re.compile(exclude)
-        excluded = [node.name for node in model.graph.node if pattern.search(node.name)]
-        excluded += [name + "_MatMul" for name in excluded]  # Gemm is rewritten to <name>_MatMul first
-    cleared = int8_path.with_suffix(".clean.onnx")
-    onnx.save(model, str(cleared))
-    del model
-    options = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # fused contrib ops have no inferred types
-    try:
-        quantize_dynamic(str(cleared), str(int8_path), weight_type=QuantType.QInt8, per_channel=per_channel,
-                         reduce_range=reduce_range, nodes_to_exclude=excluded, extra_options=options,
-                         **({"op_types_to_quantize": list(op_types)} if op_types else {}))
-    finally:
-        for leftover in (cleared, int8_path.with_suffix(".prep.onnx")):
-            leftover.unlink(missing_ok=True)
-
-
 class FastTokenizer:
     """The saved ``tokenizer.json`` on the ``tokenizers`` library: no transformers/torch import at run time.
     Used only after its ids matched the reference tokenizer's (checked at build time)."""
@@ -273,9 +168,11 @@ class OnnxScorer(batching.BatchedScorer):
         return self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
 
 
-def agreement(reference, candidate, texts: Sequence[str] = SAMPLE_COMMENTS) -> dict[str, float]:
-    """Max abs difference of probabilities and of logits between two scorers on ``texts``: the candidate one
-    comment at a time and in padded, length-sorted batches of 8 (catches padding/mask export bugs)."""
+def agreement(reference, candidate, texts: Sequence[str] | None = None) -> dict[str, float]:
+    """Max abs difference of probabilities and of logits between two scorers on ``texts`` (default:
+    ``agreement_comments()``): the candidate one comment at a time and in padded, length-sorted batches of 8
+    (catches padding/mask export bugs)."""
+    texts = agreement_comments() if texts is None else list(texts)
     ref = reference.logits_batch(list(texts), max_batch=1)
     worst_prob = worst_logit = 0.0
     for max_batch in (1, 8):
@@ -300,7 +197,7 @@ def _from_entry(entry: Path, recipe: str, threads: int, tokenizer=None, meta: di
         tokenizer = _tokenizer_for(entry, meta)
     verdict = (meta.get("recipes") or {}).get(recipe) or {}
     return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
-                      threads, backend=RECIPES[recipe][0],
+                      threads, backend=RECIPES[recipe].backend,
                       info={"agreement": verdict.get("agreement"), "onnx_cache": str(entry), "recipe": recipe,
                             "fused": verdict.get("fused")})
 
@@ -375,28 +272,9 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
             meta["fast_tokenizer"] = _fast_tokenizer_matches(reference, entry / "tokenizer" / "tokenizer.json")
             (entry / META_FILE).write_text(json.dumps(meta))
         tokenizer = _tokenizer_for(entry, meta)
-        reasons = []
+        reasons: list[str] = []
         with tempfile.TemporaryDirectory(dir=entry) as work:
-            exported: dict[str, object] = {}
-
-            def fp32_model() -> tuple[Path, dict | None]:
-                """Export once, fuse once (fusion failing only costs speed)."""
-                if "path" not in exported:
-                    raw = Path(work) / "model.raw.onnx"
-                    try:
-                        export_fp32(reference.model, raw)
-                    except Exception as exc:  # noqa: BLE001
-                        raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-                    fused, stats = Path(work) / "model.fused.onnx", None
-                    config = getattr(reference.model, "config", None)
-                    try:
-                        stats = fuse(raw, fused, getattr(config, "num_attention_heads", 0) or 0,
-                                     getattr(config, "hidden_size", 0) or 0)
-                    except Exception:  # noqa: BLE001
-                        fused = raw
-                    exported.update(path=fused, stats=stats)
-                return exported["path"], exported["stats"]
-
+            exports = _Exports(reference.model, Path(work))
             for recipe in order:
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and (entry / model_file(recipe)).exists():
@@ -406,39 +284,74 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
                         return scorer
                     reasons.append(_disagrees(recipe, verdict, tolerance, cached=True))
                     continue
-                source, stats = fp32_model()
-                target = Path(work) / model_file(recipe)
-                options = RECIPES[recipe][1]
-                if options is None:
-                    os.replace(source, target) if recipe == order[-1] else _copy(source, target)
-                else:
-                    try:
-                        if options == RECIPES["int8"][1]:
-                            quantize_int8(source, target)
-                        else:
-                            quantize_int8(source, target, **options)
-                    except Exception as exc:  # noqa: BLE001
-                        reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
-                        continue
-                os.replace(target, entry / model_file(recipe))
-                candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
-                try:
-                    measured = agreement(reference, candidate)
-                except Exception as exc:  # noqa: BLE001
-                    reasons.append(f"{recipe}: ONNX model failed to run: {type(exc).__name__}: {exc}")
-                    (entry / model_file(recipe)).unlink(missing_ok=True)
-                    continue
-                verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance,
-                           "fused": stats}
-                meta.setdefault("recipes", {})[recipe] = verdict
-                (entry / META_FILE).write_text(json.dumps(meta))
-                if verdict["passed"]:
-                    candidate.info.update(agreement=measured, cached=False, fused=stats,
-                                          rejected=list(reasons) or None)
+                candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
+                                             tolerance, reasons)
+                if candidate is not None:
+                    candidate.info["rejected"] = list(reasons) or None
                     return candidate
-                reasons.append(_disagrees(recipe, verdict, tolerance))
-                del candidate  # the model stays cached with its verdict: not rebuilt on the next start
         raise OnnxUnavailable("; ".join(reasons) or "no ONNX recipe")
+
+
+class _Exports:
+    """The fp32 export and its fused graphs, each made once per build and only when a recipe needs it
+    (fusion failing only costs speed: the raw export is used instead)."""
+
+    def __init__(self, model, work: Path):
+        self.model, self.work = model, work
+        self.paths: dict[str, Path] = {}
+        self.stats: dict[str, dict | None] = {}
+
+    def graph(self, kind: str) -> tuple[Path, dict | None]:
+        if kind not in self.paths:
+            raw = self.work / "model.raw.onnx"
+            if not raw.exists():
+                try:
+                    onnx_build.export_fp32(self.model, raw)
+                except Exception as exc:  # noqa: BLE001
+                    raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
+            target, stats = self.work / f"model.{kind}.onnx", None
+            config = getattr(self.model, "config", None)
+            try:
+                stats = onnx_build.fuse(raw, target, getattr(config, "num_attention_heads", 0) or 0,
+                                        getattr(config, "hidden_size", 0) or 0, attention=kind == "fused")
+            except Exception:  # noqa: BLE001
+                target = raw
+            self.paths[kind], self.stats[kind] = target, stats
+        return self.paths[kind], self.stats[kind]
+
+
+def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, reference, threads: int,
+                     tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
+    """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
+    otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
+    spec = RECIPES[recipe]
+    source, stats = exports.graph(spec.graph)
+    target = exports.work / model_file(recipe)
+    try:
+        if spec.method is None:
+            _copy(source, target)
+        else:
+            quantize = onnx_build.quantize_int8 if spec.method == "int8" else onnx_build.quantize_blockwise
+            quantize(source, target, **dict(spec.options))
+    except Exception as exc:  # noqa: BLE001
+        reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
+        return None
+    os.replace(target, entry / model_file(recipe))
+    candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+    try:
+        measured = agreement(reference, candidate)
+    except Exception as exc:  # noqa: BLE001
+        reasons.append(f"{recipe}: ONNX model failed to run: {type(exc).__name__}: {exc}")
+        (entry / model_file(recipe)).unlink(missing_ok=True)
+        return None
+    verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats}
+    meta.setdefault("recipes", {})[recipe] = verdict
+    (entry / META_FILE).write_text(json.dumps(meta))
+    if not verdict["passed"]:
+        reasons.append(_disagrees(recipe, verdict, tolerance))
+        return None
+    candidate.info.update(agreement=measured, cached=False, fused=stats)
+    return candidate
 
 
 def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = False) -> str:

@@ -1,0 +1,151 @@
+"""Building the ONNX models the fast path serves: export, graph fusion, quantization recipes.
+
+Kept apart from ``onnx_scorer`` (which loads, checks and serves them) because only the first start of a new
+checkpoint runs this, and it is the one place that imports torch and the ONNX tooling.
+
+- ``export_fp32``: TorchScript exporter with eager attention (ORT's fusion recognises Softmax(QK^T)V; the dynamo
+  export's SDPA + IsNaN/Where pattern does not fuse); the dynamo exporter only when that one fails.
+- ``fuse``: ``onnxruntime.transformers.optimizer`` (the BERT patterns also match RoBERTa): Attention,
+  SkipLayerNorm, BiasGelu. ``attention=False`` leaves attention as plain MatMuls so that a weight-only quantizer
+  can reach the Q/K/V projections too.
+- ``quantize_int8``: dynamic int8 (MatMulInteger / QAttention): activations quantized per tensor at run time.
+- ``quantize_blockwise``: 8-bit weights in blocks of 32 (MatMulNBits); with ``accuracy_level`` 4 the activations
+  are quantized per block as well and the product runs on int8 instructions. A trained model's activations
+  have outlier channels, which per-tensor activation scales handle badly (bench/scoring.py: |dp| 0.095 for
+  per-tensor int8 on real trained weights, 0.019 block-wise).
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+from typing import Sequence
+
+
+class _LogitsModule:
+    """torch wrapper returning only the logits tensor, with the two inputs we feed at run time."""
+
+    def __new__(cls, model):
+        import torch
+
+        class Logits(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids, attention_mask):
+                return self.inner(input_ids=input_ids, attention_mask=attention_mask)[0]
+
+        return Logits(model).eval()
+
+
+@contextlib.contextmanager
+def _eager_attention(model):
+    """Export eager attention (Softmax(QK^T)V): ORT's fusion recognises it, not the SDPA export."""
+    config = getattr(model, "config", None)
+    before = getattr(config, "_attn_implementation", None)
+    try:
+        if before not in (None, "eager"):
+            try:
+                model.set_attn_implementation("eager")
+            except Exception:  # noqa: BLE001 - older transformers
+                config._attn_implementation = "eager"
+        yield
+    finally:
+        if before not in (None, "eager"):
+            try:
+                model.set_attn_implementation(before)
+            except Exception:  # noqa: BLE001
+                config._attn_implementation = before
+
+
+def export_fp32(model, path: Path) -> None:
+    """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable."""
+    import warnings
+
+    import torch
+
+    example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
+    names = dict(input_names=["input_ids", "attention_mask"], output_names=["logits"])
+    try:
+        with _eager_attention(model), torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=False, opset_version=17,
+                              do_constant_folding=True, **names,
+                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                                            "attention_mask": {0: "batch", 1: "seq"}})
+        return
+    except Exception:  # noqa: BLE001 - fall back to the dynamo exporter
+        pass
+    from torch.export import Dim
+
+    batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
+    with torch.inference_mode(False), torch.no_grad():
+        torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=True, verbose=False, **names,
+                          dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+                          external_data=False)
+
+
+def fuse(source: Path, target: Path, num_heads: int = 0, hidden_size: int = 0, attention: bool = True) -> dict:
+    """onnxruntime.transformers.optimizer fusion (BERT patterns also match RoBERTa). Returns fused op counts."""
+    from onnxruntime.transformers import fusion_options, optimizer
+
+    options = fusion_options.FusionOptions("bert")
+    options.enable_attention = attention
+    optimized = optimizer.optimize_model(str(source), model_type="bert", num_heads=num_heads,
+                                         hidden_size=hidden_size, opt_level=0, use_gpu=False,
+                                         optimization_options=options)
+    stats = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+    optimized.save_model_to_file(str(target))
+    return stats
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True, reduce_range: bool = False,
+                  exclude: str | None = r"classifier|pooler", op_types: Sequence[str] | None = None) -> None:
+    """Dynamic int8 (QInt8 weights). ``exclude``: regex of node names kept fp32 (default: the classifier head,
+    whose error goes straight into the logits)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source = fp32_path
+    try:  # shape inference + graph cleanup: required for weight-shared models (ALBERT), harmless otherwise
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        prepped = int8_path.with_suffix(".prep.onnx")
+        quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)
+        source = prepped
+    except Exception:  # noqa: BLE001 - pre-processing is an optimisation, not a requirement
+        pass
+    model = onnx.load(str(source))
+    del model.graph.value_info[:]  # stale dynamo shape annotations make quantize_dynamic fail
+    excluded = []
+    if exclude:
+        pattern = re.compile(exclude)
+        excluded = [node.name for node in model.graph.node if pattern.search(node.name)]
+        excluded += [name + "_MatMul" for name in excluded]  # Gemm is rewritten to <name>_MatMul first
+    cleared = int8_path.with_suffix(".clean.onnx")
+    onnx.save(model, str(cleared))
+    del model
+    options = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # fused contrib ops have no inferred types
+    try:
+        quantize_dynamic(str(cleared), str(int8_path), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         reduce_range=reduce_range, nodes_to_exclude=excluded, extra_options=options,
+                         **({"op_types_to_quantize": list(op_types)} if op_types else {}))
+    finally:
+        for leftover in (cleared, int8_path.with_suffix(".prep.onnx")):
+            leftover.unlink(missing_ok=True)
+
+
+def quantize_blockwise(fp32_path: Path, target: Path, *, bits: int = 8, block_size: int = 32,
+                       accuracy_level: int = 4) -> None:
+    """Weights in ``bits``-bit blocks of ``block_size`` along the input dimension (MatMulNBits, symmetric).
+    Only MatMul nodes are rewritten: the classifier head (a Gemm) stays fp32."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
+                                                                 MatMulNBitsQuantizer)
+
+    config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True,
+                                          accuracy_level=accuracy_level, bits=bits)
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=config)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
