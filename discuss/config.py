@@ -19,6 +19,14 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _env_float(name: str) -> float:
+    value = _env(name)
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name} must be a number, not {value!r}") from None
+
+
 def _env_bool(name: str, default: bool) -> bool:
     value = _env(name)
     if value in (None, ""):
@@ -134,6 +142,8 @@ class Config:
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
+        if _env("SCORER_AGREEMENT_TOLERANCE") not in (None, ""):
+            values["SCORER_AGREEMENT_TOLERANCE"] = _env_float("SCORER_AGREEMENT_TOLERANCE")
         for env_name, key in (("RATELIMIT_ENABLED", "RATELIMIT_ENABLED"),
                               ("SCORER_ENABLED", "SCORER_ENABLED"),
                               ("SECURE_COOKIES", "SESSION_COOKIE_SECURE"),

@@ -390,3 +390,17 @@ def test_model_check_reports_labels_backend_memory_and_speed(tmp_path, onnx_cach
     assert result.exit_code == 0, result.output
     for expected in ("labels:", "toxicity", "backend:", "onnx-int8", "load time:", "resident mem:", "comments/s"):
         assert expected in result.output
+
+
+def test_agreement_tolerance_is_an_operator_setting(tiny_checkpoint, tmp_path, monkeypatch):
+    from discuss.config import Config
+
+    monkeypatch.setenv("DISCUSS_SCORER_AGREEMENT_TOLERANCE", "0.0001")
+    checkpoint, config_dir = tiny_checkpoint
+    config = {**Config.from_env(), "TOXICITY_CHECKPOINT": checkpoint, "TOXICITY_CONFIG_DIR": config_dir,
+              "SCORER_THREADS": 1, "SCORER_CACHE_DIR": str(tmp_path / "cache")}
+    scorer = load_scorer(ScorerSettings.from_config(config))
+    assert scorer.backend == "onnx-fp32"  # int8 (|dp| ~0.001 here) is further from fp32 than 0.0001
+    monkeypatch.setenv("DISCUSS_SCORER_AGREEMENT_TOLERANCE", "lax")
+    with pytest.raises(ValueError, match="DISCUSS_SCORER_AGREEMENT_TOLERANCE must be a number"):
+        Config.from_env()
