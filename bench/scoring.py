@@ -15,8 +15,7 @@ for batched rows, one post (from submit to its scores) for the service rows. Agr
 Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
 and the product's own check (``onnx_scorer.agreement`` on its 64 check comments) printed for each, with what
 ``auto`` picks at the product's 0.01 tolerance. Recipe rows load that recipe whatever its agreement; "auto
-default" rows load what the product would serve. The bf16 row is a lever measured here only (not a product
-recipe): encoder matmuls in bfloat16 on oneDNN, everything else fp32.
+default" rows load what the product would serve.
 """
 from __future__ import annotations
 
@@ -39,7 +38,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 CACHE_DIR = DEFAULT_OUT / "onnx-cache"
-LEVER_RECIPES = ("int8", "fp32", "int8-v1", "int8-rr", "int8-blk", "w8-blk")
+LEVER_RECIPES = ("int8", "bf16", "fp32", "int8-v1", "int8-rr", "int8-blk", "w8-blk")
 
 
 def rss_mb() -> float:
@@ -69,34 +68,6 @@ def _load(backend: str, checkpoint: str, config_dir: str, threads: int, recipe: 
     return load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend=backend,
                                       threads=threads, cache_dir=str(CACHE_DIR), tolerance=1.0,
                                       recipes=(recipe,) if recipe else None))
-
-
-def _bf16_linears(scorer) -> None:
-    """The bf16 lever: every encoder Linear's weight stored in bfloat16 and multiplied on oneDNN's bf16 kernels
-    (AVX512-BF16 here), inputs rounded to bf16, accumulation, bias, residuals, LayerNorm, softmax and the
-    classifier head in fp32. Bench-only: measured to see what the one precision between int8 and fp32 gives."""
-    import torch
-
-    class BF16Linear(torch.nn.Module):
-        def __init__(self, linear):
-            super().__init__()
-            self.weight = linear.weight.detach().to(torch.bfloat16)
-            self.bias = None if linear.bias is None else linear.bias.detach()
-
-        def forward(self, x):
-            y = torch.nn.functional.linear(x.to(torch.bfloat16), self.weight).float()
-            return y if self.bias is None else y + self.bias
-
-    def convert(module):
-        for name, child in list(module.named_children()):
-            if name == "classifier":
-                continue
-            if isinstance(child, torch.nn.Linear):
-                setattr(module, name, BF16Linear(child))
-            else:
-                convert(child)
-
-    convert(scorer.model)
 
 
 def _timed_batches(scorer, comments, max_batch, sort):
@@ -150,8 +121,6 @@ def worker(spec: dict) -> dict:
     backend = "torch" if mode.startswith("torch") or mode == "plain" else spec.get("backend", "onnx")
     started = time.perf_counter()
     scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads, spec.get("recipe"))
-    if mode.startswith("torch-bf16"):
-        _bf16_linears(scorer)
     load_s = time.perf_counter() - started
     warm = comments[:4]
     scorer.logits_batch(warm)
@@ -183,7 +152,7 @@ def worker(spec: dict) -> dict:
     lengths = [len(ids) for ids in scorer.encode(comments)]
     result["tokens_median"] = statistics.median(lengths)
     result["tokens_max"] = max(lengths)
-    if spec.get("agreement") and (getattr(scorer, "backend", "torch") != "torch" or mode.startswith("torch-bf16")):
+    if spec.get("agreement") and getattr(scorer, "backend", "torch") != "torch":
         from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
         reference = DetoxifyScorer(checkpoint=spec["checkpoint"], config_dir=spec["config_dir"], threads=threads)
@@ -239,7 +208,7 @@ def build_onnx(checkpoint: str, config_dir: str, levers: bool = False) -> dict:
 def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
     """One row per precision lever, batch 1, each with its agreement against fp32 torch."""
     def row(recipe):
-        return dict(mode="onnx-b1", recipe=recipe, threads=2, comments=comments, agreement=agree)
+        return dict(mode="recipe-b1", recipe=recipe, threads=2, comments=comments, agreement=agree)
 
     return [
         ("onnx fp32 fused, batch 1", row("fp32")),
@@ -247,8 +216,7 @@ def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
         ("onnx int8 per-ch, fp32 head, batch 1", row("int8")),
         ("onnx int8 block-wise (32), batch 1", row("int8-blk")),
         ("onnx 8-bit weights, fp32 math, batch 1", row("w8-blk")),
-        ("torch bf16 matmuls, fp32 rest, batch 1", dict(mode="torch-bf16-b1", threads=2, comments=comments,
-                                                         agreement=agree)),
+        ("torch bf16 matmuls, fp32 rest, batch 1", row("bf16")),
     ]
 
 

@@ -163,11 +163,12 @@ def test_onnx_export_is_fused_and_tokenized_without_transformers(onnx_cache, tor
 
 
 def test_int8_disagreement_falls_to_the_exact_fp32_recipe(tiny_checkpoint, tmp_path):
-    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
+    exact_only = ("int8", "fp32")  # the default order puts bf16 between them, on CPUs that have it
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4, recipes=exact_only))
     assert scorer.backend == "onnx-fp32" and scorer.info["fallback_reason"] is None
     assert "int8 model disagrees with torch" in scorer.info["rejected"][0]
     assert scorer.info["agreement"]["max_prob_diff"] <= 1e-4
-    again = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
+    again = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4, recipes=exact_only))
     assert again.backend == "onnx-fp32" and again.info["cached"] is True
     # a looser tolerance prefers the cached int8 model again, without rebuilding
     looser = load_scorer(settings(tiny_checkpoint, tmp_path / "cache"))
@@ -189,23 +190,55 @@ def test_blockwise_int8_recipe_quantizes_every_projection_and_is_checked(tiny_ch
     assert all(set(s) == set(CORE_LABELS) for s in ours)
 
 
-def test_warm_start_does_not_import_torch(onnx_cache, tiny_checkpoint):
+def _warm_start_in_new_process(tiny_checkpoint, cache, recipes=None) -> list:
+    """Load the scorer in a fresh interpreter: [backend, torch imported?, transformers imported?]."""
     import json
     import subprocess
     import sys
 
-    cache, _ = onnx_cache
     checkpoint, config_dir = tiny_checkpoint
     code = ("import json, sys\n"
             "from discuss.scoring.factory import ScorerSettings, load_scorer\n"
             f"s = load_scorer(ScorerSettings(checkpoint={checkpoint!r}, config_dir={config_dir!r}, threads=1, "
-            f"cache_dir={str(cache)!r}))\n"
+            f"cache_dir={str(cache)!r}, recipes={recipes!r}))\n"
             "s.score_batch(['hello there'])\n"
             "print(json.dumps([s.backend, 'torch' in sys.modules, 'transformers' in sys.modules]))\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == ["onnx-int8", False, False]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_warm_start_does_not_import_torch(onnx_cache, tiny_checkpoint):
+    cache, _ = onnx_cache
+    assert _warm_start_in_new_process(tiny_checkpoint, cache) == ["onnx-int8", False, False]
+
+
+def test_bf16_recipe_serves_bf16_matmuls_when_they_agree(tiny_checkpoint, tmp_path, monkeypatch, torch_scorer):
+    from discuss.scoring import bf16_scorer
+
+    monkeypatch.setattr(bf16_scorer, "native_bf16", lambda: True)  # any CPU runs it; natively or emulated
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("bf16", "fp32")))
+    assert scorer.backend == "torch-bf16" and scorer.info["recipe"] == "bf16"
+    assert scorer.info["bf16_linears"] == 2 * 6  # Q, K, V, attention output, FFN in, FFN out; head kept fp32
+    assert scorer.info["agreement"]["max_prob_diff"] <= 0.01 and scorer.max_batch == 1
+    texts = list(SAMPLE_COMMENTS[:6])
+    for ours, reference in zip(scorer.score_batch(texts), torch_scorer.score_batch(texts)):
+        assert all(abs(ours[label] - reference[label]) <= 0.01 for label in CORE_LABELS)
+    again = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("bf16", "fp32")))
+    assert again.backend == "torch-bf16" and again.info["cached"] is True
+
+
+def test_bf16_recipe_is_skipped_without_native_bf16_and_warm_starts_skip_it_without_torch(
+        tiny_checkpoint, tmp_path, monkeypatch):
+    from discuss.scoring import bf16_scorer
+
+    monkeypatch.setattr(bf16_scorer, "native_bf16", lambda: False)
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("bf16", "fp32")))
+    assert scorer.backend == "onnx-fp32"
+    assert "bf16 skipped: this CPU has no native bf16 matmul" in scorer.info["rejected"][0]
+    assert _warm_start_in_new_process(tiny_checkpoint, tmp_path / "cache", ("bf16", "fp32")) == \
+        ["onnx-fp32", False, False]
 
 
 def test_onnx_model_is_reused_from_cache_on_next_load(onnx_cache, tiny_checkpoint):
@@ -398,7 +431,7 @@ def test_agreement_tolerance_is_an_operator_setting(tiny_checkpoint, tmp_path, m
     monkeypatch.setenv("DISCUSS_SCORER_AGREEMENT_TOLERANCE", "0.0001")
     checkpoint, config_dir = tiny_checkpoint
     config = {**Config.from_env(), "TOXICITY_CHECKPOINT": checkpoint, "TOXICITY_CONFIG_DIR": config_dir,
-              "SCORER_THREADS": 1, "SCORER_CACHE_DIR": str(tmp_path / "cache")}
+              "SCORER_THREADS": 1, "SCORER_CACHE_DIR": str(tmp_path / "cache"), "TOXICITY_ONNX_RECIPES": "int8,fp32"}
     scorer = load_scorer(ScorerSettings.from_config(config))
     assert scorer.backend == "onnx-fp32"  # int8 (|dp| ~0.001 here) is further from fp32 than 0.0001
     monkeypatch.setenv("DISCUSS_SCORER_AGREEMENT_TOLERANCE", "lax")

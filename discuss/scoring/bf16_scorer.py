@@ -1,0 +1,86 @@
+"""bf16 recipe: Detoxify's own torch model with every encoder matmul in bfloat16, everything else in fp32.
+
+Between int8 (fast, but far from fp32 on trained weights) and fp32 (exact, slowest) this is the one precision
+that both agrees with fp32 within 0.01 and runs faster, on CPUs with native bf16 dot products (AVX512-BF16 or
+AMX; oneDNN picks them): weights are stored in bf16 and inputs rounded to bf16, while accumulation, biases,
+residual sums, LayerNorm, softmax and the classifier head stay fp32. Rounding the residual stream itself to
+bf16 (``model.to(torch.bfloat16)``) doubles the error, so only the matmul operands are. Without native bf16,
+torch emulates it slower than fp32, so the recipe is skipped there. Figures: README "Scoring speed".
+"""
+from __future__ import annotations
+
+import copy
+import ctypes
+import gc
+
+HEAD_MODULES = ("classifier", "pooler")  # kept fp32: their error goes straight into the logits
+
+
+def native_bf16() -> bool:
+    """Does this CPU multiply bf16 natively (oneDNN's check)?"""
+    import torch
+
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - an older or stripped torch: treat as unsupported
+        return False
+
+
+def _bf16_linear_class():
+    import torch
+
+    class BF16Linear(torch.nn.Module):
+        """``linear(x, W) + b`` with W stored in bf16 and x rounded to bf16; output and bias fp32."""
+
+        def __init__(self, linear: torch.nn.Linear):
+            super().__init__()
+            self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16))
+            self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().clone())
+
+        def forward(self, x):
+            y = torch.nn.functional.linear(x.to(torch.bfloat16), self.weight).float()
+            return y if self.bias is None else y + self.bias
+
+    return BF16Linear
+
+
+def _convert(module, linear_class) -> int:
+    import torch
+
+    converted = 0
+    for name, child in list(module.named_children()):
+        if name in HEAD_MODULES:
+            continue
+        if isinstance(child, torch.nn.Linear):
+            setattr(module, name, linear_class(child))
+            converted += 1
+        else:
+            converted += _convert(child, linear_class)
+    return converted
+
+
+def to_bf16(scorer):
+    """Convert a loaded DetoxifyScorer in place; returns it, now backend "torch-bf16", one comment per forward
+    pass (padded batches were slower on 2 cores, as for ONNX; the service still groups concurrent posts)."""
+    converted = _convert(scorer.model, _bf16_linear_class())
+    scorer.backend = "torch-bf16"
+    scorer.max_batch = 1
+    scorer.info = {"recipe": "bf16", "bf16_linears": converted}
+    gc.collect()
+    _return_freed_memory()
+    return scorer
+
+
+def clone(reference, threads: int):
+    """An independent copy of a DetoxifyScorer (the reference must stay fp32 for the agreement check)."""
+    from discuss.scoring.detoxify_scorer import DetoxifyScorer
+
+    return DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads, max_batch=1)
+
+
+def _return_freed_memory() -> None:
+    """glibc keeps freed fp32 weights in its heap; malloc_trim hands them back (RSS), elsewhere a no-op."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
