@@ -81,10 +81,7 @@ def _timed_batches(scorer, comments, max_batch, sort):
     return latencies
 
 
-def _service(scorer, comments, posters: int, max_batch: int):
-    from discuss.scoring.runtime import ScoringService
-
-    service = ScoringService.from_scorer(scorer, max_batch=max_batch, window_ms=3)
+def _service(service, comments, posters: int):
     queue = list(reversed(comments))
     lock = threading.Lock()
     latencies: list[float] = []
@@ -120,10 +117,19 @@ def worker(spec: dict) -> dict:
     mode, threads = spec["mode"], spec["threads"]
     backend = "torch" if mode.startswith("torch") or mode == "plain" else spec.get("backend", "onnx")
     started = time.perf_counter()
-    scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads, spec.get("recipe"))
+    service = None
+    if mode.startswith("service"):  # as in the product: loaded, checked and run on the scoring thread
+        from discuss.scoring.runtime import ScoringService
+
+        service = ScoringService(lambda: _load(backend, spec["checkpoint"], spec["config_dir"], threads,
+                                               spec.get("recipe")), max_batch=spec["batch"], window_ms=3)
+        service.load_now()
+        scorer = service.scorer
+        service.score_many(comments[:4])
+    else:
+        scorer = _load(backend, spec["checkpoint"], spec["config_dir"], threads, spec.get("recipe"))
+        scorer.logits_batch(comments[:4])
     load_s = time.perf_counter() - started
-    warm = comments[:4]
-    scorer.logits_batch(warm)
     result: dict = {"load_s": load_s, "backend": getattr(scorer, "backend", "?"),
                     "fallback": scorer.info.get("fallback_reason"), "torch_imported": "torch" in sys.modules}
     t0 = time.perf_counter()
@@ -142,7 +148,7 @@ def worker(spec: dict) -> dict:
     elif mode.endswith("-sorted") or mode.endswith("-unsorted"):
         latencies = _timed_batches(scorer, comments, spec["batch"], sort=mode.endswith("-sorted"))
     elif mode.startswith("service"):
-        latencies, mean_batch = _service(scorer, comments, spec["posters"], spec["batch"])
+        latencies, mean_batch = _service(service, comments, spec["posters"])
         result["mean_batch"] = mean_batch
     else:
         raise ValueError(mode)
@@ -239,6 +245,8 @@ def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str,
         ("onnx int8 per-ch, batches of 8, sorted", dict(mode="onnx-sorted", recipe="int8", threads=2, batch=8,
                                                         comments=comments)),
         ("service (int8), 8 posting threads", dict(mode="service", recipe="int8", threads=2, batch=16,
+                                                   posters=8, comments=comments)),
+        ("service (bf16), 8 posting threads", dict(mode="service", recipe="bf16", threads=2, batch=16,
                                                    posters=8, comments=comments)),
         auto,
     ]

@@ -437,3 +437,28 @@ def test_agreement_tolerance_is_an_operator_setting(tiny_checkpoint, tmp_path, m
     monkeypatch.setenv("DISCUSS_SCORER_AGREEMENT_TOLERANCE", "lax")
     with pytest.raises(ValueError, match="DISCUSS_SCORER_AGREEMENT_TOLERANCE must be a number"):
         Config.from_env()
+
+
+def test_model_loads_on_the_thread_that_scores_and_ready_callbacks_may_score():
+    """torch's intra-op threads work well only from the thread torch first ran on; callbacks that score
+    (automatic rescoring) must not wait on that busy thread."""
+    threads = {}
+
+    class ThreadRecordingScorer(FixedScorer):
+        def score_batch(self, texts):
+            threads["score"] = threading.current_thread().name
+            return super().score_batch(texts)
+
+    def loader():
+        threads["load"] = threading.current_thread().name
+        return ThreadRecordingScorer()
+
+    service = ScoringService(loader, "threads")
+    scored_in_callback = threading.Event()
+    service.add_ready_callback(lambda: service.score_many(["from the callback"], timeout_s=5)
+                               and scored_in_callback.set())
+    service.start()
+    assert service.wait_ready(5)
+    assert scored_in_callback.wait(5)
+    service.score("hello", timeout_s=5)
+    assert threads["load"] == threads["score"] == "discuss-scorer"

@@ -26,7 +26,7 @@ from discuss.scoring.base import Scorer, ScorerState, ScoringUnavailable
 EXTENSION_KEY = "discuss.scoring"
 DEFAULT_MAX_BATCH = 16
 DEFAULT_WINDOW_MS = 3.0
-INTERACTIVE, BULK = 0, 1
+CALL, INTERACTIVE, BULK = -1, 0, 1  # a CALL job (the model load) runs before any scoring
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,15 @@ class MicroBatcher:
         self._queue.put(_Job(priority, next(self._seq), texts, future))
         return future
 
+    def call(self, fn: Callable[[], object]) -> Future:
+        """Run ``fn`` on the worker thread, ahead of scoring. The model is loaded (and checked) here so that
+        torch's parallel regions only ever start from this one thread: measured here, torch scores ~35%
+        slower on a thread other than the one it first ran on (bench/scoring.py service rows)."""
+        self._ensure_worker()
+        future: Future = Future()
+        self._queue.put(_Job(CALL, next(self._seq), fn, future))
+        return future
+
     def _ensure_worker(self) -> None:
         if self._thread is None:
             with self._start_lock:
@@ -68,6 +77,8 @@ class MicroBatcher:
 
     def _collect(self) -> list[_Job]:
         first = self._queue.get()
+        if first.priority == CALL:
+            return [first]
         jobs, count = [first], len(first.texts)
         deadline = time.monotonic() + self.window_s
         while count < self.max_batch:
@@ -76,7 +87,7 @@ class MicroBatcher:
                 job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            if count + len(job.texts) > self.max_batch:
+            if job.priority == CALL or count + len(job.texts) > self.max_batch:
                 self._queue.put(job)  # same priority and sequence: it stays first in line
                 break
             jobs.append(job)
@@ -85,7 +96,11 @@ class MicroBatcher:
 
     def _run(self) -> None:
         while True:
-            jobs = [job for job in self._collect() if job.future.set_running_or_notify_cancel()]
+            collected = self._collect()
+            if collected[0].priority == CALL:
+                self._call(collected[0])
+                continue
+            jobs = [job for job in collected if job.future.set_running_or_notify_cancel()]
             if not jobs:
                 continue  # every caller in this batch gave up already
             texts = [text for job in jobs for text in job.texts]
@@ -104,6 +119,16 @@ class MicroBatcher:
             for job in jobs:
                 job.future.set_result(results[offset:offset + len(job.texts)])
                 offset += len(job.texts)
+
+
+    @staticmethod
+    def _call(job: _Job) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return
+        try:
+            job.future.set_result(job.texts())
+        except BaseException as exc:  # noqa: BLE001
+            job.future.set_exception(exc)
 
 
 class ScoringService:
@@ -126,16 +151,16 @@ class ScoringService:
         return service
 
     def start(self) -> None:
-        """Load the model on a background thread (never on a request path). Idempotent."""
+        """Load the model in the background (never on a request path), on the scoring thread. Idempotent."""
         if self.state is ScorerState.LOADING and not self._started:
             self._started = True
-            threading.Thread(target=self._load, name="discuss-model-load", daemon=True).start()
+            self._batcher.call(self._load)
 
     def load_now(self) -> None:
-        """Load synchronously on this thread (CLI, workers); errors end up in state/error like start()."""
+        """Load and wait (CLI, workers); errors end up in state/error like start()."""
         if self.state is ScorerState.LOADING and not self._started:
             self._started = True
-            self._load()
+            self._batcher.call(self._load).result()
 
     def _load(self) -> None:
         try:
@@ -147,6 +172,10 @@ class ScoringService:
             return
         self.state = ScorerState.READY
         self._ready.set()
+        if self._callbacks:  # not on this (the scoring) thread: a callback that scores would wait on itself
+            threading.Thread(target=self._run_callbacks, name="discuss-scorer-ready", daemon=True).start()
+
+    def _run_callbacks(self) -> None:
         for callback in list(self._callbacks):
             try:
                 callback()
@@ -154,7 +183,7 @@ class ScoringService:
                 log.exception("scoring ready callback failed")
 
     def add_ready_callback(self, callback: Callable[[], None]) -> None:
-        """Called (on the loading thread) once the model becomes ready. Not called if it is ready already."""
+        """Called (on a thread of its own) once the model becomes ready. Not called if it is ready already."""
         self._callbacks.append(callback)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
