@@ -1,6 +1,6 @@
 """Scoring benchmark: throughput, latency, memory and agreement per model and backend.
 
-    .venv/bin/python -m bench.scoring [--quick] [--models unbiased,original] [--comments 160]
+    .venv/bin/python -m bench.scoring [--quick] [--models unbiased,original,trained] [--comments 160]
 
 Models (bench/checkpoints.py): ``unbiased`` (roberta-base, 16 outputs, 7 named classes) and ``original``
 (bert-base) are random-weight stand-ins with the real architectures: their speed and memory are the real
@@ -15,7 +15,8 @@ for batched rows, one post (from submit to its scores) for the service rows. Agr
 Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
 and the product's own check (``onnx_scorer.agreement`` on its 64 check comments) printed for each, with what
 ``auto`` picks at the product's 0.01 tolerance. Recipe rows load that recipe whatever its agreement; "auto
-default" rows load what the product would serve.
+default" rows load what the product would serve. Service rows load through ScoringService, as the product
+does, so the model is loaded and run on the scoring thread.
 """
 from __future__ import annotations
 
