@@ -303,7 +303,8 @@ def test_service_goes_from_loading_to_ready_and_fires_ready_callbacks():
         return FixedScorer()
 
     service = ScoringService(loader, "slow loader")
-    service.add_ready_callback(lambda: fired.append(service.state))
+    callback_done = threading.Event()
+    service.add_ready_callback(lambda: (fired.append(service.state), callback_done.set()))
     service.start()
     assert service.state is ScorerState.LOADING
     with pytest.raises(ScoringUnavailable) as info:
@@ -312,6 +313,7 @@ def test_service_goes_from_loading_to_ready_and_fires_ready_callbacks():
     gate.set()
     assert service.wait_ready(5)
     assert service.state is ScorerState.READY
+    assert callback_done.wait(5)  # callbacks run on a thread of their own, right after ready
     assert fired == [ScorerState.READY]
     assert service.score("hello", timeout_s=5)["toxicity"] == pytest.approx(0.05)
 
