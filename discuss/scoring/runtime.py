@@ -61,8 +61,8 @@ class MicroBatcher:
 
     def call(self, fn: Callable[[], object]) -> Future:
         """Run ``fn`` on the worker thread, ahead of scoring. The model is loaded (and checked) here so that
-        torch's parallel regions only ever start from this one thread: measured here, torch scores ~35%
-        slower on a thread other than the one it first ran on (bench/scoring.py service rows)."""
+        torch's parallel regions only ever start from this one thread: torch scores markedly slower on a thread
+        other than the one it first ran on (``python -m bench.torch_threads`` prints by how much)."""
         self._ensure_worker()
         future: Future = Future()
         self._queue.put(_Job(CALL, next(self._seq), fn, future))
@@ -119,7 +119,6 @@ class MicroBatcher:
             for job in jobs:
                 job.future.set_result(results[offset:offset + len(job.texts)])
                 offset += len(job.texts)
-
 
     @staticmethod
     def _call(job: _Job) -> None:
