@@ -71,11 +71,11 @@ def to_bf16(scorer):
     return scorer
 
 
-def clone(reference, threads: int):
-    """An independent copy of a DetoxifyScorer (the reference must stay fp32 for the agreement check)."""
+def from_reference(reference, threads: int):
+    """A bf16 scorer built from a copy of a loaded DetoxifyScorer, which stays fp32 for the agreement check."""
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
-    return DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads, max_batch=1)
+    return to_bf16(DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads, max_batch=1))
 
 
 def _return_freed_memory() -> None:

@@ -14,8 +14,8 @@ What each recipe gives in speed, memory and agreement is printed by ``python -m 
 in the README ("Scoring speed"). In short: dynamic int8 is the fastest but disagrees with fp32 by far more than
 0.01 on every stand-in, and most on real trained weights, whose activations have outlier channels;
 block-wise int8 cuts that error (by a third on random weights, by five sixths on trained ones) but still misses
-0.01; fused fp32 is exact. So ``auto`` serves
-int8 only for a checkpoint whose own check passes (the tiny test model does), fused fp32 otherwise.
+0.01; fused fp32 is exact. So ``auto`` serves int8 only for a checkpoint whose own check passes (the tiny test
+model does), fused fp32 otherwise.
 Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
 ``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
 ``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
@@ -301,7 +301,7 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
                     if _passes(verdict, tolerance):
-                        scorer = (bf16_scorer.to_bf16(bf16_scorer.clone(reference, threads))
+                        scorer = (bf16_scorer.from_reference(reference, threads)
                                   if RECIPES[recipe].method == "bf16"
                                   else _from_entry(entry, recipe, threads, tokenizer, meta))
                         scorer.info.update(cached=True, agreement=verdict.get("agreement"))
@@ -353,24 +353,23 @@ def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, re
         if not bf16_scorer.native_bf16():
             # recorded, so warm starts skip it without importing torch to ask again
             verdict = {"agreement": None, "passed": False, "skipped": "this CPU has no native bf16 matmul"}
-            meta.setdefault("recipes", {})[recipe] = verdict
-            (entry / META_FILE).write_text(json.dumps(meta))
+            _record_verdict(entry, meta, recipe, verdict)
             reasons.append(f"{recipe} skipped: {verdict['skipped']} (torch would emulate it, slower than fp32)")
             return None
-        candidate = bf16_scorer.to_bf16(bf16_scorer.clone(reference, threads))
+        candidate = bf16_scorer.from_reference(reference, threads)
     else:
         source, stats = exports.graph(spec.graph)
-        target = exports.work / model_file(recipe)
         try:
             if spec.method is None:
-                _copy(source, target)
+                _link_or_copy(source, entry / model_file(recipe))
             else:
+                target = exports.work / model_file(recipe)
                 quantize = onnx_build.quantize_int8 if spec.method == "int8" else onnx_build.quantize_blockwise
                 quantize(source, target, **dict(spec.options))
+                os.replace(target, entry / model_file(recipe))
         except Exception as exc:  # noqa: BLE001
             reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
             return None
-        os.replace(target, entry / model_file(recipe))
         candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
     try:
         measured = agreement(reference, candidate)
@@ -379,8 +378,7 @@ def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, re
         (entry / model_file(recipe)).unlink(missing_ok=True)
         return None
     verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats}
-    meta.setdefault("recipes", {})[recipe] = verdict
-    (entry / META_FILE).write_text(json.dumps(meta))
+    _record_verdict(entry, meta, recipe, verdict)
     if not verdict["passed"]:
         reasons.append(_disagrees(recipe, verdict, tolerance))
         return None
@@ -397,7 +395,19 @@ def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = Fals
             + (" (cached verdict)" if cached else ""))
 
 
-def _copy(source: Path, target: Path) -> None:
+def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:
+    meta.setdefault("recipes", {})[recipe] = verdict
+    (entry / META_FILE).write_text(json.dumps(meta))
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """The fused fp32 graph becomes the fp32 recipe's file without writing its ~500 MB again (the work folder
+    is inside the cache entry, so a hard link works; a copy where links are not allowed). The export stays
+    in place for any later recipe that quantizes it."""
     import shutil
 
-    shutil.copyfile(source, target)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
