@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class _Job:
     priority: int
     seq: int
-    texts: list = field(compare=False)
+    texts: list = field(compare=False)  # for a CALL job: the function to run on the worker thread
     future: Future = field(compare=False)
 
 
