@@ -85,6 +85,33 @@ def run_batched(sequences: Sequence[Sequence[int]], pad_id: int, num_labels: int
     return out
 
 
+def plan_packed(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096) -> list[list[int]]:
+    """Indices in input order, cut into batches of at most ``max_batch`` items and ``max_tokens`` real tokens
+    (no padding is added, so neither sorting nor padded width matters)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    tokens = 0
+    for index, length in enumerate(lengths):
+        if current and (len(current) >= max_batch or tokens + length > max_tokens):
+            batches.append(current)
+            current, tokens = [], 0
+        current.append(index)
+        tokens += length
+    if current:
+        batches.append(current)
+    return batches
+
+
+def run_packed(sequences: Sequence[Sequence[int]], num_labels: int,
+               forward_packed: Callable[[Sequence[Sequence[int]]], np.ndarray], max_batch: int = 8,
+               max_tokens: int = 4096) -> np.ndarray:
+    """Like ``run_batched`` for a backend that takes unpadded sequences (``packed.PackedForward``)."""
+    out = np.zeros((len(sequences), num_labels), dtype=np.float32)
+    for batch in plan_packed([len(s) for s in sequences], max_batch, max_tokens):
+        out[batch] = forward_packed([sequences[i] for i in batch])[:, :num_labels]
+    return out
+
+
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
 
@@ -97,8 +124,11 @@ class BatchedScorer:
     """Tokenize, length-sort, pad per batch, run ``_forward``, sigmoid: shared by every backend.
 
     Subclasses set ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``,
-    ``max_tokens`` and ``_lock``, and implement ``_forward(ids, mask) -> logits``.
+    ``max_tokens`` and ``_lock``, and implement ``_forward(ids, mask) -> logits``. A subclass that sets
+    ``packed`` (a ``packed.PackedForward``) gets padding-free batches instead of padded ones.
     """
+
+    packed = None
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -112,6 +142,9 @@ class BatchedScorer:
         if not sequences:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         with self._lock:
+            if self.packed is not None:
+                return run_packed(sequences, len(self.labels), self.packed.logits, max_batch or self.max_batch,
+                                  self.max_tokens)
             return run_batched(sequences, self.pad_id, len(self.labels), self._forward,
                                max_batch or self.max_batch, self.max_tokens, sort)
 
