@@ -39,7 +39,7 @@ from discuss.scoring import batching, bf16_scorer, onnx_build
 from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
 AGREEMENT_TOLERANCE = 0.01
-RECIPE = "ts-export/ort-fusion/recipes/v3"
+RECIPE = "ts-export/ort-fusion/recipes/v4"  # v4: the bf16 check runs packed batches
 META_FILE = "meta.json"
 
 

@@ -1,0 +1,85 @@
+"""Padding-free (packed) batches vs one comment per pass vs padded batches, bf16 recipe, in one process.
+
+    .venv/bin/python -m bench.packed_batches [--model unbiased] [--comments 160] [--rounds 3]
+
+Timings on these machines swing by 25% between runs, so every variant runs in every round, interleaved, in
+the same process, and the table shows the median comments/s over rounds plus each variant's ratio to one
+comment per pass. Comments come in arrival order (no length sorting), as concurrent posts reach the service.
+Also prints the agreement of the packed path with fp32 torch (the product's check) and RSS at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
+from bench.scoring import rss_mb  # noqa: E402
+
+
+def _rate(score, comments, batch: int) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(comments), batch):
+        score(comments[start:start + batch], batch)
+    return len(comments) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    from discuss.scoring import bf16_scorer, onnx_scorer
+    from discuss.scoring.batching import run_batched
+    from discuss.scoring.detoxify_scorer import DetoxifyScorer
+    from discuss.scoring.samples import generate_comments
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="unbiased")
+    parser.add_argument("--comments", type=int, default=160)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not bf16_scorer.native_bf16():
+        sys.exit("this CPU has no native bf16 matmul: the bf16 recipe is skipped here, nothing to measure")
+    checkpoint, config_dir = ensure_checkpoint(args.model, DEFAULT_OUT)
+    reference = DetoxifyScorer(checkpoint=checkpoint, config_dir=config_dir, threads=2)
+    scorer = bf16_scorer.from_reference(reference, threads=2)
+    check = onnx_scorer.agreement(reference, scorer)
+    del reference
+    gc.collect()
+    comments = generate_comments(args.comments)
+
+    def padded(texts, batch):  # the model's own padded forward, batches padded to their longest member
+        sequences = scorer.encode(texts)
+        with scorer._lock:
+            return run_batched(sequences, scorer.pad_id, len(scorer.labels), scorer._forward, batch, sort=False)
+
+    def packed(texts, batch):  # what the product does: packed.PackedForward via BatchedScorer.logits_batch
+        return scorer.logits_batch(texts, max_batch=batch)
+
+    variants = {"one comment per pass": (packed, 1)}
+    for batch in (4, 8, 16):
+        variants[f"packed batches of {batch}"] = (packed, batch)
+    variants["padded batches of 8"] = (padded, 8)
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    scorer.logits_batch(comments[:8])  # warm-up
+    for _ in range(args.rounds):
+        for name, (score, batch) in variants.items():
+            rates[name].append(_rate(score, comments, batch))
+    base = statistics.median(rates["one comment per pass"])
+    print(f"{args.model}, bf16 recipe, {len(comments)} comments in arrival order, median of {args.rounds} rounds")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"  {name:<24} {median:6.1f} comments/s  x{median / base:.2f}")
+    print(f"  agreement with fp32 (product check, 64 comments): max |dp| {check['max_prob_diff']:.4f}")
+    print(f"  RSS at the end: {rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
