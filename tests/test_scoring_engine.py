@@ -175,6 +175,23 @@ def test_int8_disagreement_falls_to_the_exact_fp32_recipe(tiny_checkpoint, tmp_p
     assert looser.backend == "onnx-int8" and looser.info["cached"] is True
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_default_order_serves_bf16_after_int8_fails_and_fp32_without_native_bf16(tiny_checkpoint, tmp_path,
+                                                                                   monkeypatch, native):
+    from discuss.scoring import bf16_scorer
+
+    assert onnx_scorer.DEFAULT_RECIPES == ("int8", "bf16", "fp32")
+    monkeypatch.setattr(bf16_scorer, "native_bf16", lambda: native)
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
+    assert "int8 model disagrees with torch" in scorer.info["rejected"][0]
+    assert scorer.info["agreement"]["max_prob_diff"] <= 1e-4
+    if native:
+        assert scorer.backend == "torch-bf16" and scorer.packed is not None
+    else:
+        assert scorer.backend == "onnx-fp32"
+        assert "bf16 skipped: this CPU has no native bf16 matmul" in scorer.info["rejected"][1]
+
+
 def test_blockwise_int8_recipe_quantizes_every_projection_and_is_checked(tiny_checkpoint, tmp_path):
     import onnx
 
