@@ -14,8 +14,9 @@ What each recipe gives in speed, memory and agreement is printed by ``python -m 
 in the README ("Scoring speed"). In short: dynamic int8 is the fastest but disagrees with fp32 by far more than
 0.01 on every stand-in, and most on real trained weights, whose activations have outlier channels;
 block-wise int8 cuts that error (by a third on random weights, by five sixths on trained ones) but still misses
-0.01; fused fp32 is exact. So ``auto`` serves int8 only for a checkpoint whose own check passes (the tiny test
-model does), fused fp32 otherwise.
+0.01; torch with bf16 matmuls (not ONNX, see bf16_scorer) agrees within 0.01 and beats fused fp32 behind the
+service; fused fp32 is exact. So ``auto`` serves int8 only for a checkpoint whose own check passes (the tiny test
+model does), else bf16 on CPUs that have it, else fused fp32.
 Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
 ``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
 ``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
