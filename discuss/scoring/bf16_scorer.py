@@ -10,8 +10,9 @@ torch emulates it slower than fp32, so the recipe is skipped there. Figures: REA
 from __future__ import annotations
 
 import copy
-import ctypes
 import gc
+
+from discuss.scoring.detoxify_scorer import return_freed_memory
 
 HEAD_MODULES = ("classifier", "pooler")  # kept fp32: their error goes straight into the logits
 
@@ -76,7 +77,7 @@ def to_bf16(scorer):
     scorer.max_batch = PACKED_MAX_BATCH if scorer.packed is not None else 1
     scorer.info = {"recipe": "bf16", "bf16_linears": converted, "packed": scorer.packed is not None}
     gc.collect()
-    _return_freed_memory()
+    return_freed_memory()
     return scorer
 
 
@@ -85,11 +86,3 @@ def from_reference(reference, threads: int):
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
     return to_bf16(DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads))
-
-
-def _return_freed_memory() -> None:
-    """glibc keeps freed fp32 weights in its heap; malloc_trim hands them back (RSS), elsewhere a no-op."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
