@@ -239,7 +239,7 @@ def test_bf16_recipe_serves_bf16_matmuls_when_they_agree(tiny_checkpoint, tmp_pa
     assert scorer.backend == "torch-bf16" and scorer.info["recipe"] == "bf16"
     assert scorer.info["bf16_linears"] == 2 * 6  # Q, K, V, attention output, FFN in, FFN out; head kept fp32
     assert scorer.info["agreement"]["max_prob_diff"] <= 0.01
-    assert scorer.info["packed"] is True and scorer.max_batch == 16  # whole micro-batches in one pass
+    assert scorer.info["packed"] is True and (scorer.max_batch, scorer.max_tokens) == (16, 1024)
     texts = list(SAMPLE_COMMENTS[:6])
     for ours, reference in zip(scorer.score_batch(texts), torch_scorer.score_batch(texts)):
         assert all(abs(ours[label] - reference[label]) <= 0.01 for label in CORE_LABELS)

@@ -61,6 +61,9 @@ def _convert(module, linear_class) -> int:
 
 
 PACKED_MAX_BATCH = 16  # the service's micro-batch size: a whole batch of concurrent posts in one pass
+# Tokens per packed pass. Matmuls are as efficient at 1024 rows as at 4096, but activations are 4x smaller:
+# on roberta-base 16.1 vs 15.2 comments/s and 815 vs 875 MB RSS after 160 comments (512: 13.8/s, 757 MB).
+PACKED_MAX_TOKENS = 1024
 
 
 def to_bf16(scorer):
@@ -74,7 +77,10 @@ def to_bf16(scorer):
     converted = _convert(scorer.model, _bf16_linear_class())
     scorer.backend = "torch-bf16"
     scorer.packed = packed.PackedForward(scorer.model) if packed.supports(scorer.model) else None
-    scorer.max_batch = PACKED_MAX_BATCH if scorer.packed is not None else 1
+    if scorer.packed is not None:
+        scorer.max_batch, scorer.max_tokens = PACKED_MAX_BATCH, PACKED_MAX_TOKENS
+    else:
+        scorer.max_batch = 1
     scorer.info = {"recipe": "bf16", "bf16_linears": converted, "packed": scorer.packed is not None}
     gc.collect()
     return_freed_memory()
