@@ -83,3 +83,20 @@ def test_packed_matrix_heights_come_in_few_sizes_so_kernel_caches_stay_bounded()
     assert len(heights) <= 16 + 60
     assert all(packed.padded_rows(t) >= t and packed.padded_rows(t) - t < 64 for t in range(1, 4097))
     assert packed.padded_rows(17) == 32 and packed.padded_rows(300) == 320
+
+
+def test_packed_forward_matches_xlm_roberta_the_multilingual_architecture():
+    """``multilingual`` is XLM-RoBERTa: built directly (no tokenizer needed), fed raw token ids."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.XLMRobertaConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2,
+                                           num_attention_heads=2, intermediate_size=64, num_labels=7,
+                                           max_position_embeddings=80, pad_token_id=1)
+    model = transformers.XLMRobertaForSequenceClassification(config).eval()
+    assert packed.supports(model)
+    sequences = [[0, *range(5, 5 + n), 2] for n in (3, 40, 11, 1)]
+    with torch.inference_mode():
+        one_by_one = np.concatenate([model(input_ids=torch.tensor([seq])).logits.numpy() for seq in sequences])
+    np.testing.assert_allclose(packed.PackedForward(model).logits(sequences), one_by_one, atol=1e-4)
