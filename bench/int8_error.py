@@ -29,16 +29,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
-HEAD_MODULES = ("classifier", "pooler")  # kept fp32, as in the int8 recipe
-
-
 def _fake_quant_class(settings: dict):
     import torch
 
     class FakeQuantLinear(torch.nn.Module):
-        def __init__(self, linear, name: str):
+        def __init__(self, linear):
             super().__init__()
-            self.linear, self.name, self.enabled = linear, name, True
+            self.linear, self.enabled = linear, True
             weight = linear.weight.detach()
             scale = weight.abs().amax(1, keepdim=True) / 127
             self.quantized_weight = torch.round(weight / scale) * scale
@@ -65,20 +62,6 @@ def _quantize_input(x, mode: str):
     return (torch.clamp(torch.round(x / scale) + zero, 0, 255) - zero) * scale
 
 
-def _replace(module, linear_class, found: list, prefix: str = "") -> None:
-    import torch
-
-    for name, child in list(module.named_children()):
-        if name in HEAD_MODULES:
-            continue
-        if isinstance(child, torch.nn.Linear):
-            replacement = linear_class(child, prefix + name)
-            setattr(module, name, replacement)
-            found.append(replacement)
-        else:
-            _replace(child, linear_class, found, f"{prefix}{name}.")
-
-
 def _layer_of(name: str) -> int:
     return int(name.split("layer.")[1].split(".")[0])
 
@@ -87,6 +70,7 @@ def main() -> None:
     import numpy as np
 
     from discuss.scoring import batching
+    from discuss.scoring.bf16_scorer import replace_linears
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
     from discuss.scoring.samples import agreement_comments
 
@@ -99,8 +83,10 @@ def main() -> None:
     texts = agreement_comments()[:args.comments]
     reference = batching.sigmoid(scorer.logits_batch(texts, max_batch=1))
     settings = {"activations": "none"}
-    linears: list = []
-    _replace(scorer.model, _fake_quant_class(settings), linears)
+    fake_quant_linear = _fake_quant_class(settings)
+    replace_linears(scorer.model, fake_quant_linear)  # the head stays fp32, as in the int8 recipe
+    linears = {name: module for name, module in scorer.model.named_modules()
+               if isinstance(module, fake_quant_linear)}
 
     def row(label: str) -> None:
         diff = np.abs(batching.sigmoid(scorer.logits_batch(texts, max_batch=1)) - reference)
@@ -112,9 +98,9 @@ def main() -> None:
         settings["activations"] = mode
         row(f"all layers, {label}")
     settings["activations"] = "tensor"
-    for layer in sorted({_layer_of(linear.name) for linear in linears}):
-        for linear in linears:
-            linear.enabled = _layer_of(linear.name) == layer
+    for layer in sorted({_layer_of(name) for name in linears}):
+        for name, linear in linears.items():
+            linear.enabled = _layer_of(name) == layer
         row(f"only layer {layer} int8 (as the int8 recipe), rest fp32")
 
 

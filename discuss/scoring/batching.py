@@ -39,20 +39,20 @@ def encode(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
 
 
 def plan_batches(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096,
-                 sort: bool = True) -> list[list[int]]:
-    """Indices grouped into batches: length-sorted, at most ``max_batch`` items and ``max_tokens`` padded
-    tokens each (a single over-long item still gets its own batch)."""
+                 sort: bool = True, packed: bool = False) -> list[list[int]]:
+    """Indices grouped into batches: length-sorted (or in input order), at most ``max_batch`` items and
+    ``max_tokens`` tokens each (a single over-long item still gets its own batch). Tokens are counted padded
+    to the batch's longest member, or as they are for ``packed`` batches, which add no padding."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i]) if sort else list(range(len(lengths)))
     batches: list[list[int]] = []
     current: list[int] = []
-    longest = 0
     for index in order:
-        longest_if_added = max(longest, lengths[index])
-        if current and (len(current) >= max_batch or longest_if_added * (len(current) + 1) > max_tokens):
+        widths = [lengths[i] for i in current] + [lengths[index]]
+        tokens = sum(widths) if packed else max(widths) * len(widths)
+        if current and (len(current) >= max_batch or tokens > max_tokens):
             batches.append(current)
-            current, longest_if_added = [], lengths[index]
+            current = []
         current.append(index)
-        longest = longest_if_added
     if current:
         batches.append(current)
     return batches
@@ -85,29 +85,12 @@ def run_batched(sequences: Sequence[Sequence[int]], pad_id: int, num_labels: int
     return out
 
 
-def plan_packed(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096) -> list[list[int]]:
-    """Indices in input order, cut into batches of at most ``max_batch`` items and ``max_tokens`` real tokens
-    (no padding is added, so neither sorting nor padded width matters)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    tokens = 0
-    for index, length in enumerate(lengths):
-        if current and (len(current) >= max_batch or tokens + length > max_tokens):
-            batches.append(current)
-            current, tokens = [], 0
-        current.append(index)
-        tokens += length
-    if current:
-        batches.append(current)
-    return batches
-
-
 def run_packed(sequences: Sequence[Sequence[int]], num_labels: int,
                forward_packed: Callable[[Sequence[Sequence[int]]], np.ndarray], max_batch: int = 8,
                max_tokens: int = 4096) -> np.ndarray:
     """Like ``run_batched`` for a backend that takes unpadded sequences (``packed.PackedForward``)."""
     out = np.zeros((len(sequences), num_labels), dtype=np.float32)
-    for batch in plan_packed([len(s) for s in sequences], max_batch, max_tokens):
+    for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort=False, packed=True):
         out[batch] = forward_packed([sequences[i] for i in batch])[:, :num_labels]
     return out
 

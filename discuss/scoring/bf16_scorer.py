@@ -45,7 +45,8 @@ def _bf16_linear_class():
     return BF16Linear
 
 
-def _convert(module, linear_class) -> int:
+def replace_linears(module, linear_class) -> int:
+    """Replace every encoder ``nn.Linear`` (not the head) by ``linear_class(linear)``; how many were replaced."""
     import torch
 
     converted = 0
@@ -56,7 +57,7 @@ def _convert(module, linear_class) -> int:
             setattr(module, name, linear_class(child))
             converted += 1
         else:
-            converted += _convert(child, linear_class)
+            converted += replace_linears(child, linear_class)
     return converted
 
 
@@ -74,7 +75,7 @@ def to_bf16(scorer):
     architectures go one comment per pass (padded batches were slower on 2 cores, as for ONNX)."""
     from discuss.scoring import packed
 
-    converted = _convert(scorer.model, _bf16_linear_class())
+    converted = replace_linears(scorer.model, _bf16_linear_class())
     scorer.backend = "torch-bf16"
     scorer.packed = packed.PackedForward(scorer.model) if packed.supports(scorer.model) else None
     if scorer.packed is not None:
