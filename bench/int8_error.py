@@ -70,7 +70,7 @@ def main() -> None:
     import numpy as np
 
     from discuss.scoring import batching
-    from discuss.scoring.bf16_scorer import replace_linears
+    from discuss.scoring.torch_recipes import replace_linears
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
     from discuss.scoring.samples import agreement_comments
 

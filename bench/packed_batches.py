@@ -1,11 +1,13 @@
-"""Padding-free (packed) batches vs one comment per pass vs padded batches, bf16 recipe, in one process.
+"""Padding-free (packed) batches vs one comment per pass vs padded batches, for a torch recipe, in one process.
 
-    .venv/bin/python -m bench.packed_batches [--model unbiased] [--comments 160] [--rounds 3]
+    .venv/bin/python -m bench.packed_batches [--recipe bf16|fp16w] [--model unbiased] [--comments 160] [--rounds 3]
 
-Timings on these machines swing by 25% between runs, so every variant runs in every round, interleaved, in
-the same process, and the table shows the median comments/s over rounds plus each variant's ratio to one
-comment per pass. Comments come in arrival order (no length sorting), as concurrent posts reach the service.
-Also prints the agreement of the packed path with fp32 torch (the product's check) and RSS at the end.
+``--recipe`` defaults to what ``auto`` serves after int8 on this CPU: bf16 where it is native, else fp16w
+(fp16 weights, fp32 arithmetic). Timings on these machines swing by 25% between runs, so every variant runs in
+every round, interleaved, in the same process, and the table shows the median comments/s over rounds plus each
+variant's ratio to plain fp32 torch one comment per pass (the reference path), which runs in the same rounds.
+Comments come in arrival order (no length sorting), as concurrent posts reach the service. Also prints the
+agreement of the packed path with fp32 torch (the product's check) and RSS at the end.
 """
 from __future__ import annotations
 
@@ -35,24 +37,25 @@ def _rate(score, comments, batch: int) -> float:
 
 
 def main() -> None:
-    from discuss.scoring import bf16_scorer, onnx_scorer
+    from discuss.scoring import onnx_scorer, torch_recipes
     from discuss.scoring.batching import run_batched
-    from discuss.scoring.detoxify_scorer import DetoxifyScorer
+    from discuss.scoring.detoxify_scorer import DetoxifyScorer, return_freed_memory
     from discuss.scoring.samples import generate_comments
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", choices=sorted(torch_recipes.TORCH_RECIPES), default=None)
     parser.add_argument("--model", default="unbiased")
     parser.add_argument("--comments", type=int, default=160)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    if not bf16_scorer.native_bf16():
-        sys.exit("this CPU has no native bf16 matmul: the bf16 recipe is skipped here, nothing to measure")
+    recipe = args.recipe or ("bf16" if torch_recipes.native_bf16() else "fp16w")
+    skipped = torch_recipes.skip_reason(recipe)
+    if skipped:
+        sys.exit(f"{recipe} is skipped on this machine ({skipped}): nothing to measure")
     checkpoint, config_dir = ensure_checkpoint(args.model, DEFAULT_OUT)
     reference = DetoxifyScorer(checkpoint=checkpoint, config_dir=config_dir, threads=2)
-    scorer = bf16_scorer.from_reference(reference, threads=2)
+    scorer = torch_recipes.from_reference(recipe, reference, threads=2)
     check = onnx_scorer.agreement(reference, scorer)
-    del reference
-    gc.collect()
     comments = generate_comments(args.comments)
 
     def padded(texts, batch):  # the model's own padded forward, batches padded to their longest member
@@ -63,22 +66,31 @@ def main() -> None:
     def packed(texts, batch):  # what the product does: packed.PackedForward via BatchedScorer.logits_batch
         return scorer.logits_batch(texts, max_batch=batch)
 
-    variants = {"one comment per pass": (packed, 1)}
+    def plain_fp32(texts, batch):  # the reference path: the unconverted model, one padded pass per comment
+        return reference.logits_batch(texts, max_batch=batch)
+
+    variants = {"fp32 torch, one per pass": (plain_fp32, 1), "one comment per pass": (packed, 1)}
     for batch in (4, 8, 16):
         variants[f"packed batches of {batch}"] = (packed, batch)
     variants["padded batches of 8"] = (padded, 8)
     rates: dict[str, list[float]] = {name: [] for name in variants}
     scorer.logits_batch(comments[:8])  # warm-up
+    reference.logits_batch(comments[:2])
     for _ in range(args.rounds):
         for name, (score, batch) in variants.items():
             rates[name].append(_rate(score, comments, batch))
-    base = statistics.median(rates["one comment per pass"])
-    print(f"{args.model}, bf16 recipe, {len(comments)} comments in arrival order, median of {args.rounds} rounds")
+    base = statistics.median(rates["fp32 torch, one per pass"])
+    print(f"{args.model}, {recipe} recipe, {len(comments)} comments in arrival order, median of {args.rounds} "
+          f"rounds; ratios to fp32 torch one comment per pass")
     for name, values in rates.items():
         median = statistics.median(values)
-        print(f"  {name:<24} {median:6.1f} comments/s  x{median / base:.2f}")
-    print(f"  agreement with fp32 (product check, 64 comments): max |dp| {check['max_prob_diff']:.4f}")
-    print(f"  RSS at the end: {rss_mb():.0f} MB")
+        print(f"  {name:<26} {median:6.1f} comments/s  x{median / base:.2f}")
+    print(f"  agreement with fp32 (product check, 64 comments): max |dp| {check['max_prob_diff']:.4f} "
+          f"|dlogit| {check['max_logit_diff']:.4f}")
+    del reference
+    gc.collect()
+    return_freed_memory()
+    print(f"  RSS at the end (fp32 reference dropped): {rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

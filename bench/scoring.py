@@ -39,7 +39,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 CACHE_DIR = DEFAULT_OUT / "onnx-cache"
-LEVER_RECIPES = ("int8", "bf16", "fp32", "int8-v1", "int8-rr", "int8-blk", "w8-blk")
+LEVER_RECIPES = ("int8", "bf16", "fp16w", "fp32", "int8-v1", "int8-rr", "int8-blk", "w8-blk")
 
 
 def rss_mb() -> float:
@@ -224,6 +224,7 @@ def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
         ("onnx int8 block-wise (32), batch 1", row("int8-blk")),
         ("onnx 8-bit weights, fp32 math, batch 1", row("w8-blk")),
         ("torch bf16 matmuls, fp32 rest, batch 1", row("bf16")),
+        ("torch fp16 weights, fp32 math, batch 1", row("fp16w")),
     ]
 
 
@@ -253,6 +254,10 @@ def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str,
                                                    posters=8, comments=comments)),
         ("service (bf16), 8 posting threads", dict(mode="service", recipe="bf16", threads=2, batch=16,
                                                    posters=8, comments=comments)),
+        ("torch fp16w, packed batches of 8, arrival", dict(mode="recipe-unsorted", recipe="fp16w", threads=2,
+                                                            batch=8, comments=comments)),
+        ("service (fp16w), 8 posting threads", dict(mode="service", recipe="fp16w", threads=2, batch=16,
+                                                    posters=8, comments=comments)),
         auto,
     ]
     if not quick:
@@ -292,6 +297,8 @@ def main() -> None:
             out = worker(spec)
         print("RESULT " + json.dumps(out), flush=True)
         return
+    from discuss.scoring import torch_recipes
+
     comments = args.comments or (64 if args.quick else 160)
     print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process\n", flush=True)
     header = (f"{'model':<9} {'backend / lever':<42} {'c/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
@@ -315,7 +322,11 @@ def main() -> None:
                       f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
         print(header)
         print("-" * len(header))
-        for label, spec in plan(args.quick, comments, model):
+        rows = plan(args.quick, comments, model)
+        if not torch_recipes.native_bf16():
+            print("(this CPU has no native bf16 matmul: the bf16 rows are left out, auto skips bf16 here)")
+            rows = [(label, spec) for label, spec in rows if spec.get("recipe") != "bf16"]
+        for label, spec in rows:
             row = run_row({**spec, "checkpoint": checkpoint, "config_dir": config_dir})
             if "error" in row:
                 print(f"{model:<9} {label:<42} ERROR {row['error']}", flush=True)

@@ -175,21 +175,25 @@ def test_int8_disagreement_falls_to_the_exact_fp32_recipe(tiny_checkpoint, tmp_p
     assert looser.backend == "onnx-int8" and looser.info["cached"] is True
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_default_order_serves_bf16_after_int8_fails_and_fp32_without_native_bf16(tiny_checkpoint, tmp_path,
-                                                                                   monkeypatch, native):
-    from discuss.scoring import bf16_scorer
+@pytest.mark.parametrize("native_bf16, fbgemm, served", [(True, True, "torch-bf16"), (False, True, "torch-fp16w"),
+                                                         (False, False, "onnx-fp32")])
+def test_default_order_after_int8_fails_is_bf16_then_fp16_weights_then_fp32_by_what_the_machine_has(
+        tiny_checkpoint, tmp_path, monkeypatch, native_bf16, fbgemm, served):
+    from discuss.scoring import torch_recipes
 
-    assert onnx_scorer.DEFAULT_RECIPES == ("int8", "bf16", "fp32")
-    monkeypatch.setattr(bf16_scorer, "native_bf16", lambda: native)
+    assert onnx_scorer.DEFAULT_RECIPES == ("int8", "bf16", "fp16w", "fp32")
+    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: native_bf16)
+    monkeypatch.setattr(torch_recipes, "fbgemm_fp16", lambda: fbgemm)
     scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
     assert "int8 model disagrees with torch" in scorer.info["rejected"][0]
+    assert scorer.backend == served
     assert scorer.info["agreement"]["max_prob_diff"] <= 1e-4
-    if native:
-        assert scorer.backend == "torch-bf16" and scorer.packed is not None
-    else:
-        assert scorer.backend == "onnx-fp32"
+    if served.startswith("torch-"):
+        assert scorer.packed is not None
+    if not native_bf16:
         assert "bf16 skipped: this CPU has no native bf16 matmul" in scorer.info["rejected"][1]
+    if not fbgemm:
+        assert "fp16w skipped: this torch build has no FBGEMM fp16 GEMM" in scorer.info["rejected"][2]
 
 
 def test_blockwise_int8_recipe_quantizes_every_projection_and_is_checked(tiny_checkpoint, tmp_path):
@@ -232,12 +236,12 @@ def test_warm_start_does_not_import_torch(onnx_cache, tiny_checkpoint):
 
 
 def test_bf16_recipe_serves_bf16_matmuls_when_they_agree(tiny_checkpoint, tmp_path, monkeypatch, torch_scorer):
-    from discuss.scoring import bf16_scorer
+    from discuss.scoring import torch_recipes
 
-    monkeypatch.setattr(bf16_scorer, "native_bf16", lambda: True)  # any CPU runs it; natively or emulated
+    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: True)  # any CPU runs it; natively or emulated
     scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("bf16", "fp32")))
     assert scorer.backend == "torch-bf16" and scorer.info["recipe"] == "bf16"
-    assert scorer.info["bf16_linears"] == 2 * 6  # Q, K, V, attention output, FFN in, FFN out; head kept fp32
+    assert scorer.info["converted_linears"] == 2 * 6  # Q, K, V, attention output, FFN in, FFN out; head kept fp32
     assert scorer.info["agreement"]["max_prob_diff"] <= 0.01
     assert scorer.info["packed"] is True and (scorer.max_batch, scorer.max_tokens) == (16, 1024)
     texts = list(SAMPLE_COMMENTS[:6])
@@ -247,11 +251,25 @@ def test_bf16_recipe_serves_bf16_matmuls_when_they_agree(tiny_checkpoint, tmp_pa
     assert again.backend == "torch-bf16" and again.info["cached"] is True
 
 
+def test_fp16_weight_recipe_serves_packed_batches_and_warm_starts_from_its_cached_verdict(
+        tiny_checkpoint, tmp_path, torch_scorer):
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("fp16w", "fp32")))
+    assert scorer.backend == "torch-fp16w" and scorer.info["recipe"] == "fp16w"
+    assert scorer.info["converted_linears"] == 2 * 6 and scorer.info["packed"] is True
+    assert scorer.info["agreement"]["max_prob_diff"] <= 0.001
+    texts = list(SAMPLE_COMMENTS[:6])
+    for ours, reference in zip(scorer.score_batch(texts), torch_scorer.score_batch(texts)):
+        assert all(abs(ours[label] - reference[label]) <= 0.001 for label in CORE_LABELS)
+    again = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("fp16w", "fp32")))
+    assert again.backend == "torch-fp16w" and again.info["cached"] is True
+    assert again.info["agreement"] == scorer.info["agreement"]
+
+
 def test_bf16_recipe_is_skipped_without_native_bf16_and_warm_starts_skip_it_without_torch(
         tiny_checkpoint, tmp_path, monkeypatch):
-    from discuss.scoring import bf16_scorer
+    from discuss.scoring import torch_recipes
 
-    monkeypatch.setattr(bf16_scorer, "native_bf16", lambda: False)
+    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: False)
     scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("bf16", "fp32")))
     assert scorer.backend == "onnx-fp32"
     assert "bf16 skipped: this CPU has no native bf16 matmul" in scorer.info["rejected"][0]

@@ -14,9 +14,9 @@ What each recipe gives in speed, memory and agreement is printed by ``python -m 
 in the README ("Scoring speed"). In short: dynamic int8 is the fastest but disagrees with fp32 by far more than
 0.01 on every stand-in, and most on real trained weights, whose activations have outlier channels;
 block-wise int8 cuts that error (by a third on random weights, by five sixths on trained ones) but still misses
-0.01; torch with bf16 matmuls (not ONNX, see bf16_scorer) agrees within 0.01 and beats fused fp32 behind the
-service; fused fp32 is exact. So ``auto`` serves int8 only for a checkpoint whose own check passes (the tiny test
-model does), else bf16 on CPUs that have it, else fused fp32.
+0.01; the torch model with bf16 matmuls or fp16 weights (not ONNX, see torch_recipes) agrees within 0.01 and
+beats fused fp32 behind the service; fused fp32 is exact. So ``auto`` serves int8 only for a checkpoint whose own
+check passes (the tiny test model does), else bf16 on CPUs that have it, else fp16 weights, else fused fp32.
 Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
 ``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
 ``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
@@ -36,7 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
-from discuss.scoring import batching, bf16_scorer, onnx_build
+from discuss.scoring import batching, onnx_build, torch_recipes
 from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
 AGREEMENT_TOLERANCE = 0.01
@@ -47,8 +47,9 @@ META_FILE = "meta.json"
 @dataclass(frozen=True)
 class Recipe:
     """How one candidate model is built from the fp32 export. ``method``: None (the fused fp32 model itself),
-    "int8" (onnx_build.quantize_int8) or "blockwise" (onnx_build.quantize_blockwise); ``graph``: "fused", or
-    "fused-no-attention" (attention left as MatMuls, so block-wise weights reach Q/K/V too)."""
+    "int8" (onnx_build.quantize_int8), "blockwise" (onnx_build.quantize_blockwise), or "torch" (no ONNX: the
+    torch model converted by torch_recipes); ``graph``: "fused", "fused-no-attention" (attention left as
+    MatMuls, so block-wise weights reach Q/K/V too), or "none"."""
 
     backend: str
     method: str | None = None
@@ -69,13 +70,15 @@ RECIPES: dict[str, Recipe] = {
     "int8-blk": Recipe("onnx-int8-blk", "blockwise", (("accuracy_level", 4),), "fused-no-attention"),
     # the same weights with fp32 arithmetic: a memory lever only
     "w8-blk": Recipe("onnx-w8", "blockwise", (("accuracy_level", 0),), "fused-no-attention"),
-    # not ONNX: the torch model with bf16 matmuls (bf16_scorer), only on CPUs with native bf16
-    "bf16": Recipe("torch-bf16", "bf16", graph="none"),
+    # not ONNX: the torch model itself with cheaper matmuls (torch_recipes): bf16 only on CPUs with native
+    # bf16, fp16w (fp16 weights, fp32 arithmetic) where torch has FBGEMM
+    "bf16": Recipe("torch-bf16", "torch", graph="none"),
+    "fp16w": Recipe("torch-fp16w", "torch", graph="none"),
 }
-# bf16 comes before fp32: it agrees within 0.01 on every stand-in and, since it scores whole micro-batches in
-# one padding-free pass (packed.py) on the thread that loaded it, beats fused ONNX fp32 behind the service at
-# about the same memory (README "Scoring speed"). CPUs without native bf16 skip it and serve fp32.
-DEFAULT_RECIPES = ("int8", "bf16", "fp32")
+# The torch recipes come before fp32: they agree within 0.01 on every stand-in and, since they score whole
+# micro-batches in one padding-free pass (packed.py), beat fused ONNX fp32 behind the service (README "Scoring
+# speed"). bf16 (faster where native) before fp16w (closer to fp32, any x86 CPU); fp32 is the last resort.
+DEFAULT_RECIPES = ("int8", "bf16", "fp16w", "fp32")
 MODEL_FILE = "model.int8.onnx"  # the default int8 recipe's file
 
 
@@ -234,7 +237,7 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
                 torch_loader=None) -> OnnxScorer | None:
     """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
-    A passing bf16 verdict needs ``torch_loader`` (loads the fp32 DetoxifyScorer, then converted)."""
+    A passing torch recipe needs ``torch_loader`` (loads the fp32 DetoxifyScorer, then converted)."""
     entry = Path(cache_dir) / key
     meta = _read_meta(entry)
     tried = meta.get("recipes") or {}
@@ -244,12 +247,12 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
             return None
         if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
             continue  # a failed or skipped recipe: checked without importing torch
-        if RECIPES[recipe].method == "bf16":
-            if not bf16_scorer.native_bf16():
+        if RECIPES[recipe].method == "torch":
+            if torch_recipes.skip_reason(recipe):
                 continue  # the cache came from another machine
             if torch_loader is None:
                 return None
-            scorer = bf16_scorer.to_bf16(torch_loader())
+            scorer = torch_recipes.convert(recipe, torch_loader())
             scorer.info.update(agreement=verdict.get("agreement"), onnx_cache=str(entry))
         else:
             scorer = _from_entry(entry, recipe, threads, meta=meta)
@@ -259,8 +262,8 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
 
 
 def _ready(entry: Path, recipe: str) -> bool:
-    """Is what the recipe serves on disk? (bf16 is rebuilt from the checkpoint at each start.)"""
-    return RECIPES[recipe].method == "bf16" or (entry / model_file(recipe)).exists()
+    """Is what the recipe serves on disk? (torch recipes are rebuilt from the checkpoint at each start.)"""
+    return RECIPES[recipe].method == "torch" or (entry / model_file(recipe)).exists()
 
 
 def _fast_tokenizer_matches(reference, path: Path) -> bool:
@@ -302,8 +305,8 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
                     if _passes(verdict, tolerance):
-                        scorer = (bf16_scorer.from_reference(reference, threads)
-                                  if RECIPES[recipe].method == "bf16"
+                        scorer = (torch_recipes.from_reference(recipe, reference, threads)
+                                  if RECIPES[recipe].method == "torch"
                                   else _from_entry(entry, recipe, threads, tokenizer, meta))
                         scorer.info.update(cached=True, agreement=verdict.get("agreement"))
                         return scorer
@@ -350,14 +353,19 @@ def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, re
     """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
     otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
     spec, stats = RECIPES[recipe], None
-    if spec.method == "bf16":
-        if not bf16_scorer.native_bf16():
+    if spec.method == "torch":
+        skipped = torch_recipes.skip_reason(recipe)
+        if skipped:
             # recorded, so warm starts skip it without importing torch to ask again
-            verdict = {"agreement": None, "passed": False, "skipped": "this CPU has no native bf16 matmul"}
+            verdict = {"agreement": None, "passed": False, "skipped": skipped}
             _record_verdict(entry, meta, recipe, verdict)
-            reasons.append(f"{recipe} skipped: {verdict['skipped']} (torch would emulate it, slower than fp32)")
+            reasons.append(f"{recipe} skipped: {skipped}")
             return None
-        candidate = bf16_scorer.from_reference(reference, threads)
+        try:
+            candidate = torch_recipes.from_reference(recipe, reference, threads)
+        except Exception as exc:  # noqa: BLE001 - e.g. FBGEMM refusing a CPU without AVX2
+            reasons.append(f"{recipe}: conversion failed: {type(exc).__name__}: {str(exc)[:300]}")
+            return None
     else:
         source, stats = exports.graph(spec.graph)
         try:
