@@ -76,6 +76,8 @@ def test_fp16_weight_scorer_keeps_no_fp32_encoder_weights_and_agrees_with_fp32_t
     assert not any(isinstance(module, torch.nn.Linear) for module in encoder.modules())  # all fp16 now
     assert isinstance(fp16w.model.classifier.out_proj if hasattr(fp16w.model.classifier, "out_proj")
                       else fp16w.model.classifier, torch.nn.Linear)  # the head stays fp32
+    assert fp16w.info["converted_embeddings"] is True
+    assert fp16w.model.base_model.embeddings.word_embeddings.weight.dtype == torch.float16
     texts = _mixed_lengths()
     together = fp16w.logits_batch(texts)
     one_by_one = np.concatenate([fp16w.logits_batch([text]) for text in texts])

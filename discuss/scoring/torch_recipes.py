@@ -8,8 +8,8 @@ in one padding-free pass (packed.py) on BERT/RoBERTa models:
   (``model.to(torch.bfloat16)``) doubles the error, so only the matmul operands are. Only on CPUs with
   native bf16 dot products (AVX512-BF16 or AMX; oneDNN picks them): elsewhere torch emulates it, slower
   than fp32, so the recipe is skipped.
-- ``fp16w``: weights stored in fp16, arithmetic in fp32 (FBGEMM's fp16 GEMM widens the weights inside the
-  kernel). Inputs are not rounded at all, so it agrees with fp32 ten times closer than bf16; it halves the
+- ``fp16w``: weights (and the word-embedding table) stored in fp16, arithmetic in fp32 (FBGEMM's fp16 GEMM
+  widens the weights inside the kernel). Inputs are not rounded at all, so it agrees with fp32 ten times closer than bf16; it halves the
   weight memory the matmuls read, which is what a one-comment pass is bound by, and packed batches make the
   matmuls tall. For x86 CPUs without native bf16 (FBGEMM needs AVX2), where bf16 is skipped.
 
@@ -85,12 +85,39 @@ def _fp16_weight_linear_class():
     return FP16WeightLinear
 
 
+def _fp16_embedding_class():
+    import torch
+
+    class FP16Embedding(torch.nn.Module):
+        """A word-embedding table stored in fp16 (half of roberta-base's 154 MB); looked-up rows come back fp32."""
+
+        def __init__(self, embedding: torch.nn.Embedding):
+            super().__init__()
+            self.register_buffer("weight", embedding.weight.detach().to(torch.float16))
+            self.padding_idx = embedding.padding_idx
+
+        def forward(self, ids):
+            return torch.nn.functional.embedding(ids, self.weight).float()
+
+    return FP16Embedding
+
+
+def _replace_word_embeddings(model, embedding_class) -> bool:
+    embeddings = getattr(getattr(model, model.base_model_prefix, None), "embeddings", None)
+    if embeddings is None or not hasattr(embeddings, "word_embeddings"):
+        return False
+    embeddings.word_embeddings = embedding_class(embeddings.word_embeddings)
+    return True
+
+
 @dataclass(frozen=True)
 class TorchRecipe:
     backend: str
     linear_class: Callable[[], type]  # builds the replacement nn.Module class (torch imported lazily)
     runs_here: Callable[[], bool]
     skipped_because: str  # why the recipe is skipped where ``runs_here()`` is False
+    # the word-embedding table too: fp16 rounding of a looked-up row is far below what the matmuls add
+    embedding_class: Callable[[], type] | None = None
 
 
 TORCH_RECIPES = {
@@ -98,7 +125,7 @@ TORCH_RECIPES = {
     "bf16": TorchRecipe("torch-bf16", _bf16_linear_class, lambda: native_bf16(),
                         "this CPU has no native bf16 matmul (torch would emulate it, slower than fp32)"),
     "fp16w": TorchRecipe("torch-fp16w", _fp16_weight_linear_class, lambda: fbgemm_fp16(),
-                         "this torch build has no FBGEMM fp16 GEMM"),
+                         "this torch build has no FBGEMM fp16 GEMM", _fp16_embedding_class),
 }
 
 
@@ -134,13 +161,16 @@ def convert(recipe: str, scorer):
 
     spec = TORCH_RECIPES[recipe]
     converted = replace_linears(scorer.model, spec.linear_class())
+    embeddings = spec.embedding_class is not None and _replace_word_embeddings(scorer.model,
+                                                                              spec.embedding_class())
     scorer.backend = spec.backend
     scorer.packed = packed.PackedForward(scorer.model) if packed.supports(scorer.model) else None
     if scorer.packed is not None:
         scorer.max_batch, scorer.max_tokens = PACKED_MAX_BATCH, PACKED_MAX_TOKENS
     else:
         scorer.max_batch = 1
-    scorer.info = {"recipe": recipe, "converted_linears": converted, "packed": scorer.packed is not None}
+    scorer.info = {"recipe": recipe, "converted_linears": converted, "converted_embeddings": embeddings,
+                   "packed": scorer.packed is not None}
     gc.collect()
     return_freed_memory()
     return scorer
