@@ -5,7 +5,9 @@
 ``--recipe`` defaults to what ``auto`` serves after int8 on this CPU: bf16 where it is native, else fp16w
 (fp16 weights, fp32 arithmetic). Timings on these machines swing by 25% between runs, so every variant runs in
 every round, interleaved, in the same process, and the table shows the median comments/s over rounds plus each
-variant's ratio to plain fp32 torch one comment per pass (the reference path), which runs in the same rounds.
+variant's ratio to plain fp32 torch one comment per pass (the reference path), which runs in the same rounds,
+as does fused ONNX fp32 one comment per pass (what ``auto`` serves when no torch recipe runs; built once into
+bench/out/onnx-cache).
 Comments come in arrival order (no length sorting), as concurrent posts reach the service. Also prints the
 agreement of the packed path with fp32 torch (the product's check) and RSS at the end.
 """
@@ -40,6 +42,7 @@ def main() -> None:
     from discuss.scoring import onnx_scorer, torch_recipes
     from discuss.scoring.batching import run_batched
     from discuss.scoring.detoxify_scorer import DetoxifyScorer, return_freed_memory
+    from discuss.scoring.factory import ScorerSettings, load_scorer
     from discuss.scoring.samples import generate_comments
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,13 +72,22 @@ def main() -> None:
     def plain_fp32(texts, batch):  # the reference path: the unconverted model, one padded pass per comment
         return reference.logits_batch(texts, max_batch=batch)
 
-    variants = {"fp32 torch, one per pass": (plain_fp32, 1), "one comment per pass": (packed, 1)}
+    onnx_fp32 = load_scorer(ScorerSettings(checkpoint=checkpoint, config_dir=config_dir, backend="onnx",
+                                           threads=2, cache_dir=str(DEFAULT_OUT / "onnx-cache"), tolerance=1.0,
+                                           recipes=("fp32",)))
+
+    def fused_onnx(texts, batch):
+        return onnx_fp32.logits_batch(texts, max_batch=batch)
+
+    variants = {"fp32 torch, one per pass": (plain_fp32, 1), "fused ONNX fp32, one/pass": (fused_onnx, 1),
+                "one comment per pass": (packed, 1)}
     for batch in (4, 8, 16):
         variants[f"packed batches of {batch}"] = (packed, batch)
     variants["padded batches of 8"] = (padded, 8)
     rates: dict[str, list[float]] = {name: [] for name in variants}
     scorer.logits_batch(comments[:8])  # warm-up
     reference.logits_batch(comments[:2])
+    onnx_fp32.logits_batch(comments[:2])
     for _ in range(args.rounds):
         for name, (score, batch) in variants.items():
             rates[name].append(_rate(score, comments, batch))
@@ -87,10 +99,10 @@ def main() -> None:
         print(f"  {name:<26} {median:6.1f} comments/s  x{median / base:.2f}")
     print(f"  agreement with fp32 (product check, 64 comments): max |dp| {check['max_prob_diff']:.4f} "
           f"|dlogit| {check['max_logit_diff']:.4f}")
-    del reference
+    del reference, onnx_fp32
     gc.collect()
     return_freed_memory()
-    print(f"  RSS at the end (fp32 reference dropped): {rss_mb():.0f} MB")
+    print(f"  RSS at the end (fp32 reference and ONNX session dropped): {rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

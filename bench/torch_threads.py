@@ -1,7 +1,7 @@
 """Does torch score slower from a thread other than the one it first ran on? (Why the service loads the model on
 its scoring thread, and why the bf16 recipe is not the default.)
 
-    .venv/bin/python -m bench.torch_threads [--model unbiased|original|trained] [--recipe bf16|torch] [--rounds 4]
+    .venv/bin/python -m bench.torch_threads [--model unbiased|original|trained] [--recipe bf16|fp16w|torch] [--rounds 4]
 
 Loads the model on the main thread (as before the fix), then alternates: score N comments one at a time on the
 main thread, then the same on a new thread. Prints comments/s and the process's CPU use (cores busy) per round
@@ -40,7 +40,8 @@ def timed(scorer, texts) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="unbiased")
-    parser.add_argument("--recipe", default="bf16", help="bf16 (torch, bf16 matmuls) or torch (plain fp32)")
+    parser.add_argument("--recipe", default="bf16",
+                        help="bf16 (torch, bf16 matmuls), fp16w (torch, fp16 weights) or torch (plain fp32)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--comments", type=int, default=32)
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)

@@ -175,25 +175,30 @@ def test_int8_disagreement_falls_to_the_exact_fp32_recipe(tiny_checkpoint, tmp_p
     assert looser.backend == "onnx-int8" and looser.info["cached"] is True
 
 
-@pytest.mark.parametrize("native_bf16, fbgemm, served", [(True, True, "torch-bf16"), (False, True, "torch-fp16w"),
-                                                         (False, False, "onnx-fp32")])
-def test_default_order_after_int8_fails_is_bf16_then_fp16_weights_then_fp32_by_what_the_machine_has(
-        tiny_checkpoint, tmp_path, monkeypatch, native_bf16, fbgemm, served):
+@pytest.mark.parametrize("native", [True, False])
+def test_default_order_serves_bf16_after_int8_fails_and_fp32_without_native_bf16(tiny_checkpoint, tmp_path,
+                                                                                   monkeypatch, native):
     from discuss.scoring import torch_recipes
 
-    assert onnx_scorer.DEFAULT_RECIPES == ("int8", "bf16", "fp16w", "fp32")
-    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: native_bf16)
-    monkeypatch.setattr(torch_recipes, "fbgemm_fp16", lambda: fbgemm)
+    assert onnx_scorer.DEFAULT_RECIPES == ("int8", "bf16", "fp32")
+    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: native)
     scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", tolerance=1e-4))
     assert "int8 model disagrees with torch" in scorer.info["rejected"][0]
-    assert scorer.backend == served
     assert scorer.info["agreement"]["max_prob_diff"] <= 1e-4
-    if served.startswith("torch-"):
-        assert scorer.packed is not None
-    if not native_bf16:
+    if native:
+        assert scorer.backend == "torch-bf16" and scorer.packed is not None
+    else:
+        assert scorer.backend == "onnx-fp32"
         assert "bf16 skipped: this CPU has no native bf16 matmul" in scorer.info["rejected"][1]
-    if not fbgemm:
-        assert "fp16w skipped: this torch build has no FBGEMM fp16 GEMM" in scorer.info["rejected"][2]
+
+
+def test_fp16_weight_recipe_is_skipped_where_torch_has_no_fbgemm(tiny_checkpoint, tmp_path, monkeypatch):
+    from discuss.scoring import torch_recipes
+
+    monkeypatch.setattr(torch_recipes, "fbgemm_fp16", lambda: False)
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache", recipes=("fp16w", "fp32")))
+    assert scorer.backend == "onnx-fp32"
+    assert "fp16w skipped: this torch build has no FBGEMM fp16 GEMM" in scorer.info["rejected"][0]
 
 
 def test_blockwise_int8_recipe_quantizes_every_projection_and_is_checked(tiny_checkpoint, tmp_path):

@@ -1,11 +1,11 @@
 """Builds the configured scorer: the first fast-path recipe (by default ONNX int8, then torch with bf16 matmuls
-on CPUs that have them, then torch with fp16 weights, then fused ONNX fp32) that agrees with plain fp32 Detoxify
-(backend "auto"), else plain Detoxify.
+on CPUs that have them, then fused ONNX fp32) that agrees with plain fp32 Detoxify (backend "auto"), else plain
+Detoxify.
 
 Config keys (app.config): TOXICITY_MODEL, TOXICITY_CHECKPOINT, TOXICITY_CONFIG_DIR, TOXICITY_BACKEND
 (auto | onnx | torch), SCORER_THREADS, SCORER_CACHE_DIR (where the exported ONNX models live; default
 ``<instance>/scoring-cache`` via init_scoring, else a temp dir), SCORER_AGREEMENT_TOLERANCE (0.01),
-TOXICITY_ONNX_RECIPES (optional, comma-separated, default "int8,bf16,fp16w,fp32": see onnx_scorer.RECIPES; a
+TOXICITY_ONNX_RECIPES (optional, comma-separated, default "int8,bf16,fp32": see onnx_scorer.RECIPES; a
 torch recipe is skipped, and the skip recorded, where it cannot run: bf16 on CPUs without native bf16).
 
 - ``auto``: the first recipe whose build and agreement check pass; a warm start loads a cached ONNX model
