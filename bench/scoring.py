@@ -278,6 +278,14 @@ def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str,
     return rows
 
 
+def import_rss_mb() -> float:
+    """What a torch-based scorer costs before its weights: why torch recipes cannot get under 500 MB."""
+    code = ("import torch, transformers, detoxify; from transformers import RobertaForSequenceClassification; "
+            "from bench.scoring import rss_mb; print(rss_mb())")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+    return float(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer comments and rows (~5 min per model)")
@@ -300,7 +308,9 @@ def main() -> None:
     from discuss.scoring import torch_recipes
 
     comments = args.comments or (64 if args.quick else 160)
-    print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process\n", flush=True)
+    print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process", flush=True)
+    print(f"RSS of a fresh process after importing torch, transformers, detoxify and the RoBERTa classes "
+          f"(no weights): {import_rss_mb():.0f} MB\n", flush=True)
     header = (f"{'model':<9} {'backend / lever':<42} {'c/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
               f"{'|dp|':>7} {'mean':>7} {'|dlogit|':>8}  note")
     for model in args.models.split(","):
