@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 class _Job:
     priority: int
     seq: int
-    texts: list = field(compare=False)  # for a CALL job: the function to run on the worker thread
     future: Future = field(compare=False)
+    texts: list = field(default_factory=list, compare=False)
+    fn: Callable[[], object] | None = field(default=None, compare=False)  # a CALL job's work
 
 
 class MicroBatcher:
@@ -56,7 +57,7 @@ class MicroBatcher:
     def submit(self, texts: list[str], priority: int = INTERACTIVE) -> Future:
         self._ensure_worker()
         future: Future = Future()
-        self._queue.put(_Job(priority, next(self._seq), texts, future))
+        self._queue.put(_Job(priority, next(self._seq), future, texts=texts))
         return future
 
     def call(self, fn: Callable[[], object]) -> Future:
@@ -65,7 +66,7 @@ class MicroBatcher:
         other than the one it first ran on (``python -m bench.torch_threads`` prints by how much)."""
         self._ensure_worker()
         future: Future = Future()
-        self._queue.put(_Job(CALL, next(self._seq), fn, future))
+        self._queue.put(_Job(CALL, next(self._seq), future, fn=fn))
         return future
 
     def _ensure_worker(self) -> None:
@@ -125,7 +126,7 @@ class MicroBatcher:
         if not job.future.set_running_or_notify_cancel():
             return
         try:
-            job.future.set_result(job.texts())
+            job.future.set_result(job.fn())
         except BaseException as exc:  # noqa: BLE001
             job.future.set_exception(exc)
 
