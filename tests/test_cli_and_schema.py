@@ -1,4 +1,5 @@
 """Publisher commands, the migrated schema, automatic rescoring and the preview endpoint."""
+import logging
 import threading
 import time
 
@@ -6,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
+from discuss import create_app
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site
 from discuss.scoring.runtime import ScoringService
@@ -94,6 +96,26 @@ def test_held_comments_are_routed_automatically_once_the_model_is_up(make_app):
         assert db.session.get(Comment, comment_id).status is CommentStatus.PUBLISHED
         assert read_thread(app.test_client()).json["thread"]["published_count"] == 1
         db.session.remove()
+
+
+def test_automatic_rescoring_on_an_unmigrated_database_warns_instead_of_failing(tmp_path, caplog):
+    from tests.conftest import _base_config
+
+    app = create_app(_base_config(f"sqlite:///{tmp_path / 'empty.db'}") | {"SCORER": None,
+                                                                           "SCORER_ENABLED": False})
+    with app.app_context():
+        service = ScoringService(KeywordScorer, "instant")
+        app.extensions["discuss.scoring"] = service
+        service.load_now()
+        with caplog.at_level(logging.WARNING):
+            install_auto_rescore(app)  # the model is already up: rescoring runs on a thread now
+            deadline = time.time() + 10
+            while time.time() < deadline and "rescoring skipped" not in caplog.text:
+                time.sleep(0.05)
+        assert "automatic rescoring skipped: the database has no tables yet" in caplog.text
+        assert "automatic rescoring failed" not in caplog.text
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_preview_renders_sanitized_markdown(client, app):

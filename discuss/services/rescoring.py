@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import OperationalError
 
 from discuss.extensions import db
@@ -111,6 +111,11 @@ def install_auto_rescore(app: Flask) -> None:
     def _rescore() -> None:
         with app.app_context():
             try:
+                if not inspect(db.engine).has_table(Comment.__tablename__):
+                    # e.g. `flask discuss model check` before the first `flask db upgrade`: nothing can wait
+                    app.logger.warning("automatic rescoring skipped: the database has no tables yet "
+                                       "(run `flask --app wsgi db upgrade`)")
+                    return
                 result = rescore_pending()
                 app.logger.info("rescored comments held while the model loaded: %s", result)
             except Exception:  # never crash the loader thread; the CLI can retry
