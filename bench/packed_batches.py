@@ -2,14 +2,13 @@
 
     .venv/bin/python -m bench.packed_batches [--recipe bf16|fp16w] [--model unbiased] [--comments 160] [--rounds 3]
 
-``--recipe`` defaults to what ``auto`` serves after int8 on this CPU: bf16 where it is native, else fp16w
-(fp16 weights, fp32 arithmetic). Timings on these machines swing by 25% between runs, so every variant runs in
-every round, interleaved, in the same process, and the table shows the median comments/s over rounds plus each
-variant's ratio to plain fp32 torch one comment per pass (the reference path), which runs in the same rounds,
-as does fused ONNX fp32 one comment per pass (what ``auto`` serves when no torch recipe runs; built once into
-bench/out/onnx-cache).
-Comments come in arrival order (no length sorting), as concurrent posts reach the service. Also prints the
-agreement of the packed path with fp32 torch (the product's check) and RSS at the end.
+``--recipe`` defaults to bf16 where it is native, else fp16w (fp16 weights, fp32 arithmetic). Timings on
+these machines swing by 25% between runs, so every variant runs in every round, interleaved, in the same
+process, and the table shows the median comments/s over rounds plus each variant's ratio to plain fp32 torch one
+comment per pass (the reference path), which runs in the same rounds, as does fused ONNX fp32 one comment per
+pass (what ``auto`` serves when no torch recipe runs; built once into bench/out/onnx-cache). Comments come in
+arrival order (no length sorting), as concurrent posts reach the service. Also prints the agreement of the
+packed path with fp32 torch (the product's check) and RSS at the end.
 """
 from __future__ import annotations
 

@@ -332,11 +332,11 @@ def main() -> None:
                       f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
         print(header)
         print("-" * len(header))
-        rows = plan(args.quick, comments, model)
-        if not torch_recipes.native_bf16():
-            print("(this CPU has no native bf16 matmul: the bf16 rows are left out, auto skips bf16 here)")
-            rows = [(label, spec) for label, spec in rows if spec.get("recipe") != "bf16"]
-        for label, spec in rows:
+        for label, spec in plan(args.quick, comments, model):
+            skipped = spec.get("recipe") in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(spec["recipe"])
+            if skipped:
+                print(f"{model:<9} {label:<42} left out: {skipped}", flush=True)
+                continue
             row = run_row({**spec, "checkpoint": checkpoint, "config_dir": config_dir})
             if "error" in row:
                 print(f"{model:<9} {label:<42} ERROR {row['error']}", flush=True)

@@ -71,10 +71,9 @@ RECIPES: dict[str, Recipe] = {
     "int8-blk": Recipe("onnx-int8-blk", "blockwise", (("accuracy_level", 4),), "fused-no-attention"),
     # the same weights with fp32 arithmetic: a memory lever only
     "w8-blk": Recipe("onnx-w8", "blockwise", (("accuracy_level", 0),), "fused-no-attention"),
-    # not ONNX: the torch model itself with cheaper matmuls (torch_recipes): bf16 only on CPUs with native
-    # bf16, fp16w (fp16 weights, fp32 arithmetic) where torch has FBGEMM
-    "bf16": Recipe("torch-bf16", "torch", graph="none"),
-    "fp16w": Recipe("torch-fp16w", "torch", graph="none"),
+    # not ONNX: the torch model itself with cheaper matmuls, registered in torch_recipes (bf16 only on CPUs
+    # with native bf16; fp16w, fp16 weights with fp32 arithmetic, where torch has FBGEMM)
+    **{name: Recipe(spec.backend, "torch", graph="none") for name, spec in torch_recipes.TORCH_RECIPES.items()},
 }
 # bf16 comes before fp32: it agrees within 0.01 on every stand-in and, since it scores whole micro-batches in
 # one padding-free pass (packed.py), beats fused ONNX fp32 behind the service (README "Scoring speed"). CPUs

@@ -9,10 +9,10 @@ in one padding-free pass (packed.py) on BERT/RoBERTa models:
   native bf16 dot products (AVX512-BF16 or AMX; oneDNN picks them): elsewhere torch emulates it, slower
   than fp32, so the recipe is skipped.
 - ``fp16w``: weights (and the word-embedding table) stored in fp16, arithmetic in fp32 (FBGEMM's fp16 GEMM
-  widens the weights inside the kernel). Inputs are not rounded at all, so it agrees with fp32 ten times closer than bf16; it halves the
-  weight memory the matmuls read, which is what a one-comment pass is bound by, and packed batches make the
-  matmuls tall. x86 only (FBGEMM needs AVX2). Not a default: 1.5x plain torch, but measured on an AVX2 CPU
-  without bf16, 7-12% slower than fused ONNX fp32, which wins there.
+  widens the weights inside the kernel). Inputs are not rounded at all, so it agrees with fp32 ten times
+  closer than bf16; it halves the weight memory the matmuls read, which is what a one-comment pass is bound
+  by, and packed batches make the matmuls tall. x86 only (FBGEMM needs AVX2). Not a default: 1.5x plain
+  torch, but measured on an AVX2 CPU without bf16, 7-12% slower than fused ONNX fp32, which wins there.
 
 Between int8 (fast, but far from fp32 on trained weights) and fused ONNX fp32 (exact) these agree within 0.01;
 bf16 beats fused fp32 where it is native. Figures: README "Scoring speed".
