@@ -41,7 +41,7 @@ from discuss.scoring import batching, onnx_build, torch_recipes
 from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
 AGREEMENT_TOLERANCE = 0.01
-RECIPE = "ts-export/ort-fusion/recipes/v4"  # v4: the bf16 check runs packed batches
+RECIPE = "ts-export/ort-fusion/recipes/v5"  # v5: last layer exported for the first token only
 META_FILE = "meta.json"
 
 
@@ -210,7 +210,8 @@ def _from_entry(entry: Path, recipe: str, threads: int, tokenizer=None, meta: di
     return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
                       threads, backend=RECIPES[recipe].backend,
                       info={"agreement": verdict.get("agreement"), "onnx_cache": str(entry), "recipe": recipe,
-                            "fused": verdict.get("fused")})
+                            "fused": verdict.get("fused"),
+                            "first_token_last_layer": verdict.get("first_token_last_layer")})
 
 
 def _read_meta(entry: Path) -> dict:
@@ -329,13 +330,14 @@ class _Exports:
         self.model, self.work = model, work
         self.paths: dict[str, Path] = {}
         self.stats: dict[str, dict | None] = {}
+        self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
 
     def graph(self, kind: str) -> tuple[Path, dict | None]:
         if kind not in self.paths:
             raw = self.work / "model.raw.onnx"
             if not raw.exists():
                 try:
-                    onnx_build.export_fp32(self.model, raw)
+                    self.first_token_last_layer = bool(onnx_build.export_fp32(self.model, raw))
                 except Exception as exc:  # noqa: BLE001
                     raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
             target, stats = self.work / f"model.{kind}.onnx", None
@@ -387,12 +389,14 @@ def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, re
         reasons.append(f"{recipe}: model failed to run: {type(exc).__name__}: {exc}")
         (entry / model_file(recipe)).unlink(missing_ok=True)
         return None
-    verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats}
+    verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats,
+               "first_token_last_layer": exports.first_token_last_layer if spec.method != "torch" else None}
     _record_verdict(entry, meta, recipe, verdict)
     if not verdict["passed"]:
         reasons.append(_disagrees(recipe, verdict, tolerance))
         return None
-    candidate.info.update(agreement=measured, cached=False, fused=stats, onnx_cache=str(entry))
+    candidate.info.update(agreement=measured, cached=False, fused=stats, onnx_cache=str(entry),
+                          first_token_last_layer=verdict["first_token_last_layer"])
     return candidate
 
 

@@ -6,7 +6,8 @@ the batch are laid end to end as one ``[total_tokens, hidden]`` matrix: every pe
 the Q/K/V/output/FFN matmuls, LayerNorm, GELU) runs once over the whole batch with no padding, so the
 matmuls see one tall matrix instead of several short ones, and only attention, which mixes tokens, runs per
 comment on its own slice. The model's own modules do the work (so a bf16-converted model stays bf16), which
-makes this the same computation as the padded forward up to float rounding; the tests check that.
+makes this the same computation as the padded forward up to float rounding; the tests check that. The last
+layer runs for each comment's first token only, the one row the classifier reads (first_token.py).
 
 Supported: ``bert``, ``roberta``, ``xlm-roberta`` (Detoxify's original, unbiased and multilingual models).
 ALBERT (the ``-small`` models) shares layers differently and keeps the padded path.
@@ -62,10 +63,10 @@ class PackedForward:
         starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
         with torch.inference_mode():
             hidden = self._embed(sequences, lengths, padded_rows(starts[-1]) - starts[-1])
-            for layer in self.base.encoder.layer:
+            *layers, last = self.base.encoder.layer
+            for layer in layers:
                 hidden = self._layer(layer, hidden, lengths, starts)
-            first_tokens = hidden[0, starts[:-1]].unsqueeze(1)  # [batch, 1, hidden]: <s>/[CLS] of each
-            out = self._head(first_tokens)
+            out = self._head(self._first_token_layer(last, hidden, lengths, starts))
         return out.float().numpy()
 
     def _embed(self, sequences, lengths, spare_rows: int):
@@ -84,6 +85,23 @@ class PackedForward:
         context = self._attend(attention.self, hidden[0], lengths, starts).unsqueeze(0)
         hidden = attention.output(context, hidden)
         return layer.output(layer.intermediate(hidden), hidden)
+
+    def _first_token_layer(self, layer, hidden, lengths, starts):
+        """The last layer for each comment's first token only (<s>/[CLS], all the head reads; see
+        first_token.py): keys and values of every token, the rest for one row per comment."""
+        import torch
+
+        projections, firsts = layer.attention.self, hidden[0, starts[:-1]]  # [batch, hidden]
+        query, key, value = projections.query(firsts), projections.key(hidden[0]), projections.value(hidden[0])
+        scale = getattr(projections, "scaling", self.head_size ** -0.5)
+        context = torch.empty_like(query)
+        for row, (start, length) in enumerate(zip(starts, lengths)):
+            q = query[row].view(self.heads, 1, self.head_size)
+            k, v = (t[start:start + length].view(length, self.heads, self.head_size).transpose(0, 1)
+                    for t in (key, value))
+            context[row] = torch.nn.functional.scaled_dot_product_attention(q, k, v, scale=scale).reshape(-1)
+        attended = layer.attention.output(context.unsqueeze(1), firsts.unsqueeze(1))  # [batch, 1, hidden]
+        return layer.output(layer.intermediate(attended), attended)
 
     def _attend(self, self_attention, hidden, lengths, starts):
         """Q/K/V for all tokens at once; softmax attention within each comment's own slice."""
