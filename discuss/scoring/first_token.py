@@ -66,10 +66,10 @@ def _logits(model, ids, mask):
 
 
 @contextlib.contextmanager
-def first_token_last_layer(model):
-    """Within the block ``model``'s last layer computes only the first token, if that leaves its logits
-    unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
-    if not supports(model):
+def first_token_last_layer(model, wanted: bool = True):
+    """Within the block ``model``'s last layer computes only the first token, if ``wanted`` and that leaves its
+    logits unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
+    if not wanted or not supports(model):
         yield False
         return
     import torch

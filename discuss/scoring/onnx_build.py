@@ -62,10 +62,10 @@ def _eager_attention(model):
                 config._attn_implementation = before
 
 
-def export_fp32(model, path: Path) -> bool:
+def export_fp32(model, path: Path, first_token_only: bool = True) -> bool:
     """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable. The last layer is
-    exported for the first token only where that leaves the logits unchanged (first_token.py); returns
-    whether it was."""
+    exported for the first token only where that leaves the logits unchanged (first_token.py; ``False``: the
+    whole layer, for bench.first_token); returns whether it was."""
     import warnings
 
     import torch
@@ -73,7 +73,7 @@ def export_fp32(model, path: Path) -> bool:
     example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
     names = dict(input_names=["input_ids", "attention_mask"], output_names=["logits"])
     try:
-        with _eager_attention(model), first_token.first_token_last_layer(model) as cut, \
+        with _eager_attention(model), first_token.first_token_last_layer(model, first_token_only) as cut, \
                 torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=False, opset_version=17,
@@ -86,7 +86,8 @@ def export_fp32(model, path: Path) -> bool:
     from torch.export import Dim
 
     batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
-    with first_token.first_token_last_layer(model) as cut, torch.inference_mode(False), torch.no_grad():
+    with first_token.first_token_last_layer(model, first_token_only) as cut, torch.inference_mode(False), \
+            torch.no_grad():
         torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=True, verbose=False, **names,
                           dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
                           external_data=False)
