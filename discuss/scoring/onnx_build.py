@@ -2,6 +2,7 @@
 
 Kept apart from ``onnx_scorer`` (which loads, checks and serves them) because only the first start of a new
 checkpoint runs this, and it is the one place that imports the ONNX export and quantization tooling.
+``Exports`` makes each graph once per build; ``link_or_copy`` puts one into the cache without a second copy.
 
 - ``export_fp32``: TorchScript exporter with eager attention (ORT's fusion recognises Softmax(QK^T)V; the dynamo
   export's SDPA + IsNaN/Where pattern does not fuse); the dynamo exporter only when that one fails. The last
@@ -18,11 +19,16 @@ checkpoint runs this, and it is the one place that imports the ONNX export and q
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from pathlib import Path
 from typing import Sequence
 
 from discuss.scoring import first_token
+
+
+class OnnxUnavailable(Exception):
+    """Export, quantization or the agreement check failed; the reason goes to status()."""
 
 
 class _LogitsModule:
@@ -157,3 +163,45 @@ def quantize_blockwise(fp32_path: Path, target: Path, *, bits: int = 8, block_si
     quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=config)
     quantizer.process()
     quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+
+
+class Exports:
+    """The fp32 export and its fused graphs, each made once per build and only when a recipe needs it
+    (fusion failing only costs speed: the raw export is used instead)."""
+
+    def __init__(self, model, work: Path):
+        self.model, self.work = model, work
+        self.paths: dict[str, Path] = {}
+        self.stats: dict[str, dict | None] = {}
+        self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
+
+    def graph(self, kind: str) -> tuple[Path, dict | None]:
+        if kind not in self.paths:
+            raw = self.work / "model.raw.onnx"
+            if not raw.exists():
+                try:
+                    self.first_token_last_layer = bool(export_fp32(self.model, raw))
+                except Exception as exc:  # noqa: BLE001
+                    raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
+            target, stats = self.work / f"model.{kind}.onnx", None
+            config = getattr(self.model, "config", None)
+            try:
+                stats = fuse(raw, target, getattr(config, "num_attention_heads", 0) or 0,
+                             getattr(config, "hidden_size", 0) or 0, attention=kind == "fused")
+            except Exception:  # noqa: BLE001
+                target = raw
+            self.paths[kind], self.stats[kind] = target, stats
+        return self.paths[kind], self.stats[kind]
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """The fused fp32 graph becomes the fp32 recipe's file without writing its ~500 MB again (the work folder
+    is inside the cache entry, so a hard link works; a copy where links are not allowed). The export stays
+    in place for any later recipe that quantizes it."""
+    import shutil
+
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

@@ -38,6 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from discuss.scoring import batching, onnx_build, torch_recipes
+from discuss.scoring.onnx_build import OnnxUnavailable  # noqa: F401 - raised here too, caught by the factory
 from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
 AGREEMENT_TOLERANCE = 0.01
@@ -85,10 +86,6 @@ MODEL_FILE = "model.int8.onnx"  # the default int8 recipe's file
 
 def model_file(recipe: str) -> str:
     return f"model.{recipe}.onnx"
-
-
-class OnnxUnavailable(Exception):
-    """Export, quantization or the agreement check failed; the reason goes to status()."""
 
 
 def _version(package: str) -> str:
@@ -302,7 +299,7 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
         tokenizer = _tokenizer_for(entry, meta)
         reasons: list[str] = []
         with tempfile.TemporaryDirectory(dir=entry) as work:
-            exports = _Exports(reference.model, Path(work))
+            exports = onnx_build.Exports(reference.model, Path(work))
             for recipe in order:
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
@@ -322,36 +319,7 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
         raise OnnxUnavailable("; ".join(reasons) or "no ONNX recipe")
 
 
-class _Exports:
-    """The fp32 export and its fused graphs, each made once per build and only when a recipe needs it
-    (fusion failing only costs speed: the raw export is used instead)."""
-
-    def __init__(self, model, work: Path):
-        self.model, self.work = model, work
-        self.paths: dict[str, Path] = {}
-        self.stats: dict[str, dict | None] = {}
-        self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
-
-    def graph(self, kind: str) -> tuple[Path, dict | None]:
-        if kind not in self.paths:
-            raw = self.work / "model.raw.onnx"
-            if not raw.exists():
-                try:
-                    self.first_token_last_layer = bool(onnx_build.export_fp32(self.model, raw))
-                except Exception as exc:  # noqa: BLE001
-                    raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-            target, stats = self.work / f"model.{kind}.onnx", None
-            config = getattr(self.model, "config", None)
-            try:
-                stats = onnx_build.fuse(raw, target, getattr(config, "num_attention_heads", 0) or 0,
-                                        getattr(config, "hidden_size", 0) or 0, attention=kind == "fused")
-            except Exception:  # noqa: BLE001
-                target = raw
-            self.paths[kind], self.stats[kind] = target, stats
-        return self.paths[kind], self.stats[kind]
-
-
-def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, reference, threads: int,
+def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta: dict, reference, threads: int,
                      tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
     """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
     otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
@@ -373,7 +341,7 @@ def _build_and_check(recipe: str, exports: _Exports, entry: Path, meta: dict, re
         source, stats = exports.graph(spec.graph)
         try:
             if spec.method is None:
-                _link_or_copy(source, entry / model_file(recipe))
+                onnx_build.link_or_copy(source, entry / model_file(recipe))
             else:
                 target = exports.work / model_file(recipe)
                 quantize = onnx_build.quantize_int8 if spec.method == "int8" else onnx_build.quantize_blockwise
@@ -412,16 +380,3 @@ def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = Fals
 def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:
     meta.setdefault("recipes", {})[recipe] = verdict
     (entry / META_FILE).write_text(json.dumps(meta))
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """The fused fp32 graph becomes the fp32 recipe's file without writing its ~500 MB again (the work folder
-    is inside the cache entry, so a hard link works; a copy where links are not allowed). The export stays
-    in place for any later recipe that quantizes it."""
-    import shutil
-
-    target.unlink(missing_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
