@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import contextlib
 
-# BERT-family encoders whose layers are distinct modules with .attention.self.{query,key,value}
-SUPPORTED_TYPES = ("bert", "roberta", "xlm-roberta")
+from discuss.scoring import packed
+
 SAME_LOGITS = 1e-4  # float reordering only: seen ~4e-6 on roberta-base
 
 
 def supports(model) -> bool:
-    config = getattr(model, "config", None)
-    if getattr(config, "model_type", None) not in SUPPORTED_TYPES or getattr(config, "is_decoder", False):
+    """The BERT-family classifiers packed.py runs (distinct layers with .attention.self.{query,key,value}),
+    with a last layer to cut."""
+    if not packed.supports(model):
         return False
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    layers = getattr(getattr(base, "encoder", None), "layer", None)
-    return bool(layers) and hasattr(layers[-1], "attention") and hasattr(model, "classifier")
+    layers = getattr(getattr(model, model.base_model_prefix).encoder, "layer", None)
+    return bool(layers) and hasattr(layers[-1], "attention")
 
 
 def _first_token_layer(layer):
