@@ -25,6 +25,10 @@ No real model can beat the lower of the two by more than noise: it leaves out to
 LayerNorm, GELU, memory traffic and scheduling. Last, the mean comment length at which the best rate would
 allow the target (30 comments/s) is printed: how short comments would have to be for the target to be
 possible at that precision, whatever the software.
+
+Last, the CPU's own peak (bench.cpu_peak: multiply-add instructions alone, from registers, on every core) gives
+the ceiling no library can pass, for fp32 FMA (the recipes that agree with fp32 on AVX2), int8 (u8 x s8, as
+MLAS and FBGEMM run it without VNNI) and int16 (the most precise integer path).
 """
 from __future__ import annotations
 
@@ -193,6 +197,20 @@ def main() -> None:
                                if sum(multiply_adds(n, layers, hidden, ffn).values()) > best / TARGET), 513) - 1
             print(f"{precision:<10}{rates['onnxruntime'] / 1e9:>18.1f}{rates['torch'] / 1e9:>7.1f}"
                   f"{best / mean_work:>25.1f}{1 / own:>26.1f}{affordable:>24}")
+    print_cpu_peak(args.threads, mean_work)
+
+
+def print_cpu_peak(threads: int, mean_work: float) -> None:
+    """The ceiling at the CPU's instruction peak: every multiply-add at full rate and nothing else."""
+    from bench.cpu_peak import peak_rates
+
+    peaks = peak_rates(threads)
+    if peaks is None:
+        print("CPU peak: not measured (needs gcc and AVX2)")
+        return
+    print(f"CPU instruction peak, {threads} threads (bench.cpu_peak; no loads, nothing but multiply-adds):")
+    for precision, rate in peaks.items():
+        print(f"  {precision:<6}{rate / 1e9:>7.1f} G multiply-adds/s: at most {rate / mean_work:.1f} comments/s")
 
 
 if __name__ == "__main__":
