@@ -30,20 +30,20 @@ from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 
 def build(reference, work: Path) -> dict[str, Path]:
+    """Both exports as the product builds them (onnx_build.Exports), each fused and quantized."""
     from discuss.scoring import onnx_build
 
-    config = reference.model.config
     paths = {}
     for cut in (False, True):
         name = "cut" if cut else "whole"
-        raw, fused = work / f"{name}.raw.onnx", work / f"{name}.fp32.onnx"
-        applied = onnx_build.export_fp32(reference.model, raw, first_token_only=cut)
-        assert applied is cut, f"export cut={applied}, wanted {cut}"
-        onnx_build.fuse(raw, fused, config.num_attention_heads, config.hidden_size)
-        raw.unlink()
-        onnx_build.quantize_int8(fused, work / f"{name}.int8.onnx")
+        exports = onnx_build.Exports(reference.model, work / name, first_token_only=cut)
+        (work / name).mkdir()
+        fused, stats = exports.graph("fused")
+        assert exports.first_token_last_layer is cut, f"export cut={exports.first_token_last_layer}, wanted {cut}"
+        assert stats is not None, "fusion failed: the bench would time unfused graphs"
+        onnx_build.quantize_int8(fused, work / name / "model.int8.onnx")
         paths[f"fp32, {name} last layer"] = fused
-        paths[f"int8, {name} last layer"] = work / f"{name}.int8.onnx"
+        paths[f"int8, {name} last layer"] = work / name / "model.int8.onnx"
     return paths
 
 

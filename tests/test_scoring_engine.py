@@ -293,7 +293,7 @@ def test_onnx_model_is_reused_from_cache_on_next_load(onnx_cache, tiny_checkpoin
 
 
 def test_export_failure_falls_back_to_torch_and_says_why(tiny_checkpoint, tmp_path, monkeypatch):
-    def broken_export(model, path):
+    def broken_export(model, path, first_token_only=True):
         raise RuntimeError("exporter unsupported op")
 
     monkeypatch.setattr(onnx_build, "export_fp32", broken_export)
@@ -310,7 +310,7 @@ def _reuse_built_model(onnx_cache, monkeypatch):
     """Make 'export + quantize' copy the session's int8 model: fast, same agreement figures."""
     cache, scorer = onnx_cache
     built = cache / os.path.basename(scorer.info["onnx_cache"]) / onnx_scorer.MODEL_FILE
-    monkeypatch.setattr(onnx_build, "export_fp32", lambda model, path: shutil.copy(built, path))
+    monkeypatch.setattr(onnx_build, "export_fp32", lambda model, path, **options: shutil.copy(built, path))
     monkeypatch.setattr(onnx_build, "fuse", lambda src, dst, *args, **kwargs: shutil.copy(src, dst) and None)
     monkeypatch.setattr(onnx_build, "quantize_int8", lambda src, dst, **options: shutil.copy(src, dst))
 
@@ -323,7 +323,10 @@ def test_disagreeing_onnx_model_falls_back_to_torch(onnx_cache, tiny_checkpoint,
 
 
 def test_forced_onnx_backend_fails_the_load_instead_of_falling_back(tiny_checkpoint, tmp_path, monkeypatch):
-    monkeypatch.setattr(onnx_build, "export_fp32", lambda model, path: (_ for _ in ()).throw(ValueError("no")))
+    def broken_export(model, path, first_token_only=True):
+        raise ValueError("no")
+
+    monkeypatch.setattr(onnx_build, "export_fp32", broken_export)
     with pytest.raises(RuntimeError, match="TOXICITY_BACKEND=onnx"):
         load_scorer(settings(tiny_checkpoint, tmp_path / "cache", backend="onnx"))
 

@@ -167,10 +167,11 @@ def quantize_blockwise(fp32_path: Path, target: Path, *, bits: int = 8, block_si
 
 class Exports:
     """The fp32 export and its fused graphs, each made once per build and only when a recipe needs it
-    (fusion failing only costs speed: the raw export is used instead)."""
+    (fusion failing only costs speed: the raw export is used instead). ``first_token_only=False`` exports the
+    whole last layer, for bench.first_token."""
 
-    def __init__(self, model, work: Path):
-        self.model, self.work = model, work
+    def __init__(self, model, work: Path, first_token_only: bool = True):
+        self.model, self.work, self.first_token_only = model, work, first_token_only
         self.paths: dict[str, Path] = {}
         self.stats: dict[str, dict | None] = {}
         self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
@@ -180,7 +181,8 @@ class Exports:
             raw = self.work / "model.raw.onnx"
             if not raw.exists():
                 try:
-                    self.first_token_last_layer = bool(export_fp32(self.model, raw))
+                    cut = export_fp32(self.model, raw, first_token_only=self.first_token_only)
+                    self.first_token_last_layer = bool(cut)
                 except Exception as exc:  # noqa: BLE001
                     raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
             target, stats = self.work / f"model.{kind}.onnx", None
