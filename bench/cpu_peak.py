@@ -33,6 +33,7 @@ MACS_PER_PASS = {"fp32": 12 * 8, "int8": 6 * 32, "int16": 6 * 16}
 _KERNEL = r"""
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
@@ -98,7 +99,7 @@ def peak_rates(threads: int = 2, seconds: float = 0.5) -> dict[str, float] | Non
         return None
     with tempfile.TemporaryDirectory() as work:
         source, binary = Path(work) / "peak.c", Path(work) / "peak"
-        source.write_text("#include <stdlib.h>\n" + _KERNEL)
+        source.write_text(_KERNEL)
         subprocess.run([compiler, "-O2", "-mavx2", "-mfma", "-fopenmp", str(source), "-o", str(binary)],
                        check=True, capture_output=True)
         result = subprocess.run([str(binary), str(threads), str(seconds)], check=True, capture_output=True,

@@ -22,7 +22,7 @@ It prints two ceilings per precision:
   products at the best rate, everything else free.
 
 No real model can beat the lower of the two by more than noise: it leaves out tokenizing, attention softmax,
-LayerNorm, GELU, memory traffic and scheduling. Last, the mean comment length at which the best rate would
+LayerNorm, GELU, memory traffic and scheduling. Then the mean comment length at which the best rate would
 allow the target (30 comments/s) is printed: how short comments would have to be for the target to be
 possible at that precision, whatever the software.
 
