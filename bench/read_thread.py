@@ -37,7 +37,7 @@ def seed(database_url: str) -> None:
     from discuss.extensions import db
     from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User
     from discuss.sanitize import html_to_text, render_markdown
-    from discuss.services.threads import touch_thread
+    from discuss.models.queries import touch_thread
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SCORER_ENABLED": False})
     with app.app_context():

@@ -49,7 +49,7 @@ def build(db_path: str):
     from discuss import create_app
     from discuss.embed.demo import render_demo_page
     from discuss.extensions import db
-    from discuss.services.sites import create_site
+    from discuss.moderation.sites import create_site
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     ref = {}

@@ -42,7 +42,7 @@ def _init_scoring(app: Flask) -> None:
     """Inline mode loads the model in the background of every web process; queue mode leaves
     it to the workers (`flask discuss worker`), so web processes stay small."""
     from discuss.scoring.runtime import EXTENSION_KEY, service_from_config
-    from discuss.services.rescoring import install_auto_rescore
+    from discuss.moderation.rescoring import install_auto_rescore
 
     service = service_from_config(app)
     app.extensions[EXTENSION_KEY] = service
@@ -90,26 +90,15 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from discuss.api import bp as api_bp
+    from discuss import api, auth, dashboard, embed, health
+    from discuss.api.moderation import api_bp as moderation_api_bp
     from discuss.errors import register_error_handlers
-    from discuss.health import bp as health_bp
 
-    app.register_blueprint(api_bp)
-    app.register_blueprint(health_bp)
-    for module_name in ("discuss.embed", "discuss.dashboard", "discuss.auth"):
-        _register_optional(app, module_name)
+    for blueprint in (api.bp, moderation_api_bp, health.bp, embed.bp, dashboard.bp, auth.bp):
+        app.register_blueprint(blueprint)
+    for surface in (embed, dashboard, auth):
+        surface.init_app(app)
     register_error_handlers(app)
-
-
-def _register_optional(app: Flask, module_name: str) -> None:
-    """Surfaces built in their own packages; each exposes ``bp``."""
-    import importlib
-
-    module = importlib.import_module(module_name)
-    if hasattr(module, "bp"):
-        app.register_blueprint(module.bp)
-    if hasattr(module, "init_app"):
-        module.init_app(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,13 +1,43 @@
-"""`flask discuss ...` commands for publishers and operators."""
+"""The one `flask discuss ...` group, for publishers and operators.
+
+Each command parses its arguments and calls one domain function; the work lives there.
+`flask discuss model ...` (check the toxicity model) is the scoring package's own group.
+"""
 from __future__ import annotations
+
+import secrets
 
 import click
 from flask.cli import AppGroup
+from flask_migrate import upgrade
 
-from discuss.services import sites as site_service
+from discuss.comments.privacy import purge_ip_hashes
+from discuss.embed.demo import ensure_demo_site
+from discuss.errors import ApiError
+from discuss.identity import staff as staff_service
+from discuss.identity.sso import set_sso_secret
+from discuss.jobs.notifications import send_digests
+from discuss.jobs.runner import run_worker
+from discuss.models import Site
+from discuss.models.queries import site_by_slug
+from discuss.moderation import sites as site_service
+from discuss.moderation.rescoring import rescore_pending
+from discuss.scoring.cli import model_cli
+from discuss.scoring.runtime import get_scoring
 
 discuss_cli = AppGroup("discuss", help="Manage discuss: sites, staff, scoring.")
+discuss_cli.add_command(model_cli)
+DEMO_ADMIN = "admin@demo.local"
 
+
+def _site_or_fail(slug: str, param_hint: str = "SLUG") -> Site:
+    site = site_by_slug(slug)
+    if site is None:
+        raise click.BadParameter(f"no site '{slug}'", param_hint=param_hint)
+    return site
+
+
+# -- sites ---------------------------------------------------------------------------------------
 
 @discuss_cli.command("create-site")
 @click.argument("slug")
@@ -26,29 +56,122 @@ def list_sites() -> None:
         click.echo(f"{site.slug}\t{site.name}\t{' '.join(site.allowed_origins)}")
 
 
+@discuss_cli.command("init-demo")
+@click.option("--origin", "origins", multiple=True,
+              default=("http://127.0.0.1:8080", "http://localhost:8080"), show_default=True)
+def init_demo(origins: tuple[str, ...]) -> None:
+    """Create or upgrade the database schema (migrations) and the 'demo' site used by /demo."""
+    upgrade()
+    site = ensure_demo_site(list(origins))
+    click.echo("demo site ready: open http://127.0.0.1:8080/demo")
+    if staff_service.find_staff_by_email(DEMO_ADMIN) is not None:
+        click.echo(f"moderator dashboard: http://127.0.0.1:8080/mod (admin {DEMO_ADMIN} exists already)")
+        return
+    # A first admin, so a newcomer can open the moderator dashboard right away.
+    password = secrets.token_urlsafe(12)
+    staff_service.create_staff(DEMO_ADMIN, password, admin=True, site_ids=[site.id], display_name="Demo admin")
+    click.echo(f"moderator dashboard: http://127.0.0.1:8080/mod  sign in as {DEMO_ADMIN} / {password}")
+
+
+# -- staff and tokens ----------------------------------------------------------------------------
+
+@discuss_cli.command("create-moderator")
+@click.argument("email")
+@click.option("--site", "site_slugs", multiple=True, help="Site slug this moderator works on (repeatable).")
+@click.option("--admin", is_flag=True, help="Admin: every site, settings and API tokens.")
+@click.option("--name", default=None, help="Name shown in the audit log (defaults to the email's user part).")
+@click.password_option(prompt="Password (at least 10 characters)", envvar="DISCUSS_STAFF_PASSWORD")
+def create_moderator(email: str, site_slugs: tuple[str, ...], admin: bool, name: str | None, password: str) -> None:
+    """Create a staff account (or add sites to an existing one)."""
+    if not site_slugs and not admin:
+        raise click.UsageError("Give --site SLUG (repeatable) or --admin.")
+    sites = [_site_or_fail(slug, "--site") for slug in site_slugs]
+    try:
+        user = staff_service.create_staff(email, password, admin=admin, site_ids=[s.id for s in sites],
+                                          display_name=name)
+    except ApiError as err:
+        raise click.ClickException(f"{err.message} {err.fields or ''}".strip()) from None
+    scope = "all sites (admin)" if admin else ", ".join(s.slug for s in sites)
+    click.echo(f"Staff account {user.email} (id {user.id}) moderates {scope}.")
+
+
+@discuss_cli.command("issue-api-token")
+@click.argument("slug")
+def issue_api_token(slug: str) -> None:
+    """Issue a new moderation API token for a site (replaces the old one). Shown once."""
+    token = staff_service.issue_api_token(_site_or_fail(slug))
+    click.echo(f"API token for '{slug}' (store it now; it is not shown again):\n{token}")
+
+
+@discuss_cli.command("sso-secret")
+@click.argument("slug")
+@click.option("--rotate", is_flag=True,
+              help="Replace the current secret (tokens signed with the old one stop working).")
+def sso_secret(slug: str, rotate: bool) -> None:
+    """Create a site's SSO signing secret (HS256), or rotate it. Shown once."""
+    site = _site_or_fail(slug)
+    try:
+        secret = set_sso_secret(site, rotate=rotate)
+    except ApiError as err:
+        raise click.ClickException(f"{err.message} Run again with --rotate.") from None
+    click.echo(f"SSO secret for '{slug}' (put it in your site's backend now; it is not shown again):\n{secret}")
+
+
+# -- privacy and mail ----------------------------------------------------------------------------
+
+@discuss_cli.command("purge-ips")
+@click.option("--days", type=int, default=None, help="Retention in days (default: IP_RETENTION_DAYS).")
+def purge_ips(days: int | None) -> None:
+    """Drop IP hashes of comments and reports older than the retention period (run daily from cron)."""
+    counts = purge_ip_hashes(days)
+    click.echo(f"cleared IP hashes: comments={counts['comments']} reports={counts['reports']}")
+
+
+@discuss_cli.command("send-digest")
+def send_digest() -> None:
+    """Email each opted-in moderator a digest of their pending queue (run from cron)."""
+    counts = send_digests()
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
+@discuss_cli.command("digest")
+@click.argument("email")
+@click.option("--off", is_flag=True, help="Unsubscribe instead.")
+def digest(email: str, off: bool) -> None:
+    """Subscribe a staff account to the pending-queue digest (or --off)."""
+    user = staff_service.set_digest(email, on=not off)
+    if user is None:
+        raise click.BadParameter(f"no staff account '{email}'", param_hint="EMAIL")
+    click.echo(f"{user.email}: digest {'off' if off else 'on'}")
+
+
+# -- scoring and jobs ----------------------------------------------------------------------------
+
+def _ready_scoring(wait_s: int):
+    scoring = get_scoring()
+    scoring.start()
+    if not scoring.wait_ready(wait_s):
+        status = scoring.status()
+        raise click.ClickException(f"the model is not ready ({status.get('state')}: "
+                                   f"{status.get('error') or 'still loading'})")
+    return scoring
+
+
 @discuss_cli.command("rescore")
 @click.option("--wait", default=600, show_default=True, help="Seconds to wait for the model to load.")
 def rescore(wait: int) -> None:
     """Score comments held because the model was unavailable, and route them by the rules."""
-    from discuss.scoring.runtime import get_scoring
-    from discuss.services.rescoring import rescore_pending
-
-    scoring = get_scoring()
-    scoring.start()
-    if not scoring.wait_ready(wait):
-        raise click.ClickException(f"the model is not ready ({scoring.status().get('state')}: "
-                                   f"{scoring.status().get('error') or 'still loading'})")
+    _ready_scoring(wait)
     click.echo(" ".join(f"{k}={v}" for k, v in rescore_pending().items()))
 
 
 @discuss_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty (for tests and cron).")
 def worker(burst: bool) -> None:
-    """Run a scoring worker (DISCUSS_SCORING=queue): loads the model, then scores queued comments."""
-    from discuss.scoring.runtime import get_scoring
-    from discuss.services.rescoring import rescore_pending
-    from discuss.services.scoring_queue import run_worker
-
+    """Run a job worker (scoring in DISCUSS_SCORING=queue, and mail): loads the model, catches up
+    on held comments, then runs queued jobs."""
     scoring = get_scoring()
     scoring.load_now()
     if not scoring.wait_ready(0):
@@ -56,48 +179,3 @@ def worker(burst: bool) -> None:
     click.echo(f"model ready: {scoring.description}; catching up on held comments")
     click.echo(" ".join(f"{k}={v}" for k, v in rescore_pending().items()))
     run_worker(burst=burst)
-
-
-@discuss_cli.command("init-demo")
-@click.option("--origin", "origins", multiple=True,
-              default=("http://127.0.0.1:8080", "http://localhost:8080"), show_default=True)
-def init_demo(origins: tuple[str, ...]) -> None:
-    """Create or upgrade the database schema (migrations) and the 'demo' site used by /demo."""
-    from flask_migrate import upgrade
-
-    from discuss.embed.demo import ensure_demo_site
-
-    upgrade()
-    site = ensure_demo_site(list(origins))
-    click.echo("demo site ready: open http://127.0.0.1:8080/demo")
-    _ensure_demo_admin(site.id)
-
-
-DEMO_ADMIN = "admin@demo.local"
-
-
-def _ensure_demo_admin(site_id: int) -> None:
-    """A first admin, so a newcomer can open the moderator dashboard right away."""
-    import secrets
-
-    from discuss.services.staff import create_staff, find_staff_by_email
-
-    if find_staff_by_email(DEMO_ADMIN) is not None:
-        click.echo(f"moderator dashboard: http://127.0.0.1:8080/mod (admin {DEMO_ADMIN} exists already)")
-        return
-    password = secrets.token_urlsafe(12)
-    create_staff(DEMO_ADMIN, password, admin=True, site_ids=[site_id], display_name="Demo admin")
-    click.echo(f"moderator dashboard: http://127.0.0.1:8080/mod  sign in as {DEMO_ADMIN} / {password}")
-
-
-def _register_subcommands() -> None:
-    from discuss.dashboard.cli import register_cli as register_staff_cli
-    from discuss.identity_cli import register_cli as register_identity_cli
-    from discuss.scoring.cli import model_cli
-
-    discuss_cli.add_command(model_cli)
-    register_staff_cli(discuss_cli)
-    register_identity_cli(discuss_cli)
-
-
-_register_subcommands()

@@ -5,10 +5,10 @@ import itertools
 from datetime import timedelta
 
 from discuss.extensions import db
-from discuss.identity import issue_author_token
+from discuss.identity.tokens import issue_author_token
 from discuss.models import (AuthorKind, Ban, Comment, CommentStatus, Role, Site, Thread, User, utcnow)
 from discuss.sanitize import html_to_text, render_markdown
-from discuss.services.threads import touch_thread
+from discuss.models.queries import touch_thread
 
 ORIGIN = "https://news.example.com"
 _counter = itertools.count(1)

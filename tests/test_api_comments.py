@@ -232,7 +232,7 @@ def test_top_level_pagination_walks_a_thousand_comment_thread(client, app):
                                    parent_id=root.id, root_id=root.id))
     db.session.add_all(replies)
     db.session.commit()
-    from discuss.services.threads import touch_thread
+    from discuss.models.queries import touch_thread
     touch_thread(thread.id)
     db.session.commit()
     seen, cursor, pages = [], None, 0
@@ -256,7 +256,7 @@ def test_sorts_order_top_level_comments(client, app):
     second.likes = 5
     third.is_featured = True
     db.session.commit()
-    from discuss.services.threads import touch_thread
+    from discuss.models.queries import touch_thread
     touch_thread(thread.id)
     db.session.commit()
 

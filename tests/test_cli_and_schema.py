@@ -11,7 +11,7 @@ from discuss import create_app
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site
 from discuss.scoring.runtime import ScoringService
-from discuss.services.rescoring import install_auto_rescore
+from discuss.moderation.rescoring import install_auto_rescore
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread
 from tests.support.scorers import BrokenScorer, KeywordScorer

@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash
 
 from discuss.extensions import db
 from discuss.models import CommentStatus, Role, User
-from discuss.services import staff as staff_service
+from discuss.identity import staff as staff_service
 from tests.dashboard_support import PASSWORD, build_world, forget_cached_user, make_staff, sign_in
 from tests.factories import make_site
 
@@ -153,11 +153,8 @@ def test_admin_issues_token_once_from_settings(app, client):
 def test_cli_create_moderator_and_token(app):
     site = make_site("news")
     runner = app.test_cli_runner()
-    from discuss.dashboard.cli import register_cli
-    from flask.cli import AppGroup
+    from discuss.cli import discuss_cli as group
 
-    group = AppGroup("discuss")
-    register_cli(group)
     result = runner.invoke(group, ["create-moderator", "Ed@Example.com", "--site", "news"],
                            input="long enough pw\nlong enough pw\n")
     assert result.exit_code == 0, result.output

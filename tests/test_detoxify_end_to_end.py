@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, ModerationEvent
-from discuss.moderation.settings import DEFAULT_SETTINGS
+from discuss.models.settings import DEFAULT_SETTINGS
 from discuss.scoring.runtime import get_scoring
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread

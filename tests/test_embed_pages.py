@@ -88,7 +88,7 @@ def test_read_page_shows_published_comments_only(client):
     gone.status = CommentStatus.DELETED
     make_comment(thread, make_user("Mallory"), "<script>alert(1)</script> hi")
     from discuss.extensions import db
-    from discuss.services.threads import touch_thread
+    from discuss.models.queries import touch_thread
 
     touch_thread(thread.id)
     db.session.commit()

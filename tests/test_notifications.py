@@ -10,15 +10,15 @@ import time
 from email import policy
 from urllib.parse import urlsplit
 
-import click
 import pytest
 from aiosmtpd.controller import Controller
 
 from discuss.extensions import db
-from discuss.identity_cli import register_cli
+from discuss.cli import discuss_cli
 from discuss.models import AuthorKind, CommentStatus, Role, User
-from discuss.services import notifications, readers
-from discuss.services.staff import create_staff
+from discuss.jobs import notifications
+from discuss.identity import readers
+from discuss.identity.staff import create_staff
 from tests.factories import make_comment, make_site, make_thread, make_user
 from tests.support.api import post_comment
 
@@ -217,7 +217,7 @@ def test_reply_email_goes_through_the_rq_queue_when_configured(make_app, smtp, r
         reply = make_comment(thread, make_user("Bob"), "Queued reply.", parent=make_comment(thread, author, "P."))
         assert notifications.notify_reply_published(reply.id) is True
         assert smtp.stays_at(0, wait=0.3)  # nothing sent until a worker runs the job
-        from discuss.services.scoring_queue import run_worker
+        from discuss.jobs.runner import run_worker
 
         run_worker(burst=True)
         [message] = smtp.wait_for(1)
@@ -235,8 +235,7 @@ def test_digest_emails_each_opted_in_moderator_their_pending_queue(mail_app, smt
                  reasons=["words:suspect"])
     make_comment(thread, make_user("Bob"), "Second held comment", status=CommentStatus.PENDING)
     make_comment(thread, make_user("Cy"), "Published, not in the digest")
-    group = click.Group("discuss")
-    register_cli(group)
+    group = discuss_cli
     runner = mail_app.test_cli_runner()
     for email_address in ("mod@example.com", "quiet@example.com"):
         assert runner.invoke(group, ["digest", email_address]).exit_code == 0

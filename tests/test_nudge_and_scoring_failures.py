@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, ModerationEvent
 from discuss.scoring.runtime import ScoringService, get_scoring
-from discuss.services.rescoring import rescore_pending
+from discuss.moderation.rescoring import rescore_pending
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread
 from tests.support.scorers import BrokenScorer, KeywordScorer, SlowScorer

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import click
 import pytest
 from sqlalchemy import func, select
 
 from discuss.extensions import db
-from discuss.identity_cli import register_cli
+from discuss.cli import discuss_cli
 from discuss.models import (AuthorKind, Comment, CommentStatus, ModerationEvent, ReaderSession, Report,
                             ReportReason, Role, Thread, User, Vote, utcnow)
-from discuss.services import privacy, readers
+from discuss.comments import privacy
+from discuss.identity import readers
 from tests.factories import make_comment, make_site, make_thread, make_user, token_for
 from tests.support.api import flatten, read_thread
 
@@ -158,8 +158,7 @@ def test_purge_ips_drops_hashes_older_than_the_retention_period(make_app):
         new_report = Report(comment_id=recent.id, reason=ReportReason.SPAM, ip_hash="r-new")
         db.session.add_all([old_report, new_report])
         db.session.commit()
-        group = click.Group("discuss")
-        register_cli(group)
+        group = discuss_cli
         result = app.test_cli_runner().invoke(group, ["purge-ips"])
         assert result.exit_code == 0, result.output
         assert "comments=1 reports=1" in result.output

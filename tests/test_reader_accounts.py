@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from discuss.extensions import db
 from discuss.models import AuthorKind, ReaderSession, User, utcnow
-from discuss.services import readers
-from discuss.services.threads import find_thread
+from discuss.identity import readers
+from discuss.models.queries import find_thread
 from tests.factories import ORIGIN, make_comment, make_site
 from tests.support.api import post_comment, read_thread
 

@@ -5,15 +5,14 @@ import base64
 import json
 import time
 
-import click
 import jwt
 import pytest
 from sqlalchemy import func, select
 
 from discuss.extensions import db
-from discuss.identity_cli import register_cli
+from discuss.cli import discuss_cli
 from discuss.models import AuthorKind, User
-from discuss.services.sso import set_sso_secret
+from discuss.identity.sso import set_sso_secret
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread
 
@@ -209,8 +208,7 @@ def test_sso_reader_cannot_rename_themselves_here(client, site):
 
 
 def _cli(app):
-    group = click.Group("discuss")
-    register_cli(group)
+    group = discuss_cli
     return lambda *args: app.test_cli_runner().invoke(group, list(args))
 
 

@@ -5,17 +5,17 @@ from flask import current_app, jsonify, request
 
 from discuss.api import bp, schemas
 from discuss.api.cors import add_cors_headers, check_origin, preflight
-from discuss.api.helpers import bearer_token, config, json_body, raw_json, request_ip_hash, viewer
+from discuss.api.helpers import config, json_body, raw_json, request_ip_hash, viewer
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
-from discuss.identity import issue_author_token
+from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
-from discuss.services import comments as comment_service
-from discuss.services import reactions
-from discuss.services import reading
-from discuss.services.comments import require_site
+from discuss.comments import posting as comment_service
+from discuss.comments import reactions
+from discuss.comments import reading
+from discuss.models.queries import require_site
 
 csrf.exempt(bp)  # bearer tokens, not cookies: cross-site request forgery has nothing to ride on
 bp.before_request(preflight)

@@ -5,8 +5,8 @@ from discuss.api import bp, schemas
 from discuss.api.cors import check_origin
 from discuss.api.helpers import json_body
 from discuss.errors import ValidationFailed
-from discuss.services.comments import require_site
-from discuss.services.threads import published_counts
+from discuss.models.queries import require_site
+from discuss.models.queries import published_counts
 
 
 @bp.post("/counts")

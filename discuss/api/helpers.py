@@ -7,7 +7,7 @@ from flask import Response, current_app, request
 
 from discuss.api import schemas
 from discuss.errors import ApiError
-from discuss.identity import bearer_from_header, hash_ip, user_from_bearer
+from discuss.identity.tokens import bearer_from_header, hash_ip, user_from_bearer
 from discuss.models import User
 from discuss.net import client_ip
 

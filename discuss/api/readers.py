@@ -16,9 +16,12 @@ from discuss.api.schemas import Field, check_email
 from discuss.errors import ApiError, Forbidden
 from discuss.extensions import limiter
 from discuss.net import client_ip
-from discuss.services import notifications, privacy, readers, sso
-from discuss.services.comments import require_site
-from discuss.services.reading import iso
+from discuss.jobs import notifications
+from discuss.comments import privacy
+from discuss.identity import readers
+from discuss.identity import sso
+from discuss.models.queries import require_site
+from discuss.comments.reading import iso
 
 SITE = Field(str, max_len=64, nullable=True)
 REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),

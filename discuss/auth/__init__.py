@@ -7,7 +7,7 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_user, logout_user
 
 from discuss.extensions import limiter, login_manager
-from discuss.services import staff as staff_service
+from discuss.identity import staff as staff_service
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

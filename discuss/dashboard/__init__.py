@@ -1,14 +1,12 @@
-"""Moderator dashboard (/mod) and the moderation JSON API (/api/v1/moderation)."""
+"""Moderator dashboard (/mod): queue pages, one comment, actions, audit log, site settings."""
 from flask import Blueprint, Flask
 
 bp = Blueprint("dashboard", __name__, url_prefix="/mod")
 
 
 def init_app(app: Flask) -> None:
-    from discuss.dashboard.api import api_bp
-    from discuss.dashboard.presenters import when
+    from discuss.moderation.presenters import when
 
-    app.register_blueprint(api_bp)
     app.add_template_filter(when, "when")
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from discuss.dashboard import bp
-from discuss.dashboard.access import sites_by_slug, staff_page
-from discuss.dashboard.audit_log import PER_PAGE, known_actions, load_events, parse_audit_filters
-from discuss.dashboard.presenters import actor_name
+from discuss.dashboard.access import staff_page
+from discuss.identity.staff import sites_by_slug
+from discuss.moderation.audit import PER_PAGE, known_actions, load_events, parse_audit_filters
+from discuss.moderation.presenters import actor_name
 from discuss.dashboard.settings_form import (CHOICE_OPTIONS, HELP, LABELS, parse_origins,
                                              parse_settings_form, threshold_labels)
 from discuss.dashboard.views import page_context
 from discuss.errors import ApiError
-from discuss.services import staff as staff_service
-from discuss.services.site_settings import BOOL_KEYS, IDENTITIES, INT_RANGES, save_site_settings
+from discuss.identity import staff as staff_service
+from discuss.models.settings import BOOL_KEYS, IDENTITIES, INT_RANGES
+from discuss.moderation.sites import save_site_settings
 
 
 @bp.get("/audit")

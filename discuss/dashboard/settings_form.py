@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from discuss.moderation.settings import DEFAULT_SETTINGS, LINK_POLICIES, PREMODERATION_MODES
+from discuss.models.settings import BOOL_KEYS, CHOICES, DEFAULT_SETTINGS, IDENTITIES, INT_RANGES
 from discuss.scoring.base import CORE_LABELS
-from discuss.services.site_settings import BOOL_KEYS, DELETION_POLICIES, IDENTITIES, INT_RANGES
 
 HELP = {
     "max_depth": "Replies nest at most this deep (0 = no replies).",
@@ -81,5 +80,4 @@ def parse_origins(form: Mapping[str, Any]) -> list[str]:
     return _lines(form.get("allowed_origins", ""))
 
 
-CHOICE_OPTIONS = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
-                  "account_deletion_policy": DELETION_POLICIES}
+CHOICE_OPTIONS = CHOICES  # the select boxes offer exactly what validation accepts

@@ -4,14 +4,15 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from discuss.dashboard import bp
-from discuss.dashboard.access import sites_by_slug, staff_page
-from discuss.dashboard.presenters import build_items
-from discuss.dashboard.queues import (QUEUE_TITLES, QUEUES, SORTS, load_queue, parse_filters, queue_counts,
+from discuss.dashboard.access import staff_page
+from discuss.identity.staff import sites_by_slug
+from discuss.moderation.presenters import build_items
+from discuss.moderation.queues import (QUEUE_TITLES, QUEUES, SORTS, load_queue, parse_filters, queue_counts,
                                       visible_comment, visible_thread)
 from discuss.errors import ApiError
 from discuss.extensions import db
 from discuss.models import RejectReason, User
-from discuss.services import moderation
+from discuss.moderation import actions as moderation
 
 ACTION_DONE = {"approve": "Approved", "reject": "Rejected", "remove": "Removed", "restore": "Restored",
                "feature": "Featured", "unfeature": "Unfeatured"}

@@ -54,9 +54,9 @@ def embed_js_source(lang: str = "en") -> str:
 
 
 def _site(slug: str | None):
-    from discuss.services.sites import get_site_by_slug
+    from discuss.models.queries import site_by_slug
 
-    return get_site_by_slug(slug) if slug else None
+    return site_by_slug(slug) if slug else None
 
 
 def _frame_ancestors(site) -> str:

@@ -63,9 +63,10 @@ def sign_demo_token(secret: str, user_id: str, name: str, site: str = DEMO_SLUG,
 def ensure_demo_site(origins: list[str]):
     """Create (or update) the "demo" site so the given origins may embed it. Idempotent."""
     from discuss.extensions import db
-    from discuss.services.sites import create_site, get_site_by_slug, normalize_origin
+    from discuss.models.queries import site_by_slug
+    from discuss.moderation.sites import create_site, normalize_origin
 
-    site = get_site_by_slug(DEMO_SLUG)
+    site = site_by_slug(DEMO_SLUG)
     if site is None:
         return create_site(DEMO_SLUG, "The Riverton Ledger (demo)", list(origins))
     wanted = [normalize_origin(o) for o in origins]

@@ -1,6 +1,6 @@
 """Published comments of one thread as a tree, for the server-rendered read-only page.
 
-Built on the API's read service (discuss.services.reading), so the no-JavaScript page and the
+Built on the API's read service (discuss.comments.reading), so the no-JavaScript page and the
 widget agree on what is visible: published comments, with deleted or removed ones kept only as
 placeholders when they have visible replies.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 
 from discuss.models import Site, Thread
-from discuss.services import reading
+from discuss.comments import reading
 
 
 @dataclass

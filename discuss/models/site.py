@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from discuss.extensions import db
+from discuss.models.settings import merged_settings
 from discuss.models.types import UTCDateTime, utcnow
 
 
@@ -24,8 +25,6 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def effective_settings(self) -> dict[str, Any]:
-        from discuss.moderation.settings import merged_settings
-
         return merged_settings(self.settings or {})
 
     def allows_origin(self, origin: str | None) -> bool:

@@ -100,7 +100,7 @@ def env(tmp_path_factory):
                       "MAIL_ENABLED": False})
     with app.app_context():
         db.create_all()
-        from discuss.services.sites import create_site
+        from discuss.moderation.sites import create_site
 
         create_site("demo", "The Riverton Ledger", [demo.url])
     service = ServerThread(app)

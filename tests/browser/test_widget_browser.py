@@ -101,14 +101,11 @@ def test_guest_form_errors_are_clear(env, new_page):
     expect(frame.locator(".dc-error").first).to_contain_text("too long")
 
     with env.app.app_context():
-        from discuss.models import Thread
-        from discuss.services.threads import find_thread
-        from discuss.services.sites import get_site_by_slug
+        from discuss.models.queries import find_thread, site_by_slug, touch_thread
 
         env.post("closed", "Before closing")
-        thread = find_thread(get_site_by_slug("demo").id, "closed")
+        thread = find_thread(site_by_slug("demo").id, "closed")
         thread.is_closed = True
-        from discuss.services.threads import touch_thread
         touch_thread(thread.id)
         db.session.commit()
     frame = open_thread(page, env.demo_url(article="closed"))
@@ -364,7 +361,7 @@ def test_signed_in_reader_hook(env, new_page):
     Account readers are recognised by revocable drs_ sessions only (guest author tokens no longer
     sign them in), so the test starts one the way /auth/login does."""
     from discuss.models import AuthorKind, User
-    from discuss.services.readers import start_session
+    from discuss.identity.readers import start_session
 
     with env.app.app_context():
         user = User(kind=AuthorKind.ACCOUNT, display_name="Jane Editor")

@@ -27,12 +27,13 @@ MEMBERS_SECRET = "members-only-secret-for-browser-tests-0123456789"
 @pytest.fixture(scope="session")
 def sso_sites(env):
     """The demo site gets an SSO secret; "members" accepts SSO readers only."""
-    from discuss.services.sites import create_site, get_site_by_slug
+    from discuss.models.queries import site_by_slug
+    from discuss.moderation.sites import create_site
 
     with env.app.app_context():
-        demo = get_site_by_slug("demo")
+        demo = site_by_slug("demo")
         demo.sso_secret = DEMO_SECRET
-        members = get_site_by_slug("members") or create_site("members", "The Riverton Ledger", [env.demo.url])
+        members = site_by_slug("members") or create_site("members", "The Riverton Ledger", [env.demo.url])
         members.settings = {**(members.settings or {}), "allowed_identities": ["sso"]}
         members.sso_secret = MEMBERS_SECRET
         db.session.commit()

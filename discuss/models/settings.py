@@ -1,15 +1,63 @@
-"""Validating and saving a site's moderation settings (the admin settings page and API)."""
+"""Site settings: the one place that holds each setting's default and its validation.
+
+A Site stores only what it changed (the ``Site.settings`` JSON column); ``merged_settings``
+overlays that on these defaults and ``clean_settings`` checks a change before it is saved.
+They live beside the tables, not in the moderation domain, because every domain reads them
+(SSO checks allowed identities, reading shows the depth, posting the edit window).
+"""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from discuss.errors import ValidationFailed
-from discuss.models import Site
-from discuss.moderation.settings import (DEFAULT_SETTINGS, LINK_POLICIES, PREMODERATION_MODES,
-                                         merged_settings)
-from discuss.services import sites as site_service
-from discuss.services.audit import record_event
-from discuss.services.staff import Actor
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # Structure
+    "max_depth": 3,                    # replies nest at most this deep (top level is depth 0)
+    "edit_window_minutes": 15,
+    "commenting_enabled": True,
+    # Who may post: any combination of guest, account, sso
+    "allowed_identities": ["guest", "account", "sso"],
+    "require_guest_email": False,
+    # Toxicity: hold when a label reaches its threshold; reject when a reject threshold is reached.
+    "hold_thresholds": {
+        "toxicity": 0.80,
+        "insult": 0.70,
+        "threat": 0.70,
+        "identity_attack": 0.70,
+        "severe_toxicity": 0.70,
+    },
+    "reject_thresholds": {"severe_toxicity": 0.95},
+    "toxicity_nudge": True,
+    # Word lists: banned words reject, suspect words hold.
+    "banned_words": [],
+    "suspect_words": [],
+    # Links: "allow", "premoderate" (hold any comment with a link); max_links holds above N.
+    "link_policy": "allow",
+    "max_links": 3,
+    # Pre-moderation: "off", "all" (whole site), "new_commenters"
+    "premoderation": "off",
+    "new_commenter_approved_min": 1,
+    "premoderated_user_ids": [],
+    # What happens to a deleted reader's comments: "anonymize" or "remove"
+    "account_deletion_policy": "anonymize",
+}
+
+LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
+PREMODERATION_MODES = ("off", "all", "new_commenters")
+LINK_POLICIES = ("allow", "premoderate")
+
+
+def merged_settings(overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(DEFAULT_SETTINGS)
+    for key, value in (overrides or {}).items():
+        if isinstance(merged.get(key), dict) and isinstance(value, dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
 
 IDENTITIES = ("guest", "account", "sso")
 DELETION_POLICIES = ("anonymize", "remove")
@@ -88,21 +136,3 @@ def _words(value: Any) -> list[str]:
     if len(words) > MAX_WORDS or any(len(w) > 100 for w in words):
         raise ValueError(f"at most {MAX_WORDS} words of up to 100 characters")
     return words
-
-
-def save_site_settings(actor: Actor, site: Site, changes: dict[str, Any],
-                       origins: list[str] | None = None) -> Site:
-    """Validate and store settings (and embed origins), with an audit row naming what changed."""
-    cleaned = clean_settings(changes)
-    before = merged_settings(site.settings or {})
-    changed = sorted(k for k, v in cleaned.items() if before.get(k) != v)
-    if origins is not None:
-        normalized = sorted({site_service.normalize_origin(o) for o in origins if o.strip()})
-        if normalized != sorted(site.allowed_origins or []):
-            site.allowed_origins = normalized
-            changed.append("allowed_origins")
-    if changed:
-        record_event(site_id=site.id, action="settings", actor=actor.user, actor_label=actor.label,
-                     details={"changed": changed})
-    # Threshold mappings overlay the defaults (merged_settings): set 1.0 to stop holding on a label.
-    return site_service.update_settings(site, cleaned)

@@ -13,13 +13,14 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import OperationalError
 
 from discuss.extensions import db
+from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models import Comment, CommentStatus, utcnow
+from discuss.models.queries import touch_thread
+from discuss.moderation.audit import record_event
+from discuss.moderation.policy import (SCORING_QUEUED, SCORING_UNAVAILABLE, ScoreSource, awaits_score, decide,
+                                       needs_scoring)
 from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
-from discuss.services.audit import record_event
-from discuss.services.pipeline import (SCORING_QUEUED, SCORING_UNAVAILABLE, ScoreSource, awaits_score, decide,
-                                       needs_scoring)
-from discuss.services.threads import touch_thread
 
 
 def awaiting_ids(limit: int = 500) -> list[int]:
@@ -76,8 +77,6 @@ def _route_scored(comment_id: int, scores: dict[str, float]) -> str:
                  details={"scores": scores})
     touch_thread(comment.thread_id)
     db.session.commit()
-    from discuss.services.notifications import announce_if_published_reply
-
     announce_if_published_reply(comment)
     return comment.status.value
 
@@ -106,8 +105,6 @@ def score_and_route(comment_id: int) -> str:
 
 def install_auto_rescore(app: Flask) -> None:
     """Once this process's model is ready, route every comment that waited for it."""
-    from discuss.scoring.runtime import get_scoring
-
     def _rescore() -> None:
         with app.app_context():
             try:

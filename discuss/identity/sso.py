@@ -21,8 +21,8 @@ from discuss.errors import ApiError, Forbidden
 from discuss.extensions import db
 from discuss.models import AuthorKind, Site, User, utcnow
 from discuss.sanitize import normalize_name
-from discuss.services.readers import SignedIn, start_session
-from discuss.services.sites import get_site_by_slug
+from discuss.identity.readers import SignedIn, start_session
+from discuss.models.queries import site_by_slug
 
 ALGORITHM = "HS256"
 MAX_TOKEN_CHARS = 8192
@@ -138,7 +138,7 @@ def _profile(claims: dict[str, Any]) -> SsoClaims:
 # -- sign-in -----------------------------------------------------------------------------------
 
 def sign_in(site_slug: str, token: str) -> tuple[SignedIn, Site]:
-    site = get_site_by_slug(site_slug)
+    site = site_by_slug(site_slug)
     if site is None:
         raise ApiError("unknown_site", f"No site '{site_slug}' is registered here.", 404)
     if "sso" not in (site.effective_settings().get("allowed_identities") or []):

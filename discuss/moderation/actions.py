@@ -15,10 +15,10 @@ from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import db
 from discuss.models import (Ban, Comment, CommentStatus, RejectReason, Report, Thread, User,
                             utcnow)
-from discuss.services.audit import change_status, record_event
-from discuss.services.staff import Actor
-from discuss.services.notifications import announce_if_published_reply
-from discuss.services.threads import touch_thread
+from discuss.moderation.audit import change_status, record_event
+from discuss.identity.staff import Actor
+from discuss.jobs.notifications import announce_if_published_reply
+from discuss.models.queries import touch_thread
 
 COMMENT_ACTIONS = ("approve", "reject", "remove", "restore", "feature", "unfeature")
 THREAD_ACTIONS = ("close", "reopen", "premoderate", "unpremoderate")

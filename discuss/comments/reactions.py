@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from discuss.errors import ApiError, NotFound
 from discuss.extensions import db
 from discuss.models import AuthorKind, Comment, CommentStatus, Report, ReportReason, User, Vote
-from discuss.services.audit import record_event
-from discuss.services.threads import touch_thread
+from discuss.moderation.audit import record_event
+from discuss.models.queries import touch_thread
 
 ANONYMOUS_READER_NAME = "Reader"
 

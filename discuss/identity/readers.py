@@ -19,10 +19,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
-from discuss.identity import register_bearer_resolver
+from discuss.identity.tokens import register_bearer_resolver
 from discuss.models import AuthorKind, ReaderSession, Site, User, utcnow
 from discuss.sanitize import normalize_name
-from discuss.services.staff import MIN_PASSWORD_CHARS, normalize_email
+from discuss.identity.staff import MIN_PASSWORD_CHARS, normalize_email
 
 SESSION_PREFIX = "drs_"
 VERIFY_SALT = "discuss.verify-email"

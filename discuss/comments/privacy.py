@@ -11,9 +11,9 @@ from discuss.errors import Forbidden
 from discuss.extensions import db
 from discuss.models import (Comment, CommentStatus, ReaderSession, Report, Site, Thread, User, Vote,
                             utcnow)
-from discuss.services.audit import change_status, record_event
-from discuss.services.reading import iso
-from discuss.services.threads import touch_thread
+from discuss.moderation.audit import change_status, record_event
+from discuss.comments.reading import iso
+from discuss.models.queries import touch_thread
 
 DELETED_NAME = "deleted user"
 

@@ -1,19 +1,27 @@
-"""The moderation pipeline for one comment: build the rule context, run the rules, decide status.
+"""Moderation policy for one comment: run the rules, decide its status, and the pre-submit nudge.
 
 Scoring happens here (inline mode) with the configured time budget; if the model is not
 available the comment is held with reason ``scoring_unavailable`` rather than lost.
+
+The nudge: when a comment would be held for toxicity, the reader is asked "are you sure?"
+instead (422 ``toxicity_warning``) and may rephrase or post anyway. A signed warning token
+travels with the next submission so we can record whether the reader rephrased: that is how
+a publisher measures whether the nudge works. Nothing is stored when the nudge is shown.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from discuss.errors import ApiError
 from discuss.extensions import db
-from discuss.models import Ban, Comment, CommentStatus, Thread, User, utcnow
-from discuss.moderation.rules import Outcome, Rule, RuleContext, Verdict, run_rules
+from discuss.models import Ban, Comment, CommentStatus, Site, Thread, User, utcnow
+from discuss.moderation.rules import RULES, Outcome, Rule, RuleContext, ThreadOpenRule, ToxicityRule, Verdict, run_rules
 from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
 
@@ -79,8 +87,6 @@ def decide(*, settings: dict[str, Any], thread: Thread, author: User, text: str,
            source: ScoreSource, enforce_open: bool = True,
            on_outcome: Callable[[Rule, Outcome], None] | None = None) -> Decision:
     """Run the registered rules. Raises nothing itself; a refusal comes back as a REFUSE verdict."""
-    from discuss.moderation.rules import RULES, ThreadOpenRule
-
     ctx = RuleContext(
         settings=settings, text=text, html=html,
         thread_closed=thread.is_closed, thread_premoderated=thread.is_premoderated,
@@ -114,3 +120,50 @@ def awaits_score(reasons: list[str] | None) -> bool:
 def needs_scoring(comment: Comment) -> bool:
     return (comment.status is CommentStatus.PENDING and not comment.moderator_decided
             and awaits_score(comment.reasons))
+
+
+# -- the pre-submit nudge ------------------------------------------------------------------------
+
+NUDGE_SALT = "discuss.nudge"
+WARNING_TOKEN_MAX_AGE = 3600
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=NUDGE_SALT)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class ToxicityWarning(ApiError):
+    def __init__(self, labels: list[str], token: str):
+        super().__init__("toxicity_warning",
+                         "This comment may come across as hurtful. Would you like to rephrase it before posting?",
+                         422, extra={"labels": labels, "warning_token": token})
+
+
+def nudge_hook(settings: dict[str, Any], site: Site, thread: Thread, acknowledged: bool,
+         text: str) -> Callable[[Rule, Outcome], None] | None:
+    if not settings.get("toxicity_nudge", True) or acknowledged:
+        return None
+
+    def on_outcome(rule: Rule, outcome: Outcome) -> None:
+        if isinstance(rule, ToxicityRule) and outcome.verdict is Verdict.HOLD and outcome.details.get("labels"):
+            token = _serializer().dumps({"s": site.id, "a": thread.article_id, "h": _digest(text)})
+            raise ToxicityWarning(list(outcome.details["labels"]), token)
+
+    return on_outcome
+
+
+def previous_warning(token: str | None, site_id: int, article_id: str, text: str) -> tuple[bool, bool]:
+    """(was warned, rephrased since): from the token the widget sends back after a nudge."""
+    if not token:
+        return False, False
+    try:
+        payload = _serializer().loads(token, max_age=WARNING_TOKEN_MAX_AGE)
+    except BadSignature:
+        return False, False
+    if not isinstance(payload, dict) or payload.get("s") != site_id or payload.get("a") != article_id:
+        return False, False
+    return True, payload.get("h") != _digest(text)

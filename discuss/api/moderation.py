@@ -11,20 +11,48 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 
-from discuss.dashboard.access import api_actor, bearer_token, configurable_site, sites_by_slug
-from discuss.dashboard.audit_log import PER_PAGE, load_events, parse_audit_filters
-from discuss.dashboard.presenters import build_items, comment_json, event_json
-from discuss.dashboard.queues import (QUEUES, load_queue, parse_filters, queue_counts, visible_comment,
-                                      visible_thread)
-from discuss.errors import ApiError, NotFound, ValidationFailed, error_response
-from discuss.extensions import csrf
-from discuss.models import Site
-from discuss.services import moderation
-from discuss.services.site_settings import save_site_settings
+from flask_login import current_user
 
+from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed, error_response
+from discuss.extensions import csrf
+from discuss.identity import staff as staff_service
+from discuss.identity.staff import Actor, configurable_site, sites_by_slug
+from discuss.models import Site
+from discuss.moderation import actions as moderation
+from discuss.moderation.audit import PER_PAGE, load_events, parse_audit_filters
+from discuss.moderation.presenters import build_items, comment_json, event_json
+from discuss.moderation.queues import (QUEUES, load_queue, parse_filters, queue_counts, visible_comment,
+                                       visible_thread)
+from discuss.moderation.sites import save_site_settings
+
+# Its own blueprint (in the API package) because its callers differ from the public API's:
+# staff sessions and site tokens, no CORS. The public blueprint's CORS hooks stay off it.
 api_bp = Blueprint("moderation_api", __name__, url_prefix="/api/v1/moderation")
 csrf.exempt(api_bp)  # checked below, for session-authorized writes only
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip().startswith(staff_service.API_TOKEN_PREFIX):
+        return None
+    return token.strip()
+
+
+def api_actor() -> Actor:
+    """A site token (header ``Authorization: Bearer dsk_...``) or a staff session, else 401/403."""
+    token = bearer_token()
+    if token is not None:
+        site = staff_service.site_for_api_token(token)
+        if site is None:
+            raise ApiError("invalid_token", "That API token is not valid.", 401)
+        return Actor.for_site_token(site)
+    if not current_user.is_authenticated:
+        raise ApiError("unauthorized", "Sign in as staff or send a site API token.", 401)
+    if not current_user.is_staff or not current_user.is_active_account:
+        raise Forbidden("Staff only.")
+    return Actor.for_user(current_user._get_current_object())
 
 
 @api_bp.before_request

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
 from discuss.models import AuthorKind, Role, Site, User
+from discuss.models.queries import site_by_slug
 
 API_TOKEN_PREFIX = "dsk_"
 MIN_PASSWORD_CHARS = 10
@@ -95,6 +96,15 @@ def create_staff(email: str, password: str, *, admin: bool = False, site_ids: li
     return user
 
 
+def set_digest(email: str, on: bool) -> User | None:
+    """Subscribe a staff account to the pending-queue digest, or unsubscribe it."""
+    user = find_staff_by_email(email)
+    if user is not None:
+        user.notify_digest = on
+        db.session.commit()
+    return user
+
+
 def moderated_sites(actor: Actor) -> list[Site]:
     query = select(Site).order_by(Site.slug)
     if actor.site_ids is not None:
@@ -126,8 +136,15 @@ def site_for_api_token(token: str) -> Site | None:
     return db.session.scalar(select(Site).where(Site.api_token_hash == _token_hash(token)))
 
 
-def require_site_by_slug(slug: str) -> Site:
-    site = db.session.scalar(select(Site).where(Site.slug == slug))
-    if site is None:
+def sites_by_slug(actor: Actor) -> dict[str, Site]:
+    return {site.slug: site for site in moderated_sites(actor)}
+
+
+def configurable_site(actor: Actor, slug: str) -> Site:
+    """The site an actor may change settings of; a site they do not moderate looks missing."""
+    site = site_by_slug(slug)
+    if site is None or not actor.can_moderate(site.id):
         raise ApiError("not_found", f"No site '{slug}'.", 404)
+    if not actor.can_configure(site.id):
+        raise Forbidden("Only admins change site settings.")
     return site

@@ -10,14 +10,16 @@ from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
 from discuss.extensions import db
-from discuss.identity import issue_author_token
+from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
 from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown
-from discuss.services import nudge
-from discuss.services.audit import record_event
-from discuss.services.pipeline import Decision, ScoreSource, decide
-from discuss.services.sites import get_site_by_slug
-from discuss.services.threads import find_thread, touch_thread
+from discuss.moderation.audit import record_event
+from discuss.models.queries import find_thread, require_site, touch_thread
+from discuss.jobs.notifications import announce_if_published_reply
+from discuss.jobs.runner import enqueue
+from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
+                                      previous_warning)
+from discuss.moderation.rescoring import score_and_route
 
 
 @dataclass
@@ -48,13 +50,6 @@ class PostResult:
         return self.comment.status is CommentStatus.PUBLISHED
 
 
-def require_site(slug: str) -> Site:
-    site = get_site_by_slug(slug)
-    if site is None:
-        raise ApiError("unknown_site", f"No site '{slug}' is registered here.", 404)
-    return site
-
-
 def clean_body(body: str) -> tuple[str, str, str]:
     """Returns (markdown, html, text) or raises a validation error naming the body."""
     markdown = normalize_text(body)
@@ -82,8 +77,8 @@ def post_comment(data: NewComment) -> PostResult:
     parent = _resolve_parent(thread, data.parent_id, settings["max_depth"], author)
     _refuse_duplicate(thread, author, data, markdown)
 
-    warned, rephrased = nudge.previous_warning(data.warning_token, site.id, data.article, text)
-    on_outcome = nudge.hook(settings, site, thread, data.acknowledge_warning, text)
+    warned, rephrased = previous_warning(data.warning_token, site.id, data.article, text)
+    on_outcome = nudge_hook(settings, site, thread, data.acknowledge_warning, text)
     decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
                       source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome)
     if decision.details.get("refused"):
@@ -252,12 +247,7 @@ def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
 def _after_commit(comment: Comment) -> None:
     """In queue mode, hand the comment to a scoring worker once it is safely stored.
     A published reply tells the parent's author (if they opted in), outside the request."""
-    from discuss.services.pipeline import SCORING_QUEUED
-
     if SCORING_QUEUED in (comment.reasons or []):
-        from discuss.services.scoring_queue import enqueue_scoring
-
-        enqueue_scoring(comment.id)
-    from discuss.services.notifications import announce_if_published_reply
-
+        # A failed enqueue is logged and the comment waits, pending, for the next rescore.
+        enqueue(score_and_route, comment.id, timeout=300, retry_after=(5, 30, 120))
     announce_if_published_reply(comment)

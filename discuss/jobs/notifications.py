@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 
 from flask import current_app
 
-from discuss import mail
 from discuss.errors import ApiError
 from discuss.extensions import db
+from discuss.identity.readers import verification_token
+from discuss.jobs import mail
+from discuss.jobs.runner import Job, run_later
 from discuss.models import Comment, CommentStatus, Role, SentNotification, Site, Thread, User
-from discuss.services.readers import verification_token
 
 UNSUBSCRIBE_SALT = "discuss.unsubscribe"
 KIND_REPLY = "reply"
@@ -58,10 +59,15 @@ def unsubscribe(token: str) -> tuple[User, str]:
 
 # -- reply notifications -----------------------------------------------------------------------
 
+def _send_later(job: Job, *args) -> str:
+    """Mail goes out on the job runner, never inside the request; "off" when MAIL_ENABLED is off."""
+    if not current_app.config.get("MAIL_ENABLED", True):
+        return "off"
+    return run_later(job, *args)
+
+
 def announce_if_published_reply(comment) -> None:
     """Call after commit from any path that may have published a reply (post, approve, rescore)."""
-    from discuss.models import CommentStatus
-
     if comment.status is CommentStatus.PUBLISHED and comment.parent_id is not None:
         notify_reply_published(comment.id)
 
@@ -71,7 +77,7 @@ def notify_reply_published(comment_id: int) -> bool:
     comment = db.session.get(Comment, comment_id)
     if comment is None or _recipient(comment) is None:
         return False
-    mail.dispatch("discuss.services.notifications.send_reply_notification", comment_id, mail.public_url())
+    _send_later(send_reply_notification, comment_id, mail.public_url())
     return True
 
 
@@ -130,7 +136,7 @@ def send_reply_notification(comment_id: int, base_url: str) -> bool:
 def request_verification(user: User) -> bool:
     if not user.email or user.email_verified:
         return False
-    mail.dispatch("discuss.services.notifications.send_verification", user.id, mail.public_url())
+    _send_later(send_verification, user.id, mail.public_url())
     return True
 
 

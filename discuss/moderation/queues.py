@@ -11,7 +11,7 @@ from discuss.errors import ValidationFailed
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site, Thread
 from discuss.scoring.base import CORE_LABELS
-from discuss.services.staff import Actor
+from discuss.identity.staff import Actor
 
 QUEUES = ("pending", "reported", "rejected", "published", "all")
 QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejected",

@@ -1,10 +1,28 @@
-"""Thread lookups and the bookkeeping readers depend on (counts, cache revision)."""
+"""The lookups every domain shares: a site by slug, a thread by article, and the thread
+bookkeeping readers depend on (published count, cache revision).
+
+They sit beside the tables (not in a domain) because comments, moderation and identity all
+need them, and domains only import downwards.
+"""
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from discuss.errors import ApiError
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site, Thread
+
+
+def site_by_slug(slug: str) -> Site | None:
+    """The one site lookup by slug."""
+    return db.session.scalar(select(Site).where(Site.slug == slug))
+
+
+def require_site(slug: str) -> Site:
+    site = site_by_slug(slug)
+    if site is None:
+        raise ApiError("unknown_site", f"No site '{slug}' is registered here.", 404)
+    return site
 
 
 def find_thread(site_id: int, article_id: str) -> Thread | None:

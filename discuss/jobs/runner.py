@@ -1,0 +1,99 @@
+"""The one job runner: scoring, mail and (soon) webhooks run here, outside the request.
+
+A job is a plain module-level function with plain arguments, passed as the function itself
+(RQ records its import path). Two ways to run one:
+
+- ``enqueue(func, ...)`` puts it on the RQ queue in Redis that ``flask discuss worker``
+  consumes. Scoring in queue mode uses this: the comment is committed as pending (reason
+  ``scoring_queued``) *before* it is enqueued, so a Redis outage never loses it; the next
+  worker start or ``flask discuss rescore`` picks it up.
+- ``run_later(func, ...)`` runs it after the response on the queue, in a thread, or inline,
+  as config MAIL_DELIVERY says ("auto": the queue when SCORING=queue and REDIS_URL are set,
+  else a background thread). Mail uses this.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from flask import Flask, current_app
+
+from discuss.extensions import db
+
+# The queue kept the name it had when only scoring used it, so workers and jobs already in
+# Redis carry over an upgrade.
+QUEUE_NAME = "discuss-scoring"
+FAILED_JOB_TTL = 7 * 86400
+
+Job = Callable[..., Any]
+
+
+def queue():
+    from redis import Redis
+    from rq import Queue
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise RuntimeError("DISCUSS_SCORING=queue needs DISCUSS_REDIS_URL")
+    return Queue(QUEUE_NAME, connection=Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+
+
+def job_name(func: Job) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def enqueue(func: Job, *args: Any, timeout: int = 120, retry_after: tuple[int, ...] = (10, 60, 300)) -> bool:
+    """Put ``func(*args)`` on the Redis queue. False (and logged) when Redis is unreachable:
+    the caller decides what waits instead."""
+    from rq import Retry
+
+    try:
+        queue().enqueue(func, *args, job_timeout=timeout, failure_ttl=FAILED_JOB_TTL,
+                        retry=Retry(max=len(retry_after), interval=list(retry_after)))
+        return True
+    except Exception as exc:
+        current_app.logger.error("could not enqueue %s%r: %s", job_name(func), args, exc)
+        return False
+
+
+def delivery_mode() -> str:
+    config = current_app.config
+    mode = config.get("MAIL_DELIVERY", "auto")
+    if mode == "auto":
+        return "queue" if config.get("REDIS_URL") and config.get("SCORING") == "queue" else "thread"
+    return mode
+
+
+def run_later(func: Job, *args: Any) -> str:
+    """Run ``func(*args)`` after the response. Returns the path used: queue, thread or inline."""
+    mode = delivery_mode()
+    if mode == "queue" and enqueue(func, *args):
+        return "queue"
+    if mode == "inline":
+        func(*args)
+        return "inline"
+    # "thread", or the queue is down: a thread still gets the job done.
+    app = current_app._get_current_object()
+    worker = threading.Thread(target=_run_in_app, args=(app, func, args), daemon=True,
+                              name=f"discuss-job:{func.__name__}")
+    worker.start()
+    return "thread"
+
+
+def _run_in_app(app: Flask, func: Job, args: tuple) -> None:
+    with app.app_context():
+        try:
+            func(*args)
+        except Exception:
+            app.logger.exception("job %s%r failed", job_name(func), args)
+        finally:
+            db.session.remove()
+
+
+def run_worker(burst: bool = False) -> None:
+    """Blocking worker loop, inside the app context of `flask discuss worker`. SimpleWorker
+    (no fork per job) keeps the loaded model in memory."""
+    from rq import SimpleWorker
+
+    jobs = queue()
+    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=False)
