@@ -15,6 +15,7 @@ from discuss.sanitize import render_markdown
 from discuss.comments import posting as comment_service
 from discuss.comments import reactions
 from discuss.comments import reading
+from discuss.comments.serializers import author_comment, public_comment_of, viewer_summary
 from discuss.models.queries import require_site
 
 csrf.exempt(bp)  # bearer tokens, not cookies: cross-site request forgery has nothing to ride on
@@ -46,13 +47,9 @@ def _write_limit() -> str:
     return current_app.config["RATE_LIMIT_WRITE_PER_IP"]
 
 
-def _viewer_json(user):
-    return {"id": user.id, "name": user.display_name, "kind": user.kind.value, "avatar_url": user.avatar_url}
-
-
 def _comment_response(result: comment_service.PostResult, created: bool):
-    comment = reading.serialize_comment(result.comment) | {"body_markdown": result.comment.body_markdown}
-    body = {"comment": comment, "status": result.comment.status.value, "viewer": _viewer_json(result.author)}
+    comment = author_comment(result.comment)
+    body = {"comment": comment, "status": result.comment.status.value, "viewer": viewer_summary(result.author)}
     if result.author.kind is AuthorKind.GUEST:  # others hold a revocable session token already
         body["author_token"] = result.author_token
     if result.published:
@@ -82,7 +79,7 @@ def list_comments():
     merged = reading.merge_own_pending(body, pending, first_page=page.cursor is None)
     if thread is not None:
         reading.add_own_markdown(merged, thread, reader)  # so the author edits Markdown, not HTML
-    merged["viewer"] = _viewer_json(reader)
+    merged["viewer"] = viewer_summary(reader)
     return jsonify(merged)
 
 
@@ -139,7 +136,7 @@ def edit_comment(comment_id: int):
 def delete_comment(comment_id: int):
     _site_of(comment_id)
     comment = comment_service.delete_comment(comment_id, viewer())
-    return jsonify({"comment": reading.serialize_comment(comment)})
+    return jsonify({"comment": public_comment_of(comment)})
 
 
 @bp.post("/comments/<int:comment_id>/votes")

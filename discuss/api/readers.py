@@ -21,7 +21,7 @@ from discuss.comments import privacy
 from discuss.identity import readers
 from discuss.identity import sso
 from discuss.models.queries import require_site
-from discuss.comments.reading import iso
+from discuss.models import iso
 
 SITE = Field(str, max_len=64, nullable=True)
 REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),

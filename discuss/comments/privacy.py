@@ -7,13 +7,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from discuss.comments.serializers import export_comment
 from discuss.errors import Forbidden
 from discuss.extensions import db
-from discuss.models import (Comment, CommentStatus, ReaderSession, Report, Site, Thread, User, Vote,
+from discuss.models import (Comment, CommentStatus, ReaderSession, Report, Site, Thread, User, Vote, iso,
                             utcnow)
-from discuss.moderation.audit import change_status, record_event
-from discuss.comments.reading import iso
 from discuss.models.queries import touch_thread
+from discuss.moderation.audit import change_status, record_event
 
 DELETED_NAME = "deleted user"
 
@@ -36,10 +36,7 @@ def _comments(user: User) -> list[dict[str, Any]]:
     rows = db.session.execute(select(Comment, Thread, Site).join(Thread, Comment.thread_id == Thread.id)
                               .join(Site, Thread.site_id == Site.id)
                               .where(Comment.author_id == user.id).order_by(Comment.created_at, Comment.id))
-    return [{"id": c.id, "site": s.slug, "article": t.article_id, "article_url": t.url, "article_title": t.title,
-             "parent_id": c.parent_id, "status": c.status.value, "author_name": c.author_name,
-             "body_markdown": c.body_markdown, "created_at": iso(c.created_at), "edited_at": iso(c.edited_at),
-             "likes": c.likes} for c, t, s in rows]
+    return [export_comment(c, t, s) for c, t, s in rows]
 
 
 def _votes(user: User) -> list[dict[str, Any]]:

@@ -11,21 +11,18 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, false, or_, select, true
 
 from discuss.errors import ApiError
 from discuss.extensions import db
+from discuss.comments.serializers import PUBLIC_COLUMNS as _COLUMNS
+from discuss.comments.serializers import public_comment
 from discuss.models import Comment, CommentStatus, Site, Thread, User
 
 SORTS = ("oldest", "newest", "top")
 _PLACEHOLDER_STATUSES = (CommentStatus.DELETED, CommentStatus.REJECTED)
-_COLUMNS = (Comment.id, Comment.parent_id, Comment.root_id, Comment.depth, Comment.status, Comment.author_id,
-            Comment.author_name, Comment.body_html, Comment.created_at, Comment.edited_at, Comment.likes,
-            Comment.is_featured, User.avatar_url)
 
 
 @dataclass(frozen=True)
@@ -35,32 +32,11 @@ class PageRequest:
     cursor: str | None = None
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 def public_settings(site: Site) -> dict[str, Any]:
     s = site.effective_settings()
     return {"max_depth": s["max_depth"], "edit_window_seconds": int(s["edit_window_minutes"]) * 60,
             "allowed_identities": s["allowed_identities"], "require_guest_email": s["require_guest_email"],
             "toxicity_nudge": s["toxicity_nudge"], "account_deletion_policy": s["account_deletion_policy"]}
-
-
-def serialize_row(row) -> dict[str, Any]:
-    visible = row.status in (CommentStatus.PUBLISHED, CommentStatus.PENDING)
-    return {
-        "id": row.id, "parent_id": row.parent_id, "depth": row.depth,
-        "status": row.status.value if visible else "deleted",
-        "author": {"id": row.author_id, "name": row.author_name, "avatar_url": row.avatar_url} if visible else None,
-        "html": row.body_html if visible else None,
-        "created_at": iso(row.created_at), "edited_at": iso(row.edited_at) if visible else None,
-        "likes": row.likes if visible else 0, "featured": bool(row.is_featured) and visible, "replies": [],
-    }
-
-
-def serialize_comment(comment: Comment) -> dict[str, Any]:
-    fields = {c.key: getattr(comment, c.key) for c in _COLUMNS if c.key != "avatar_url"}
-    return serialize_row(SimpleNamespace(**fields, avatar_url=comment.author.avatar_url if comment.author else None))
 
 
 # -- cursor ------------------------------------------------------------------------------------
@@ -120,7 +96,7 @@ def build_page(thread: Thread, page: PageRequest) -> dict[str, Any]:
         .order_by(*_order(page.sort)).limit(page.limit + 1)).all()
     more = len(roots) > page.limit
     roots = roots[:page.limit]
-    nodes = [serialize_row(r) for r in roots]
+    nodes = [public_comment(r) for r in roots]
     _attach_replies(thread, nodes)
     last = roots[-1] if roots else None
     next_cursor = encode_cursor(page.sort, last.is_featured, last.likes, last.id) if more and last else None
@@ -138,7 +114,7 @@ def _attach_replies(thread: Thread, roots: list[dict[str, Any]]) -> None:
         .order_by(Comment.id)).all()
     by_id = {n["id"]: n for n in roots}
     for row in rows:  # ordered by id, so parents come before their replies
-        node = serialize_row(row)
+        node = public_comment(row)
         by_id[row.id] = node
         parent = by_id.get(row.parent_id)
         if parent is not None:
@@ -215,7 +191,7 @@ def own_pending(thread: Thread, viewer: User) -> list[dict[str, Any]]:
         select(*_COLUMNS).join(User, User.id == Comment.author_id)
         .where(Comment.thread_id == thread.id, Comment.author_id == viewer.id,
                Comment.status == CommentStatus.PENDING).order_by(Comment.id)).all()
-    return [serialize_row(r) for r in rows]
+    return [public_comment(r) for r in rows]
 
 
 def merge_own_pending(body: dict[str, Any], pending: list[dict[str, Any]], first_page: bool) -> dict[str, Any]:

@@ -11,6 +11,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """The one timestamp format of the public API and exports: UTC, seconds, a Z suffix."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
 class UTCDateTime(TypeDecorator):
     """Stores UTC; always hands back timezone-aware UTC datetimes.
 
