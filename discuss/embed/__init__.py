@@ -19,6 +19,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request, url_for
 
+from discuss.embed.demo import render_demo_page
+from discuss.embed.read import published_thread
+from discuss.errors import ApiError
+from discuss.models.queries import site_by_slug
+
 bp = Blueprint("embed", __name__)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "embed")
@@ -54,8 +59,6 @@ def embed_js_source(lang: str = "en") -> str:
 
 
 def _site(slug: str | None):
-    from discuss.models.queries import site_by_slug
-
     return site_by_slug(slug) if slug else None
 
 
@@ -115,16 +118,12 @@ def thread_page():
 
 @bp.get("/embed/read")
 def read_page():
-    from discuss.embed.read import published_thread
-
     site = _site(request.args.get("site"))
     strings = load_strings()
     article = _clean(request.args.get("article"), 512)
     if site is None or not article:
         return render_template("embed/unavailable.html", strings=strings), 404
     g.csp_frame_ancestors = _frame_ancestors(site)
-    from discuss.errors import ApiError
-
     try:
         thread, comments, next_cursor = published_thread(site, article, request.args.get("cursor") or None)
     except ApiError:  # a stale or hand-edited cursor
@@ -138,8 +137,6 @@ def read_page():
 
 @bp.get("/demo")
 def demo_page():
-    from discuss.embed.demo import render_demo_page
-
     page = render_demo_page(request.host_url.rstrip("/"), article=request.args.get("article") or None,
                             theme=request.args.get("theme") or None)
     return Response(page, mimetype="text/html")

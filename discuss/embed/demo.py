@@ -9,6 +9,10 @@ import os
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from discuss.extensions import db
+from discuss.models.queries import site_by_slug
+from discuss.moderation.sites import create_site, normalize_origin
+
 DEMO_SLUG = "demo"
 DEMO_ARTICLE_URL = "https://ledger.example/city/2026/11/swing-bridge-reopens"
 RELATED = [
@@ -62,10 +66,6 @@ def sign_demo_token(secret: str, user_id: str, name: str, site: str = DEMO_SLUG,
 
 def ensure_demo_site(origins: list[str]):
     """Create (or update) the "demo" site so the given origins may embed it. Idempotent."""
-    from discuss.extensions import db
-    from discuss.models.queries import site_by_slug
-    from discuss.moderation.sites import create_site, normalize_origin
-
     site = site_by_slug(DEMO_SLUG)
     if site is None:
         return create_site(DEMO_SLUG, "The Riverton Ledger (demo)", list(origins))
