@@ -248,6 +248,15 @@ def test_bf16_recipe_serves_bf16_matmuls_when_they_agree(tiny_checkpoint, tmp_pa
     assert again.backend == "torch-bf16" and again.info["cached"] is True
 
 
+def test_bf16_counts_as_native_only_with_the_cpu_flag_not_onednn_emulation(monkeypatch):
+    """oneDNN reports bf16 on any AVX-512 CPU, emulating it slower than fp32 where the CPU lacks AVX512-BF16."""
+    from discuss.scoring import torch_recipes
+
+    monkeypatch.setattr(torch_recipes, "cpu_flags", lambda: {"avx2", "avx512f", "avx512bw", "avx512_vnni"})
+    assert torch_recipes.native_bf16() is False
+    assert "no native bf16" in torch_recipes.skip_reason("bf16")
+
+
 def test_bf16_recipe_is_skipped_without_native_bf16_and_warm_starts_skip_it_without_torch(
         tiny_checkpoint, tmp_path, monkeypatch):
     from discuss.scoring import torch_recipes
