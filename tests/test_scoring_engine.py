@@ -257,6 +257,18 @@ def test_bf16_counts_as_native_only_with_the_cpu_flag_not_onednn_emulation(monke
     assert "no native bf16" in torch_recipes.skip_reason("bf16")
 
 
+def test_a_cached_bf16_pass_is_not_served_where_bf16_is_no_longer_native(tiny_checkpoint, tmp_path, monkeypatch):
+    """A cache whose bf16 verdict passed (another CPU, or the old oneDNN-only check) falls through to fp32."""
+    from discuss.scoring import torch_recipes
+
+    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: True)
+    assert load_scorer(settings(tiny_checkpoint, tmp_path / "cache")).backend == "torch-bf16"
+    monkeypatch.setattr(torch_recipes, "native_bf16", lambda: False)
+    scorer = load_scorer(settings(tiny_checkpoint, tmp_path / "cache"))
+    assert scorer.backend == "onnx-fp32" and scorer.info["fallback_reason"] is None
+    assert scorer.info["rejected"][0].startswith("bf16 skipped: this CPU has no native bf16 matmul")
+
+
 def test_bf16_recipe_is_skipped_without_native_bf16_and_warm_starts_skip_it_without_torch(
         tiny_checkpoint, tmp_path, monkeypatch):
     from discuss.scoring import torch_recipes

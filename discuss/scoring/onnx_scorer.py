@@ -253,13 +253,16 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
             for recipe in order:
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
-                    if _passes(verdict, tolerance):
+                    # a torch recipe that passed where it ran, but cannot run here (another CPU, or a stricter check)
+                    skipped = recipe in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(recipe)
+                    if _passes(verdict, tolerance) and not skipped:
                         scorer = (torch_recipes.from_reference(recipe, reference, threads)
                                   if recipe in torch_recipes.TORCH_RECIPES
                                   else _from_entry(entry, recipe, threads, tokenizer, meta))
                         scorer.info.update(cached=True, agreement=verdict.get("agreement"))
                         return scorer
-                    reasons.append(_disagrees(recipe, verdict, tolerance, cached=True))
+                    reasons.append(f"{recipe} skipped: {skipped}" if skipped
+                                   else _disagrees(recipe, verdict, tolerance, cached=True))
                     continue
                 candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
                                              tolerance, reasons)
