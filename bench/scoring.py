@@ -1,6 +1,6 @@
 """Scoring benchmark: throughput, latency, memory and agreement per model and backend.
 
-    .venv/bin/python -m bench.scoring [--quick] [--models unbiased,original,trained] [--comments 160]
+    .venv/bin/python -m bench.scoring [--quick] [--models unbiased,original,trained] [--comments 160] [--rows service]
 
 Models (bench/checkpoints.py): ``unbiased`` (roberta-base, 16 outputs, 7 named classes) and ``original``
 (bert-base) are random-weight stand-ins with the real architectures: their speed and memory are the real
@@ -39,7 +39,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 CACHE_DIR = DEFAULT_OUT / "onnx-cache"
-LEVER_RECIPES = ("int8", "bf16", "fp16w", "fp32", "int8-v1", "int8-rr", "int8-blk", "w8-blk")
+LEVER_RECIPES = ("int8", "bf16", "fp32")  # every recipe the product can serve (onnx_scorer.RECIPES)
 
 
 def rss_mb() -> float:
@@ -219,19 +219,15 @@ def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
 
     return [
         ("onnx fp32 fused, batch 1", row("fp32")),
-        ("onnx int8 v1 (per-tensor, all), batch 1", row("int8-v1")),
         ("onnx int8 per-ch, fp32 head, batch 1", row("int8")),
-        ("onnx int8 block-wise (32), batch 1", row("int8-blk")),
-        ("onnx 8-bit weights, fp32 math, batch 1", row("w8-blk")),
         ("torch bf16 matmuls, fp32 rest, batch 1", row("bf16")),
-        ("torch fp16 weights, fp32 math, batch 1", row("fp16w")),
     ]
 
 
 def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str, dict]]:
-    """Rows: references, then one lever per row (recipes: discuss/scoring/onnx_scorer.py RECIPES), then the
-    product's ``auto`` choice behind the micro-batching service. The trained stand-in (a smaller model) gets
-    the lever rows only: its agreement is what counts, not its speed."""
+    """Rows: references, then one recipe per row (discuss/scoring/onnx_scorer.py RECIPES), then the product's
+    ``auto`` choice behind the micro-batching service. The trained stand-in (a smaller model) gets the recipe
+    rows only: its agreement is what counts, not its speed."""
     agree = 64
     levers = lever_rows(comments, agree)
     auto = ("service (auto default), 8 posting threads", dict(mode="service", backend="auto", threads=2, batch=16,
@@ -254,17 +250,11 @@ def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str,
                                                    posters=8, comments=comments)),
         ("service (bf16), 8 posting threads", dict(mode="service", recipe="bf16", threads=2, batch=16,
                                                    posters=8, comments=comments)),
-        ("torch fp16w, packed batches of 8, arrival", dict(mode="recipe-unsorted", recipe="fp16w", threads=2,
-                                                            batch=8, comments=comments)),
-        ("service (fp16w), 8 posting threads", dict(mode="service", recipe="fp16w", threads=2, batch=16,
-                                                    posters=8, comments=comments)),
         auto,
     ]
     if not quick:
         rows[1:1] = [("torch fp32, batches of 8, arrival order", dict(mode="torch-unsorted", threads=2, batch=8,
                                                                        comments=comments))]
-        rows.insert(-2, ("onnx int8 reduce_range, batch 1", dict(mode="onnx-b1", recipe="int8-rr", threads=2,
-                                                                 comments=comments, agreement=agree)))
         rows.insert(-2, ("onnx fp32 fused, batches of 8, sorted", dict(mode="onnx-sorted", recipe="fp32",
                                                                        threads=2, batch=8, comments=comments)))
         rows.insert(-2, ("onnx int8 per-ch, 1 thread, batch 1", dict(mode="onnx-b1", recipe="int8", threads=1,
@@ -291,6 +281,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer comments and rows (~5 min per model)")
     parser.add_argument("--models", default="unbiased,original,trained")
     parser.add_argument("--comments", type=int, default=None)
+    parser.add_argument("--rows", default="", help="only rows whose label contains one of these comma-separated "
+                                                   "words, e.g. 'plain,fp32 fused,service'")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -332,7 +324,10 @@ def main() -> None:
                       f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
         print(header)
         print("-" * len(header))
+        wanted = [word.strip() for word in args.rows.split(",") if word.strip()]
         for label, spec in plan(args.quick, comments, model):
+            if wanted and not any(word in label for word in wanted):
+                continue
             skipped = spec.get("recipe") in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(spec["recipe"])
             if skipped:
                 print(f"{model:<9} {label:<42} left out: {skipped}", flush=True)

@@ -72,7 +72,7 @@ class Config:
     SCORER_THREADS = 2
     SCORER_CACHE_DIR: str | None = None      # default: <instance>/scoring-cache
     SCORER_AGREEMENT_TOLERANCE = 0.01        # fast path only if it agrees with fp32 Detoxify
-    TOXICITY_ONNX_RECIPES = "int8,bf16,fp32"  # fast-path recipes auto tries, in order
+    TOXICITY_ONNX_RECIPES = "bf16,fp32"  # fast-path recipes auto tries, in order; add int8 to opt in
     SCORER_MAX_BATCH = 16
     SCORER_BATCH_WINDOW_MS = 3
     IP_RETENTION_DAYS = 90

@@ -67,25 +67,6 @@ def test_bf16_scorer_scores_whole_batches_packed_and_agrees_with_fp32(tiny_model
     assert tiny_model.packed is None  # the fp32 reference keeps the model's own padded forward
 
 
-def test_fp16_weight_scorer_keeps_no_fp32_encoder_weights_and_agrees_with_fp32_tenfold_closer_than_bf16(tiny_model):
-    import torch
-
-    fp16w = torch_recipes.from_reference("fp16w", tiny_model, threads=1)
-    assert fp16w.backend == "torch-fp16w" and fp16w.packed is not None and fp16w.max_batch == 16
-    encoder = fp16w.model.base_model.encoder
-    assert not any(isinstance(module, torch.nn.Linear) for module in encoder.modules())  # all fp16 now
-    assert isinstance(fp16w.model.classifier.out_proj if hasattr(fp16w.model.classifier, "out_proj")
-                      else fp16w.model.classifier, torch.nn.Linear)  # the head stays fp32
-    assert fp16w.info["converted_embeddings"] is True
-    assert fp16w.model.base_model.embeddings.word_embeddings.weight.dtype == torch.float16
-    texts = _mixed_lengths()
-    together = fp16w.logits_batch(texts)
-    one_by_one = np.concatenate([fp16w.logits_batch([text]) for text in texts])
-    np.testing.assert_allclose(together, one_by_one, atol=1e-4)  # arithmetic is fp32: batching changes nothing
-    reference = batching.sigmoid(tiny_model.logits_batch(texts, max_batch=1))
-    assert np.abs(batching.sigmoid(together) - reference).max() <= 0.001
-
-
 def test_architectures_without_packed_support_keep_padded_batches():
     import transformers
 

@@ -1,9 +1,6 @@
-"""Tokenise, truncate, group by length and pad: shared by the torch and ONNX paths.
-
-Padding every comment to 512 tokens makes scoring 5-6x slower, and padding a batch to its longest member
-wastes work when a 20-token reply shares a batch with a 400-token rant. So: tokenise without padding, sort
-by length, cut into batches bounded by count and by padded tokens, pad each batch to its own longest.
-"""
+"""Tokenise, truncate, group by length and pad: shared by the torch and ONNX paths. Padding every comment to 512
+tokens makes scoring 5-6x slower, so batches are length-sorted, bounded by count and padded tokens, and padded
+to their own longest member (or packed, with no padding at all: packed.py)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -14,11 +11,8 @@ MODEL_MAX_TOKENS = 512
 
 
 def resolve_max_length(tokenizer, model_config=None) -> int:
-    """The longest input the model accepts (512 for BERT/RoBERTa/ALBERT).
-
-    A freshly trained tokenizer reports a huge ``model_max_length``; RoBERTa has 514 position embeddings
-    of which 2 are reserved for the padding offset.
-    """
+    """The longest input the model accepts (512 for BERT/RoBERTa/ALBERT). A freshly trained tokenizer reports a
+    huge ``model_max_length``; RoBERTa has 514 position embeddings of which 2 are reserved for the padding offset."""
     limit = MODEL_MAX_TOKENS
     declared = getattr(tokenizer, "model_max_length", None)
     if isinstance(declared, int) and 0 < declared < limit:
@@ -72,12 +66,9 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
 def run_batched(sequences: Sequence[Sequence[int]], pad_id: int, num_labels: int,
                 forward: Callable[[np.ndarray, np.ndarray], np.ndarray], max_batch: int = 8,
                 max_tokens: int = 4096, sort: bool = True) -> np.ndarray:
-    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch.
-
-    Only the first ``num_labels`` outputs are kept: the released ``unbiased`` checkpoint has 16 outputs but
-    names 7 classes (the other 9 are identity-mention heads used in training), and Detoxify's own
-    ``predict`` likewise returns just the named classes.
-    """
+    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch. Only the first
+    ``num_labels`` outputs are kept: the released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9
+    identity heads follow), and Detoxify's own ``predict`` likewise returns just the named classes."""
     out = np.zeros((len(sequences), num_labels), dtype=np.float32)
     for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort):
         ids, mask = pad([sequences[i] for i in batch], pad_id)
@@ -104,12 +95,10 @@ def to_dicts(labels: Sequence[str], probabilities: np.ndarray) -> list[dict[str,
 
 
 class BatchedScorer:
-    """Tokenize, length-sort, pad per batch, run ``_forward``, sigmoid: shared by every backend.
-
-    Subclasses set ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``,
-    ``max_tokens`` and ``_lock``, and implement ``_forward(ids, mask) -> logits``. A subclass that sets
-    ``packed`` (a ``packed.PackedForward``) gets padding-free batches instead of padded ones.
-    """
+    """Tokenize, length-sort, pad per batch, run ``_forward``, sigmoid: shared by every backend. Subclasses set
+    ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``, ``max_tokens`` and ``_lock``, and
+    implement ``_forward(ids, mask) -> logits``; setting ``packed`` (a ``packed.PackedForward``) gives
+    padding-free batches instead."""
 
     packed = None
 

@@ -1,8 +1,7 @@
-"""Plain Detoxify on torch: the reference scoring path (and the fallback when ONNX is not usable).
+"""Plain Detoxify on torch: the reference scoring path, and the fallback when no fast recipe is usable.
 
-Loads the real ``detoxify.Detoxify`` class: by model name online (weights from the Detoxify release,
-tokenizer from the Hugging Face hub), or offline from ``checkpoint`` + ``config_dir``. Scoring bypasses
-``Detoxify.predict`` (which pads a whole list to one length and squeezes single results) but runs the same
+Loads the real ``detoxify.Detoxify`` class, by model name (downloads) or offline from ``checkpoint`` +
+``config_dir``. Scoring bypasses ``Detoxify.predict`` (which pads a whole list to one length) but runs the same
 tokenizer, model and sigmoid, on length-sorted batches padded to their own longest member.
 """
 from __future__ import annotations

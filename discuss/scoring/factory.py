@@ -1,17 +1,9 @@
-"""Builds the configured scorer: the first fast-path recipe (by default ONNX int8, then torch with bf16 matmuls
-on CPUs that have them, then fused ONNX fp32) that agrees with plain fp32 Detoxify (backend "auto"), else plain
-Detoxify.
+"""Builds the configured scorer from app.config (TOXICITY_MODEL, TOXICITY_CHECKPOINT, TOXICITY_CONFIG_DIR,
+TOXICITY_BACKEND, SCORER_THREADS, SCORER_CACHE_DIR, SCORER_AGREEMENT_TOLERANCE, TOXICITY_ONNX_RECIPES).
 
-Config keys (app.config): TOXICITY_MODEL, TOXICITY_CHECKPOINT, TOXICITY_CONFIG_DIR, TOXICITY_BACKEND
-(auto | onnx | torch), SCORER_THREADS, SCORER_CACHE_DIR (where the exported ONNX models live; default
-``<instance>/scoring-cache`` via init_scoring, else a temp dir), SCORER_AGREEMENT_TOLERANCE (0.01),
-TOXICITY_ONNX_RECIPES (optional, comma-separated, default "int8,bf16,fp32": see onnx_scorer.RECIPES; a
-torch recipe is skipped, and the skip recorded, where it cannot run: bf16 on CPUs without native bf16).
-
-- ``auto``: the first recipe whose build and agreement check pass; a warm start loads a cached ONNX model
-  without importing torch (a torch recipe is the torch model itself, converted at each start). Otherwise plain
-  torch, with the reasons
-  in ``scorer.info["fallback_reason"]`` (shown by /healthz and `flask discuss model check`).
+- ``auto``: the first fast-path recipe (default ``bf16,fp32``: onnx_scorer.RECIPES) whose build and agreement
+  check with plain fp32 Detoxify pass; a warm start loads a cached ONNX model without importing torch. Else
+  plain Detoxify, with the reasons in ``scorer.info["fallback_reason"]`` (/healthz, `flask discuss model check`).
 - ``onnx``: a fast-path recipe required; any failure fails the load (state "failed", reason in the error).
 - ``torch``: plain Detoxify only.
 """
@@ -38,7 +30,7 @@ class ScorerSettings:
     threads: int = 2
     cache_dir: str | None = None
     tolerance: float = 0.01
-    recipes: tuple[str, ...] | None = None  # ONNX recipes in preference order (onnx_scorer.DEFAULT_RECIPES)
+    recipes: tuple[str, ...] | None = None  # in preference order; None: onnx_scorer.DEFAULT_RECIPES
 
     @classmethod
     def from_config(cls, config: dict[str, Any], cache_dir: str | None = None) -> "ScorerSettings":

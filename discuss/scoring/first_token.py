@@ -1,14 +1,10 @@
 """The last encoder layer computed for the first token only: same logits, ~7% fewer FLOPs on a 12-layer model.
 
-Detoxify's classifiers read one vector per comment, the last layer's output at the first token (<s> for
-RoBERTa/XLM-R, [CLS] for BERT's pooler). In that last layer every other token's query, attention output,
-LayerNorm and feed-forward rows are computed and thrown away; only their keys and values are needed, because
-the first token attends to them. Per token a layer costs 12·h² multiply-adds in its weight matmuls (Q, K, V,
-output: 4·h²; FFN: 8·h²); the last one now costs 2·h² (K and V), so a 12-layer model does 10/144 ≈ 7% less
-work, with no change in precision. It applies to every recipe built from the export and to packed batches.
-
-ALBERT (the ``-small`` models) runs one shared layer 12 times and is left as it is. Before a model is
-exported with the cut, ``first_token_last_layer`` checks on a padded batch that the logits are unchanged.
+Detoxify's classifiers read one vector per comment, the last layer's output at the first token (<s>/[CLS]). In
+that layer the other tokens need only their keys and values: their query, attention output and FFN rows were
+thrown away. Cutting them leaves 2·h² of a layer's 12·h² multiply-adds per token, 10/144 of the model, with no
+change in precision. Used by the ONNX export (here) and packed batches (packed.py). ALBERT (``-small``) shares
+one layer and is left whole; before an export uses the cut, it is checked on a padded batch.
 """
 from __future__ import annotations
 

@@ -1,20 +1,14 @@
-"""Building the ONNX models the fast path serves: export, graph fusion, quantization recipes.
+"""Building the ONNX models the fast path serves: export, graph fusion, int8 quantization.
 
-Kept apart from ``onnx_scorer`` (which loads, checks and serves them) because only the first start of a new
-checkpoint runs this, and it is the one place that imports the ONNX export and quantization tooling.
-``Exports`` makes each graph once per build; ``link_or_copy`` puts one into the cache without a second copy.
+Apart from ``onnx_scorer`` (which loads, checks and serves them) because only the first start of a new checkpoint
+runs this, and it is the one place that imports the export and quantization tooling.
 
-- ``export_fp32``: TorchScript exporter with eager attention (ORT's fusion recognises Softmax(QK^T)V; the dynamo
-  export's SDPA + IsNaN/Where pattern does not fuse); the dynamo exporter only when that one fails. The last
-  layer is exported for the first token only (first_token.py: same logits, ~7% less work).
+- ``export_fp32``: TorchScript exporter with eager attention (ORT's fusion recognises Softmax(QK^T)V, not the
+  dynamo export's SDPA pattern); the dynamo exporter only when that one fails. The last layer is exported for
+  the first token only (first_token.py: same logits, ~7% less work).
 - ``fuse``: ``onnxruntime.transformers.optimizer`` (the BERT patterns also match RoBERTa): Attention,
-  SkipLayerNorm, BiasGelu. ``attention=False`` leaves attention as plain MatMuls so that a weight-only quantizer
-  can reach the Q/K/V projections too.
-- ``quantize_int8``: dynamic int8 (MatMulInteger / QAttention): activations quantized per tensor at run time.
-- ``quantize_blockwise``: 8-bit weights in blocks of 32 (MatMulNBits); with ``accuracy_level`` 4 the activations
-  are quantized per block as well and the product runs on int8 instructions. A trained model's activations
-  have outlier channels, which per-tensor activation scales handle badly (``bench.scoring --models trained``:
-  max |dp| 0.093 for per-channel dynamic int8 on real trained weights, 0.015 block-wise).
+  SkipLayerNorm, BiasGelu.
+- ``quantize_int8``: dynamic int8 (MatMulInteger / QAttention), activations quantized per tensor at run time.
 """
 from __future__ import annotations
 
@@ -22,7 +16,6 @@ import contextlib
 import os
 import re
 from pathlib import Path
-from typing import Sequence
 
 from discuss.scoring import first_token
 
@@ -51,27 +44,21 @@ class _LogitsModule:
 @contextlib.contextmanager
 def _eager_attention(model):
     """Export eager attention (Softmax(QK^T)V): ORT's fusion recognises it, not the SDPA export."""
-    config = getattr(model, "config", None)
-    before = getattr(config, "_attn_implementation", None)
+    before = getattr(getattr(model, "config", None), "_attn_implementation", None)
+    switch = before not in (None, "eager")
+    if switch:
+        model.set_attn_implementation("eager")
     try:
-        if before not in (None, "eager"):
-            try:
-                model.set_attn_implementation("eager")
-            except Exception:  # noqa: BLE001 - older transformers
-                config._attn_implementation = "eager"
         yield
     finally:
-        if before not in (None, "eager"):
-            try:
-                model.set_attn_implementation(before)
-            except Exception:  # noqa: BLE001
-                config._attn_implementation = before
+        if switch:
+            model.set_attn_implementation(before)
 
 
 def export_fp32(model, path: Path, first_token_only: bool = True) -> bool:
     """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable. The last layer is
     exported for the first token only where that leaves the logits unchanged (first_token.py; ``False``: the
-    whole layer, for bench.first_token); returns whether it was."""
+    whole layer, for bench.research.first_token); returns whether it was."""
     import warnings
 
     import torch
@@ -100,22 +87,19 @@ def export_fp32(model, path: Path, first_token_only: bool = True) -> bool:
     return cut
 
 
-def fuse(source: Path, target: Path, num_heads: int = 0, hidden_size: int = 0, attention: bool = True) -> dict:
+def fuse(source: Path, target: Path, num_heads: int = 0, hidden_size: int = 0) -> dict:
     """onnxruntime.transformers.optimizer fusion (BERT patterns also match RoBERTa). Returns fused op counts."""
-    from onnxruntime.transformers import fusion_options, optimizer
+    from onnxruntime.transformers import optimizer
 
-    options = fusion_options.FusionOptions("bert")
-    options.enable_attention = attention
     optimized = optimizer.optimize_model(str(source), model_type="bert", num_heads=num_heads,
-                                         hidden_size=hidden_size, opt_level=0, use_gpu=False,
-                                         optimization_options=options)
+                                         hidden_size=hidden_size, opt_level=0, use_gpu=False)
     stats = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
     optimized.save_model_to_file(str(target))
     return stats
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True, reduce_range: bool = False,
-                  exclude: str | None = r"classifier|pooler", op_types: Sequence[str] | None = None) -> None:
+def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True,
+                  exclude: str | None = r"classifier|pooler") -> None:
     """Dynamic int8 (QInt8 weights). ``exclude``: regex of node names kept fp32 (default: the classifier head,
     whose error goes straight into the logits)."""
     import onnx
@@ -143,41 +127,26 @@ def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True,
     options = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # fused contrib ops have no inferred types
     try:
         quantize_dynamic(str(cleared), str(int8_path), weight_type=QuantType.QInt8, per_channel=per_channel,
-                         reduce_range=reduce_range, nodes_to_exclude=excluded, extra_options=options,
-                         **({"op_types_to_quantize": list(op_types)} if op_types else {}))
+                         nodes_to_exclude=excluded, extra_options=options)
     finally:
         for leftover in (cleared, int8_path.with_suffix(".prep.onnx")):
             leftover.unlink(missing_ok=True)
 
 
-def quantize_blockwise(fp32_path: Path, target: Path, *, bits: int = 8, block_size: int = 32,
-                       accuracy_level: int = 4) -> None:
-    """Weights in ``bits``-bit blocks of ``block_size`` along the input dimension (MatMulNBits, symmetric).
-    Only MatMul nodes are rewritten: the classifier head (a Gemm) stays fp32."""
-    import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import (DefaultWeightOnlyQuantConfig,
-                                                                 MatMulNBitsQuantizer)
-
-    config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True,
-                                          accuracy_level=accuracy_level, bits=bits)
-    quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=config)
-    quantizer.process()
-    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
-
-
 class Exports:
-    """The fp32 export and its fused graphs, each made once per build and only when a recipe needs it
-    (fusion failing only costs speed: the raw export is used instead). ``first_token_only=False`` exports the
-    whole last layer, for bench.first_token."""
+    """The fp32 export and its fused graph, made once per build and only when a recipe needs it (fusion failing
+    only costs speed: the raw export is used instead). ``first_token_only=False`` exports the whole last layer,
+    for bench.research.first_token."""
 
     def __init__(self, model, work: Path, first_token_only: bool = True):
         self.model, self.work, self.first_token_only = model, work, first_token_only
-        self.paths: dict[str, Path] = {}
-        self.stats: dict[str, dict | None] = {}
+        self.path: Path | None = None
+        self.stats: dict | None = None
         self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
 
-    def graph(self, kind: str) -> tuple[Path, dict | None]:
-        if kind not in self.paths:
+    def graph(self) -> tuple[Path, dict | None]:
+        """The fused fp32 graph and its fused op counts (None when fusion failed)."""
+        if self.path is None:
             raw = self.work / "model.raw.onnx"
             if not raw.exists():
                 try:
@@ -185,15 +154,15 @@ class Exports:
                     self.first_token_last_layer = bool(cut)
                 except Exception as exc:  # noqa: BLE001
                     raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-            target, stats = self.work / f"model.{kind}.onnx", None
+            target = self.work / "model.fused.onnx"
             config = getattr(self.model, "config", None)
             try:
-                stats = fuse(raw, target, getattr(config, "num_attention_heads", 0) or 0,
-                             getattr(config, "hidden_size", 0) or 0, attention=kind == "fused")
+                self.stats = fuse(raw, target, getattr(config, "num_attention_heads", 0) or 0,
+                                  getattr(config, "hidden_size", 0) or 0)
             except Exception:  # noqa: BLE001
                 target = raw
-            self.paths[kind], self.stats[kind] = target, stats
-        return self.paths[kind], self.stats[kind]
+            self.path = target
+        return self.path, self.stats
 
 
 def link_or_copy(source: Path, target: Path) -> None:

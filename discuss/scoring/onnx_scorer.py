@@ -1,26 +1,13 @@
-"""Fast path: the same Detoxify model exported to ONNX, graph-fused, optionally int8-quantized, on ONNX Runtime.
+"""Fast path: the Detoxify model exported to ONNX and fused, on ONNX Runtime (``fp32``, opt-in ``int8``), or its
+torch model with bf16 matmuls (``bf16``, torch_recipes). Recipes are tried in order; one is served only if it
+agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance, one
+comment at a time and in padded batches).
 
-Built at load time from the loaded torch model and cached on disk, keyed by a hash of the checkpoint (plus
-torch / onnxruntime versions and the recipe version), so only the first start of a new model pays for the
-export. Candidate recipes are tried in order (fastest first, see ``RECIPES``); a recipe is used only if it
-agrees with the fp32 torch model on the sample comments (max abs probability difference <=
-``AGREEMENT_TOLERANCE``, at batch 1 and in padded batches). Every verdict is cached with the model. A cache
-entry holds ``model.<recipe>.onnx`` per built recipe, the tokenizer (``save_pretrained``) and ``meta.json``
-(labels, limits, per-recipe agreement), so a warm start imports neither torch nor the 500 MB checkpoint: the
-tokenizer runs on the ``tokenizers`` library when its ids were checked equal to the reference tokenizer's.
-
-Building (export, fusion, quantization) lives in ``onnx_build``; this module serves, checks and caches.
-What each recipe gives in speed, memory and agreement is printed by ``python -m bench.scoring`` and summarised
-in the README ("Scoring speed"). In short: dynamic int8 is the fastest but disagrees with fp32 by far more than
-0.01 on every stand-in, and most on real trained weights, whose activations have outlier channels;
-block-wise int8 cuts that error (by a third on random weights, by five sixths on trained ones) but still misses
-0.01; the torch model with bf16 matmuls or fp16 weights (not ONNX, see torch_recipes) agrees within 0.01 and
-bf16 beats fused fp32 behind the service where bf16 is native, fp16 weights do not; fused fp32 is exact. So
-``auto`` serves int8 only for a checkpoint whose own check passes (the tiny test model does), else bf16 on CPUs
-that have it, else fused fp32.
-Gotchas (see shared notes): the dynamo exporter's shape annotations break ``quantize_dynamic`` until
-``graph.value_info`` is cleared; weight-shared models (ALBERT) need ``quant_pre_process`` first;
-``quantize_dynamic`` turns Gemm into ``<name>_MatMul`` before it applies ``nodes_to_exclude``.
+Built at the first start of a checkpoint and cached on disk, keyed by a hash of the checkpoint, the torch and
+onnxruntime versions and ``RECIPE``; each verdict is cached with it. An entry holds ``model.<recipe>.onnx`` per
+built ONNX recipe, the tokenizer (``save_pretrained``) and ``meta.json`` (labels, limits, verdicts), so a warm
+ONNX start imports neither torch nor the checkpoint: it tokenizes with the ``tokenizers`` library once its ids
+were checked equal to the reference tokenizer's. Building (export, fusion, quantization) lives in onnx_build.
 """
 from __future__ import annotations
 
@@ -31,7 +18,6 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -46,42 +32,11 @@ RECIPE = "ts-export/ort-fusion/recipes/v5"  # v5: last layer exported for the fi
 META_FILE = "meta.json"
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How one candidate model is built from the fp32 export. ``method``: None (the fused fp32 model itself),
-    "int8" (onnx_build.quantize_int8), "blockwise" (onnx_build.quantize_blockwise), or "torch" (no ONNX: the
-    torch model converted by torch_recipes); ``graph``: "fused", "fused-no-attention" (attention left as
-    MatMuls, so block-wise weights reach Q/K/V too), or "none"."""
-
-    backend: str
-    method: str | None = None
-    options: tuple[tuple[str, object], ...] = ()
-    graph: str = "fused"
-
-
-# Order of DEFAULT_RECIPES = preference (fastest first); the rest are measured levers (bench/scoring.py).
-RECIPES: dict[str, Recipe] = {
-    "int8": Recipe("onnx-int8", "int8", (("per_channel", True), ("exclude", r"classifier|pooler"))),
-    "fp32": Recipe("onnx-fp32"),
-    "int8-v1": Recipe("onnx-int8", "int8", (("per_channel", False), ("exclude", None))),
-    "int8-rr": Recipe("onnx-int8", "int8", (("per_channel", True), ("reduce_range", True),
-                                            ("exclude", r"classifier|pooler"))),
-    "int8-ffn": Recipe("onnx-int8", "int8", (("per_channel", True), ("op_types", ("MatMul",)),
-                                             ("exclude", r"classifier|pooler|^Attention|attention"))),
-    # 8-bit weights in blocks of 32 with activations quantized per block, int8 arithmetic
-    "int8-blk": Recipe("onnx-int8-blk", "blockwise", (("accuracy_level", 4),), "fused-no-attention"),
-    # the same weights with fp32 arithmetic: a memory lever only
-    "w8-blk": Recipe("onnx-w8", "blockwise", (("accuracy_level", 0),), "fused-no-attention"),
-    # not ONNX: the torch model itself with cheaper matmuls, registered in torch_recipes (bf16 only on CPUs
-    # with native bf16; fp16w, fp16 weights with fp32 arithmetic, where torch has FBGEMM)
-    **{name: Recipe(spec.backend, "torch", graph="none") for name, spec in torch_recipes.TORCH_RECIPES.items()},
-}
-# bf16 comes before fp32: it agrees within 0.01 on every stand-in and, since it scores whole micro-batches in
-# one padding-free pass (packed.py), beats fused ONNX fp32 behind the service (README "Scoring speed"). CPUs
-# without native bf16 skip it and serve fp32. fp16w is not a default: it agrees ten times closer than bf16 but,
-# measured on an AVX2 CPU, ran 7-12% slower than fused ONNX fp32 (same rounds), at ~50 MB less memory.
-DEFAULT_RECIPES = ("int8", "bf16", "fp32")
-MODEL_FILE = "model.int8.onnx"  # the default int8 recipe's file
+# recipe -> backend, for DISCUSS_TOXICITY_ONNX_RECIPES. fp32 is exact; bf16 agrees within 0.01 and is faster
+# where bf16 is native; int8 is fast but misses 0.01 on trained weights, so it is tried only where a deployment
+# lists it (bench/research/README.md).
+RECIPES: dict[str, str] = {"int8": "onnx-int8", "fp32": "onnx-fp32", **torch_recipes.TORCH_RECIPES}
+DEFAULT_RECIPES = ("bf16", "fp32")
 
 
 def model_file(recipe: str) -> str:
@@ -99,9 +54,7 @@ def _version(package: str) -> str:
 
 def fingerprint(checkpoint: str | None, model_type: str) -> str:
     """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe.
-
-    Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start.
-    """
+    Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start."""
     digest = hashlib.sha256()
     if checkpoint:
         with open(checkpoint, "rb") as handle:
@@ -144,12 +97,9 @@ class FastTokenizer:
 
 
 class OnnxScorer(batching.BatchedScorer):
-    """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path.
-
-    ``max_batch`` defaults to 1: measured on this 2-core CPU (bench/scoring.py), one ~60-token comment already
-    saturates both cores, and padded batches ran slower (int8: ~14/s sorted batches of 8 vs ~22/s one by one)
-    and grew the ORT arena (~340 -> ~610 MB). The service still collects concurrent posts into one hand-off.
-    """
+    """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path. One comment per
+    run (``max_batch`` 1): on 2 cores one comment already fills both, and padded batches ran slower and grew
+    the ORT arena (bench/research/README.md)."""
 
     def __init__(self, model_path: str | os.PathLike, tokenizer, labels: Sequence[str], max_length: int,
                  pad_id: int, threads: int = 2, max_batch: int = 1, max_tokens: int = 4096,
@@ -205,7 +155,7 @@ def _from_entry(entry: Path, recipe: str, threads: int, tokenizer=None, meta: di
         tokenizer = _tokenizer_for(entry, meta)
     verdict = (meta.get("recipes") or {}).get(recipe) or {}
     return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
-                      threads, backend=RECIPES[recipe].backend,
+                      threads, backend=RECIPES[recipe],
                       info={"agreement": verdict.get("agreement"), "onnx_cache": str(entry), "recipe": recipe,
                             "fused": verdict.get("fused"),
                             "first_token_last_layer": verdict.get("first_token_last_layer")})
@@ -246,7 +196,7 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
             return None
         if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
             continue  # a failed or skipped recipe: checked without importing torch
-        if RECIPES[recipe].method == "torch":
+        if recipe in torch_recipes.TORCH_RECIPES:
             if torch_recipes.skip_reason(recipe):
                 continue  # the cache came from another machine
             if torch_loader is None:
@@ -262,7 +212,7 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
 
 def _ready(entry: Path, recipe: str) -> bool:
     """Is what the recipe serves on disk? (torch recipes are rebuilt from the checkpoint at each start.)"""
-    return RECIPES[recipe].method == "torch" or (entry / model_file(recipe)).exists()
+    return recipe in torch_recipes.TORCH_RECIPES or (entry / model_file(recipe)).exists()
 
 
 def _fast_tokenizer_matches(reference, path: Path) -> bool:
@@ -303,13 +253,16 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
             for recipe in order:
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
-                    if _passes(verdict, tolerance):
+                    # a torch recipe that passed where it ran, but cannot run here (another CPU, or a stricter check)
+                    skipped = recipe in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(recipe)
+                    if _passes(verdict, tolerance) and not skipped:
                         scorer = (torch_recipes.from_reference(recipe, reference, threads)
-                                  if RECIPES[recipe].method == "torch"
+                                  if recipe in torch_recipes.TORCH_RECIPES
                                   else _from_entry(entry, recipe, threads, tokenizer, meta))
                         scorer.info.update(cached=True, agreement=verdict.get("agreement"))
                         return scorer
-                    reasons.append(_disagrees(recipe, verdict, tolerance, cached=True))
+                    reasons.append(f"{recipe} skipped: {skipped}" if skipped
+                                   else _disagrees(recipe, verdict, tolerance, cached=True))
                     continue
                 candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
                                              tolerance, reasons)
@@ -323,29 +276,26 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
                      tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
     """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
     otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
-    spec, stats = RECIPES[recipe], None
-    if spec.method == "torch":
+    torch_recipe, stats = recipe in torch_recipes.TORCH_RECIPES, None
+    if torch_recipe:
         skipped = torch_recipes.skip_reason(recipe)
-        if skipped:
-            # recorded, so warm starts skip it without importing torch to ask again
-            verdict = {"agreement": None, "passed": False, "skipped": skipped}
-            _record_verdict(entry, meta, recipe, verdict)
+        if skipped:  # recorded, so warm starts skip it without importing torch to ask again
+            _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
             reasons.append(f"{recipe} skipped: {skipped}")
             return None
         try:
             candidate = torch_recipes.from_reference(recipe, reference, threads)
-        except Exception as exc:  # noqa: BLE001 - e.g. FBGEMM refusing a CPU without AVX2
+        except Exception as exc:  # noqa: BLE001
             reasons.append(f"{recipe}: conversion failed: {type(exc).__name__}: {str(exc)[:300]}")
             return None
     else:
-        source, stats = exports.graph(spec.graph)
+        source, stats = exports.graph()
         try:
-            if spec.method is None:
+            if recipe == "fp32":
                 onnx_build.link_or_copy(source, entry / model_file(recipe))
             else:
                 target = exports.work / model_file(recipe)
-                quantize = onnx_build.quantize_int8 if spec.method == "int8" else onnx_build.quantize_blockwise
-                quantize(source, target, **dict(spec.options))
+                onnx_build.quantize_int8(source, target)
                 os.replace(target, entry / model_file(recipe))
         except Exception as exc:  # noqa: BLE001
             reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
@@ -358,7 +308,7 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
         (entry / model_file(recipe)).unlink(missing_ok=True)
         return None
     verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats,
-               "first_token_last_layer": exports.first_token_last_layer if spec.method != "torch" else None}
+               "first_token_last_layer": None if torch_recipe else exports.first_token_last_layer}
     _record_verdict(entry, meta, recipe, verdict)
     if not verdict["passed"]:
         reasons.append(_disagrees(recipe, verdict, tolerance))

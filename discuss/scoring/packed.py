@@ -1,16 +1,11 @@
-"""Padding-free batches for BERT-family encoders: several comments in one forward pass, no pad tokens.
+"""Padding-free batches for BERT-family encoders (the bf16 recipe): several comments in one pass, no pad tokens.
 
-A padded batch makes a 20-token reply cost as much as the 400-token rant it shares the batch with, which is
-why padded batches were slower than one comment at a time on 2 cores. Packed, the tokens of every comment in
-the batch are laid end to end as one ``[total_tokens, hidden]`` matrix: every per-token step (embeddings,
-the Q/K/V/output/FFN matmuls, LayerNorm, GELU) runs once over the whole batch with no padding, so the
-matmuls see one tall matrix instead of several short ones, and only attention, which mixes tokens, runs per
-comment on its own slice. The model's own modules do the work (so a bf16-converted model stays bf16), which
-makes this the same computation as the padded forward up to float rounding; the tests check that. The last
-layer runs for each comment's first token only, the one row the classifier reads (first_token.py).
-
-Supported: ``bert``, ``roberta``, ``xlm-roberta`` (Detoxify's original, unbiased and multilingual models).
-ALBERT (the ``-small`` models) shares layers differently and keeps the padded path.
+The tokens of every comment in a batch are laid end to end as one ``[total_tokens, hidden]`` matrix: every
+per-token step (embeddings, Q/K/V/output/FFN matmuls, LayerNorm, GELU) runs once over the batch, as one tall
+matrix, and only attention runs per comment on its own slice. The model's own modules do the work (a
+bf16-converted model stays bf16), so it is the padded forward's computation up to float rounding. The last layer
+runs for each comment's first token only (first_token.py). Supported: ``bert``, ``roberta``, ``xlm-roberta``
+(Detoxify's original, unbiased and multilingual); ALBERT (``-small``) keeps the padded path.
 """
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """Per-process scoring service: loads the model in the background, scores with a time budget.
 
-Scoring runs on one worker thread that micro-batches: concurrent ``score()`` calls from request threads are
-collected for up to ``SCORER_BATCH_WINDOW_MS`` (or for as long as the model is busy) into one batch of at
-most ``SCORER_MAX_BATCH`` comments. Batching several comments costs little more than one on CPU, so under
-load each post waits for one batched forward pass instead of queueing behind N single ones. Interactive
-``score()`` calls are served before bulk ``score_many()`` work (rescoring), which is cut into chunks so a
-post never waits behind a whole backlog. Every caller keeps its own time budget.
+One worker thread micro-batches: concurrent ``score()`` calls are collected for up to ``SCORER_BATCH_WINDOW_MS``
+(or while the model is busy) into one batch of at most ``SCORER_MAX_BATCH`` comments. Interactive ``score()``
+calls go before bulk ``score_many()`` work (rescoring), which is cut into chunks so a post never waits behind a
+whole backlog. Every caller keeps its own time budget.
 """
 from __future__ import annotations
 
@@ -61,9 +59,8 @@ class MicroBatcher:
         return future
 
     def call(self, fn: Callable[[], object]) -> Future:
-        """Run ``fn`` on the worker thread, ahead of scoring. The model is loaded (and checked) here so that
-        torch's parallel regions only ever start from this one thread: torch scores markedly slower on a thread
-        other than the one it first ran on (``python -m bench.torch_threads`` prints by how much)."""
+        """Run ``fn`` on the worker thread, ahead of scoring. The model is loaded (and checked) here: torch scores
+        markedly slower on a thread other than the one it first ran on (bench/research/README.md)."""
         self._ensure_worker()
         future: Future = Future()
         self._queue.put(_Job(CALL, next(self._seq), future, fn=fn))

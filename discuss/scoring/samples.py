@@ -1,8 +1,5 @@
-"""Sample comments: the ONNX agreement check, `flask discuss model check`, tests and the benchmark.
-
-The fixed samples cover the shapes the model sees in production (one word, a typical reply, rude and
-polite, non-ASCII, a very long rant). ``generate_comments`` makes a reproducible mix of news-comment
-lengths (median ~50 words, a tail past 300) for benchmarks and tokenizer training.
+"""Sample comments for the agreement check, `flask discuss model check`, tests and benchmarks: fixed ones in the
+shapes production sees, and ``generate_comments``, a reproducible mix of news-comment lengths (median ~50 words).
 """
 from __future__ import annotations
 
@@ -86,7 +83,6 @@ def generate_comments(n: int, seed: int = 7) -> list[str]:
 
 
 def agreement_comments() -> list[str]:
-    """What a fast recipe is checked on against fp32: the fixed samples plus 48 generated comments of news
-    lengths. The max difference grows with the number of inputs checked (on real trained weights, 16 samples
-    showed a third of the error that 112 comments did), so the check uses more than the fixed few."""
+    """What a fast recipe is checked on against fp32: the fixed samples plus 48 generated comments. The max
+    difference grows with the inputs checked (on trained weights 16 showed a third of 112's), hence more."""
     return list(SAMPLE_COMMENTS) + generate_comments(48, seed=5)

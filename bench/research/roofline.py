@@ -1,6 +1,6 @@
 """Roofline: the most comments/s any recipe of a given precision could reach on this machine.
 
-    .venv/bin/python -m bench.roofline [--model unbiased] [--comments 160] [--threads 2]
+    .venv/bin/python -m bench.research.roofline [--model unbiased] [--comments 160] [--threads 2]
 
 Scoring a comment is almost all matrix multiplication, so its speed is bounded by how fast this CPU multiplies
 matrices. This benchmark counts the multiply-adds of the model (its real config: layers, hidden and FFN sizes)
@@ -8,7 +8,7 @@ for each of bench.scoring's comments (same generator and seed, same tokenizer, 5
 times the matmuls themselves on both runtimes the product uses, ONNX Runtime (MLAS) and torch (oneDNN/MKL,
 FBGEMM), at two precisions:
 
-- fp32: MatMul / Linear (what the exact recipes run; bf16 needs AVX-512 BF16, fp16 weights on AVX2 compute in
+- fp32: MatMul / Linear (what the exact recipes run; bf16 needs AVX-512 BF16, the dropped fp16w computed in
   fp32);
 - int8: ORT with the product's own dynamic quantizer applied to the same MatMul (DynamicQuantizeLinear +
   MatMulInteger: activations quantized at run time, as in the int8 recipe); torch's dynamic int8 Linear.
@@ -26,8 +26,8 @@ LayerNorm, GELU, memory traffic and scheduling. Then the mean comment length at 
 allow the target (30 comments/s) is printed: how short comments would have to be for the target to be
 possible at that precision, whatever the software.
 
-Last, the CPU's own peak (bench.cpu_peak: multiply-add instructions alone, from registers, on every core) gives
-the ceiling no library can pass, for fp32 FMA (the recipes that agree with fp32 on AVX2), int8 (u8 x s8, as
+Last, the CPU's own peak (bench.research.cpu_peak: multiply-add instructions alone, from registers, on every
+core) gives the ceiling no library can pass, for fp32 FMA (the recipes that agree with fp32 on AVX2), int8 (u8 x s8, as
 MLAS and FBGEMM run it without VNNI) and int16 (the most precise integer path).
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -202,13 +202,13 @@ def main() -> None:
 
 def print_cpu_peak(threads: int, mean_work: float) -> None:
     """The ceiling at the CPU's instruction peak: every multiply-add at full rate and nothing else."""
-    from bench.cpu_peak import peak_rates
+    from bench.research.cpu_peak import peak_rates
 
     peaks = peak_rates(threads)
     if peaks is None:
         print("CPU peak: not measured (needs gcc and AVX2)")
         return
-    print(f"CPU instruction peak, {threads} threads (bench.cpu_peak; no loads, nothing but multiply-adds):")
+    print(f"CPU instruction peak, {threads} threads (bench.research.cpu_peak; no loads, only multiply-adds):")
     for precision, rate in peaks.items():
         print(f"  {precision:<6}{rate / 1e9:>7.1f} G multiply-adds/s: at most {rate / mean_work:.1f} comments/s")
 

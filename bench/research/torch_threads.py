@@ -1,7 +1,7 @@
 """Does torch score slower from a thread other than the one it first ran on? (Why the service loads the model on
 its scoring thread, and why the bf16 recipe is not the default.)
 
-    .venv/bin/python -m bench.torch_threads [--model unbiased|original|trained] [--recipe bf16|fp16w|torch] [--rounds 4]
+    .venv/bin/python -m bench.research.torch_threads [--model unbiased|original|trained] [--recipe bf16|torch]
 
 Loads the model on the main thread (as before the fix), then alternates: score N comments one at a time on the
 main thread, then the same on a new thread. Prints comments/s and the process's CPU use (cores busy) per round
@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="unbiased")
     parser.add_argument("--recipe", default="bf16",
-                        help="bf16 (torch, bf16 matmuls), fp16w (torch, fp16 weights) or torch (plain fp32)")
+                        help="bf16 (torch, bf16 matmuls; needs native bf16) or torch (plain fp32)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--comments", type=int, default=32)
     parser.add_argument("--one-thread", action="store_true", help=argparse.SUPPRESS)
@@ -54,7 +54,7 @@ def main() -> None:
     two_threads(args)
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "bench.torch_threads", "--one-thread", "--model", args.model,
+    subprocess.run([sys.executable, "-m", "bench.research.torch_threads", "--one-thread", "--model", args.model,
                     "--recipe", args.recipe, "--rounds", str(args.rounds), "--comments", str(args.comments)],
                    cwd=str(ROOT), check=True)
 

@@ -1,15 +1,15 @@
 """The CPU's own peak multiply-add rate, per precision: a ceiling no scoring library can beat.
 
-    .venv/bin/python -m bench.cpu_peak [--threads 2] [--seconds 0.5]
+    .venv/bin/python -m bench.research.cpu_peak [--threads 2] [--seconds 0.5]
 
-bench.roofline bounds scoring speed by the best matmul rate ONNX Runtime or torch reached here. A better
-library could in principle go faster, so this measures the instructions themselves. A small C kernel
+bench.research.roofline bounds scoring speed by the best matmul rate ONNX Runtime or torch reached here. A
+better library could in principle go faster, so this measures the instructions themselves. A small C kernel
 (compiled here with gcc, AVX2) issues nothing but independent multiply-add instructions from registers (no
 memory traffic, no loads, no loop-carried latency in the way), on every core at once:
 
-- fp32: ``vfmadd231ps``, 8 multiply-adds each. Every recipe that agrees with fp32 Detoxify on this CPU runs
-  here: fp32 itself, and ``fp16w`` (FBGEMM widens fp16 weights to fp32 and multiplies in fp32). bf16 needs
-  AVX-512 BF16, which this kind of CPU may lack.
+- fp32: ``vfmadd231ps``, 8 multiply-adds each. Every recipe that agrees with fp32 Detoxify on an AVX2 CPU
+  runs here: fp32 itself, and the dropped ``fp16w`` (FBGEMM widened fp16 weights to fp32 and multiplied in
+  fp32). bf16 needs AVX-512 BF16, which AVX2 CPUs lack.
 - int8: ``vpmaddubsw`` (32 u8 x s8 products summed in pairs to int16), ``vpmaddwd`` by ones (to int32) and
   ``vpaddd``: how ONNX Runtime's MLAS and FBGEMM multiply int8 on AVX2 without VNNI.
 - int16: ``vpmaddwd`` (16 int16 x int16 products summed in pairs to int32) and ``vpaddd``: the most precise

@@ -1,6 +1,6 @@
-"""The last layer for the first token only (discuss/scoring/first_token.py) vs the whole last layer, on ONNX.
+"""The last layer for the first token only (discuss/scoring/first_token.py) vs the whole layer, on ONNX.
 
-    .venv/bin/python -m bench.first_token [--model unbiased] [--comments 96] [--rounds 3]
+    .venv/bin/python -m bench.research.first_token [--model unbiased] [--comments 96] [--rounds 3]
 
 Exports the benchmark model twice, with and without the cut, fuses both as the product does, quantizes each
 with the product's int8 recipe, and scores the same comments one per run (as the ONNX recipes serve) with
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,7 +38,7 @@ def build(reference, work: Path) -> dict[str, Path]:
         name = "cut" if cut else "whole"
         exports = onnx_build.Exports(reference.model, work / name, first_token_only=cut)
         (work / name).mkdir()
-        fused, stats = exports.graph("fused")
+        fused, stats = exports.graph()
         assert exports.first_token_last_layer is cut, f"export cut={exports.first_token_last_layer}, wanted {cut}"
         assert stats is not None, "fusion failed: the bench would time unfused graphs"
         onnx_build.quantize_int8(fused, work / name / "model.int8.onnx")

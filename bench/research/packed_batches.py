@@ -1,8 +1,9 @@
 """Padding-free (packed) batches vs one comment per pass vs padded batches, for a torch recipe, in one process.
 
-    .venv/bin/python -m bench.packed_batches [--recipe bf16|fp16w] [--model unbiased] [--comments 160] [--rounds 3]
+    .venv/bin/python -m bench.research.packed_batches [--recipe bf16|fp32] [--model unbiased] [--comments 160]
 
-``--recipe`` defaults to bf16 where it is native, else fp16w (fp16 weights, fp32 arithmetic). Timings on
+``--recipe`` defaults to bf16 where it is native, else fp32 (the unconverted model run packed: what packing
+alone gives, on any CPU; the product packs only bf16, since ONNX fp32 serves where bf16 does not). Timings on
 these machines swing by 25% between runs, so every variant runs in every round, interleaved, in the same
 process, and the table shows the median comments/s over rounds plus each variant's ratio to plain fp32 torch one
 comment per pass (the reference path), which runs in the same rounds, as does fused ONNX fp32 one comment per
@@ -13,6 +14,7 @@ packed path with fp32 torch (the product's check) and RSS at the end.
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import os
 import statistics
@@ -20,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,21 +44,26 @@ def main() -> None:
     from discuss.scoring.batching import run_batched
     from discuss.scoring.detoxify_scorer import DetoxifyScorer, return_freed_memory
     from discuss.scoring.factory import ScorerSettings, load_scorer
+    from discuss.scoring.packed import PackedForward
     from discuss.scoring.samples import generate_comments
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", choices=sorted(torch_recipes.TORCH_RECIPES), default=None)
+    parser.add_argument("--recipe", choices=[*torch_recipes.TORCH_RECIPES, "fp32"], default=None)
     parser.add_argument("--model", default="unbiased")
     parser.add_argument("--comments", type=int, default=160)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    recipe = args.recipe or ("bf16" if torch_recipes.native_bf16() else "fp16w")
-    skipped = torch_recipes.skip_reason(recipe)
+    recipe = args.recipe or ("bf16" if torch_recipes.native_bf16() else "fp32")
+    skipped = recipe != "fp32" and torch_recipes.skip_reason(recipe)
     if skipped:
         sys.exit(f"{recipe} is skipped on this machine ({skipped}): nothing to measure")
     checkpoint, config_dir = ensure_checkpoint(args.model, DEFAULT_OUT)
     reference = DetoxifyScorer(checkpoint=checkpoint, config_dir=config_dir, threads=2)
-    scorer = torch_recipes.from_reference(recipe, reference, threads=2)
+    if recipe == "fp32":
+        scorer = DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=2)
+        scorer.packed = PackedForward(scorer.model)
+    else:
+        scorer = torch_recipes.from_reference(recipe, reference, threads=2)
     check = onnx_scorer.agreement(reference, scorer)
     comments = generate_comments(args.comments)
 

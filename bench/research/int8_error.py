@@ -1,6 +1,6 @@
 """Where int8's disagreement with fp32 comes from: a fake-quantization study on the torch model.
 
-    .venv/bin/python -m bench.int8_error [--model unbiased] [--comments 64]
+    .venv/bin/python -m bench.research.int8_error [--model unbiased] [--comments 64]
 
 Every encoder Linear is replaced by one that rounds its weights to int8 per output channel (symmetric, as
 ONNX Runtime's per-channel ``quantize_dynamic``) and optionally its input to uint8 (asymmetric, one scale per
@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

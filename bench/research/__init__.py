@@ -1,0 +1,1 @@
+"""Research benches: how the scoring recipes were chosen. Findings in README.md here."""
