@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.tiny_detoxify import ORIGINAL_LABELS, UNBIASED_LABELS, build_checkpoint  # noqa: E402
+from bench.detoxify_checkpoint import ORIGINAL_LABELS, UNBIASED_LABELS, build_checkpoint  # noqa: E402
 
 DEFAULT_OUT = ROOT / "bench" / "out"
 HEAD_SCALE = 10.0

@@ -16,12 +16,21 @@ from sqlalchemy import create_engine, text
 from discuss import create_app
 from discuss.config import TestingConfig
 from discuss.extensions import db
-from tests.support.scorers import KeywordScorer
+from tests.dashboard_support import build_world, sign_in
+from tests.factories import make_site
+from tests.support.scorers import FakeScorer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 PG_URL = os.environ.get("DISCUSS_TEST_DATABASE_URL")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "site(**options): how the `site` fixture builds its site "
+                                       "(make_site keywords, e.g. sso=True or settings)")
+    config.addinivalue_line("markers", "signed_in(role): the `world` fixture signs the client in as "
+                                       "world.users[role]")
 
 
 def _base_config(uri: str) -> dict:
@@ -73,7 +82,7 @@ def _fresh_database(template: str, tmp_path) -> str:
 
 @pytest.fixture
 def scorer():
-    return KeywordScorer()
+    return FakeScorer()
 
 
 @pytest.fixture
@@ -97,8 +106,14 @@ def make_app(database_template, tmp_path, scorer):
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app()
+def app_config():
+    """Config overrides for the `app` fixture: a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app, app_config):
+    app = make_app(**app_config)
     with app.app_context():
         yield app
 
@@ -106,6 +121,26 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def site(app, request):
+    """The "news" site. ``@pytest.mark.site(sso=True, **settings)`` on a test or module changes it."""
+    marker = request.node.get_closest_marker("site")
+    return make_site("news", **(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def world(app, client, request):
+    """Two sites with a comment in every state, and staff (see build_world).
+
+    ``@pytest.mark.signed_in("admin")`` on a test or module signs the client in as ``world.users["admin"]``.
+    """
+    built = build_world()
+    marker = request.node.get_closest_marker("signed_in")
+    if marker is not None:
+        sign_in(client, built.users[marker.args[0]])
+    return built
 
 
 @pytest.fixture(scope="session")

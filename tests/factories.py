@@ -8,16 +8,21 @@ from discuss.extensions import db
 from discuss.identity.tokens import issue_author_token
 from discuss.models import (AuthorKind, Ban, Comment, CommentStatus, Role, Site, Thread, User, utcnow)
 from discuss.sanitize import html_to_text, render_markdown
+from discuss.identity.readers import start_session
+from discuss.identity.sso import set_sso_secret
 from discuss.models.queries import touch_thread
 
 ORIGIN = "https://news.example.com"
 _counter = itertools.count(1)
 
 
-def make_site(slug: str = "news", origins: list[str] | None = None, **settings) -> Site:
+def make_site(slug: str = "news", origins: list[str] | None = None, *, sso: bool = False, **settings) -> Site:
+    """A site; ``sso=True`` also gives it an SSO signing secret. Other keywords are its settings."""
     site = Site(slug=slug, name=slug.title(), allowed_origins=origins or [ORIGIN], settings=settings)
     db.session.add(site)
     db.session.commit()
+    if sso:
+        set_sso_secret(site)
     return site
 
 
@@ -30,7 +35,14 @@ def make_user(name: str | None = None, kind: AuthorKind = AuthorKind.GUEST, role
 
 
 def token_for(user: User) -> dict[str, str]:
+    """The header of the author token a guest gets when posting."""
     return {"Authorization": f"Bearer {issue_author_token(user)}"}
+
+
+def bearer(who: str | User) -> dict[str, str]:
+    """An Authorization header: for a token as given, or for a user, a new reader session's token."""
+    token = start_session(who, "password").token if isinstance(who, User) else who
+    return {"Authorization": f"Bearer {token}"}
 
 
 def make_thread(site: Site, article: str = "article-1", **fields) -> Thread:

@@ -14,7 +14,7 @@ from discuss.scoring.runtime import ScoringService
 from discuss.moderation.rescoring import install_auto_rescore
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread
-from tests.support.scorers import BrokenScorer, KeywordScorer
+from tests.support.scorers import FakeScorer
 
 
 def test_migrations_build_exactly_the_models_schema(app):
@@ -50,11 +50,11 @@ def test_init_demo_creates_demo_site_and_first_admin_once(app):
 
 
 def test_rescore_command_routes_held_comments(make_app):
-    app = make_app(SCORER=BrokenScorer())
+    app = make_app(SCORER=FakeScorer(fail=True))
     with app.app_context():
         make_site(toxicity_nudge=False)
         comment_id = post_comment(app.test_client(), "Held while the model was down").json["comment"]["id"]
-        app.extensions["discuss.scoring"] = ScoringService.from_scorer(KeywordScorer())
+        app.extensions["discuss.scoring"] = ScoringService.from_scorer(FakeScorer())
         result = app.test_cli_runner().invoke(args=["discuss", "rescore"])
         assert result.exit_code == 0, result.output
         assert "published=1" in result.output
@@ -76,7 +76,7 @@ def test_held_comments_are_routed_automatically_once_the_model_is_up(make_app):
 
     def loader():
         gate.wait(10)
-        return KeywordScorer()
+        return FakeScorer()
 
     app = make_app(SCORER=None, SCORER_ENABLED=False)
     with app.app_context():
@@ -104,7 +104,7 @@ def test_automatic_rescoring_on_an_unmigrated_database_warns_instead_of_failing(
     app = create_app(_base_config(f"sqlite:///{tmp_path / 'empty.db'}") | {"SCORER": None,
                                                                            "SCORER_ENABLED": False})
     with app.app_context():
-        service = ScoringService(KeywordScorer, "instant")
+        service = ScoringService(FakeScorer, "instant")
         app.extensions["discuss.scoring"] = service
         service.load_now()
         with caplog.at_level(logging.WARNING):

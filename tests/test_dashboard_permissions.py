@@ -5,12 +5,7 @@ import pytest
 
 from discuss.extensions import db
 from discuss.models import CommentStatus
-from tests.dashboard_support import ROLES, build_world, sign_in
-
-
-@pytest.fixture
-def world(app):
-    return build_world()
+from tests.dashboard_support import ROLES, sign_in
 
 
 def page_urls(w):

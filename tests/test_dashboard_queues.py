@@ -7,15 +7,10 @@ import pytest
 
 from discuss.extensions import db
 from discuss.models import CommentStatus, Report, ReportReason
-from tests.dashboard_support import build_world, sign_in
+from tests.dashboard_support import sign_in
 from tests.factories import make_comment, make_user
 
-
-@pytest.fixture
-def world(app, client):
-    w = build_world()
-    sign_in(client, w.users["admin"])
-    return w
+pytestmark = pytest.mark.signed_in("admin")
 
 
 def api_ids(client, queue: str, **params) -> list[int]:

@@ -6,14 +6,8 @@ from sqlalchemy import select
 
 from discuss.extensions import db
 from discuss.models import Ban, CommentStatus, ModerationEvent, Report, ReportReason, Thread
-from tests.dashboard_support import build_world, sign_in
 
-
-@pytest.fixture
-def world(app, client):
-    w = build_world()
-    sign_in(client, w.users["moderator"])
-    return w
+pytestmark = pytest.mark.signed_in("moderator")
 
 
 def thread_state(thread_id: int) -> tuple[int, int]:

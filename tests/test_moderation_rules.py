@@ -7,7 +7,7 @@ from discuss.models import Comment, CommentStatus, ModerationEvent
 from discuss.moderation.words import find_listed_words
 from tests.factories import ban, make_comment, make_site, make_thread, make_user, token_for
 from tests.support.api import post_comment
-from tests.support.scorers import FixedScorer
+from tests.support.scorers import FakeScorer
 
 
 def _stored(response) -> Comment:
@@ -74,7 +74,7 @@ def test_banned_word_rejects_without_scoring(client, app, scorer):
     ({"obscene": 0.99}, CommentStatus.PUBLISHED, []),
 ])
 def test_default_toxicity_thresholds_at_their_edges(make_app, scores, status, reasons):
-    app = make_app(SCORER=FixedScorer(scores))
+    app = make_app(SCORER=FakeScorer(fixed=scores))
     with app.app_context():
         make_site(toxicity_nudge=False)
         response = post_comment(app.test_client(), "Some words")
@@ -85,7 +85,7 @@ def test_default_toxicity_thresholds_at_their_edges(make_app, scores, status, re
 
 
 def test_site_thresholds_override_defaults(make_app):
-    app = make_app(SCORER=FixedScorer({"toxicity": 0.5}))
+    app = make_app(SCORER=FakeScorer(fixed={"toxicity": 0.5}))
     with app.app_context():
         make_site(hold_thresholds={"toxicity": 0.4}, toxicity_nudge=False)
         assert _stored(post_comment(app.test_client(), "meh")).reasons == ["toxicity:toxicity"]

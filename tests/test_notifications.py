@@ -19,7 +19,7 @@ from discuss.models import AuthorKind, CommentStatus, Role, User
 from discuss.jobs import notifications
 from discuss.identity import readers
 from discuss.identity.staff import create_staff
-from tests.factories import make_comment, make_site, make_thread, make_user
+from tests.factories import bearer, make_comment, make_site, make_thread, make_user
 from tests.support.api import post_comment
 
 PUBLIC_URL = "http://comments.test"
@@ -74,16 +74,9 @@ def smtp():
 
 
 @pytest.fixture
-def mail_app(make_app, smtp):
-    app = make_app(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp.port, PUBLIC_URL=PUBLIC_URL,
-                   MAIL_FROM="comments@news.example.com")
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
-def site(mail_app):
-    return make_site("news")
+def app_config(smtp):
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp.port, "PUBLIC_URL": PUBLIC_URL,
+            "MAIL_FROM": "comments@news.example.com"}
 
 
 def text_of(message) -> str:
@@ -99,10 +92,6 @@ def local(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def subscribed_reader(client, smtp) -> str:
     """Register, confirm the address from the emailed link, opt in to replies; returns the token."""
     token = client.post("/api/v1/auth/register", json={"email": "ann@example.com", "password": PASSWORD,
@@ -115,8 +104,8 @@ def subscribed_reader(client, smtp) -> str:
     return token
 
 
-def test_registration_emails_a_working_verification_link(mail_app, site, smtp):
-    client = mail_app.test_client()
+def test_registration_emails_a_working_verification_link(app, site, smtp):
+    client = app.test_client()
     token = client.post("/api/v1/auth/register", json={"email": "ann@example.com", "password": PASSWORD,
                                                        "display_name": "Ann"}).get_json()["token"]
     [message] = smtp.wait_for(1)
@@ -129,8 +118,8 @@ def test_registration_emails_a_working_verification_link(mail_app, site, smtp):
     assert client.get("/api/v1/me", headers=bearer(token)).get_json()["viewer"]["email_verified"] is True
 
 
-def test_reply_emails_the_opted_in_author_and_the_link_unsubscribes(mail_app, site, smtp):
-    client = mail_app.test_client()
+def test_reply_emails_the_opted_in_author_and_the_link_unsubscribes(app, site, smtp):
+    client = app.test_client()
     token = subscribed_reader(client, smtp)
     parent = post_comment(client, "Budgets should be public.", token=token, name=None).get_json()["comment"]
     reply = post_comment(client, "Agreed, and **searchable**.", name="Bob", parent_id=parent["id"])
@@ -154,21 +143,21 @@ def test_reply_emails_the_opted_in_author_and_the_link_unsubscribes(mail_app, si
     assert smtp.stays_at(2)
 
 
-def test_one_click_unsubscribe_by_post(mail_app, site, smtp):
+def test_one_click_unsubscribe_by_post(app, site, smtp):
     user = make_user("Ann", kind=AuthorKind.ACCOUNT, email="ann@example.com", email_verified=True,
                      notify_replies=True)
     url = notifications.unsubscribe_url(PUBLIC_URL, user, "replies")
-    response = mail_app.test_client().post(local(url), data="List-Unsubscribe=One-Click",
+    response = app.test_client().post(local(url), data="List-Unsubscribe=One-Click",
                                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and response.get_json() == {"unsubscribed": "replies"}
     db.session.refresh(user)
     assert user.notify_replies is False
-    forged = mail_app.test_client().get("/api/v1/unsubscribe?token=" + url.rsplit("=", 1)[1][:-3] + "abc")
+    forged = app.test_client().get("/api/v1/unsubscribe?token=" + url.rsplit("=", 1)[1][:-3] + "abc")
     assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "invalid_link"
 
 
 @pytest.mark.parametrize("case", ["not_opted_in", "unverified", "own_reply", "held_reply"])
-def test_no_email_when_the_author_should_not_get_one(mail_app, site, smtp, case):
+def test_no_email_when_the_author_should_not_get_one(app, site, smtp, case):
     author = make_user("Ann", kind=AuthorKind.ACCOUNT, email="ann@example.com",
                        email_verified=case != "unverified", notify_replies=case != "not_opted_in")
     thread = make_thread(site)
@@ -180,7 +169,7 @@ def test_no_email_when_the_author_should_not_get_one(mail_app, site, smtp, case)
     assert smtp.stays_at(0, wait=0.2)
 
 
-def test_a_reply_is_announced_once_whatever_calls_the_hook(mail_app, site, smtp):
+def test_a_reply_is_announced_once_whatever_calls_the_hook(app, site, smtp):
     author = make_user("Ann", kind=AuthorKind.ACCOUNT, email="ann@example.com", email_verified=True,
                        notify_replies=True)
     thread = make_thread(site)
@@ -196,12 +185,12 @@ def test_a_reply_is_announced_once_whatever_calls_the_hook(mail_app, site, smtp)
     assert smtp.stays_at(1, wait=0.3)
 
 
-def test_sso_readers_email_counts_as_verified(mail_app, site, smtp):
+def test_sso_readers_email_counts_as_verified(app, site, smtp):
     sso_user = make_user("Pat", kind=AuthorKind.SSO, sso_site_id=site.id, external_id="42",
                          email="pat@news.example.com", email_verified=True, notify_replies=True)
     thread = make_thread(site)
     parent = make_comment(thread, sso_user, "Subscriber's view.")
-    post_comment(mail_app.test_client(), "A reply to Pat.", name="Bob", parent_id=parent.id)
+    post_comment(app.test_client(), "A reply to Pat.", name="Bob", parent_id=parent.id)
     [message] = smtp.wait_for(1)
     assert message["To"] == "pat@news.example.com"
 
@@ -224,7 +213,7 @@ def test_reply_email_goes_through_the_rq_queue_when_configured(make_app, smtp, r
     assert "Queued reply." in text_of(message)
 
 
-def test_digest_emails_each_opted_in_moderator_their_pending_queue(mail_app, smtp):
+def test_digest_emails_each_opted_in_moderator_their_pending_queue(app, smtp):
     news = make_site("news")
     sports = make_site("sports", origins=["https://sports.example.com"])
     mod = create_staff("mod@example.com", PASSWORD, site_ids=[news.id])
@@ -236,7 +225,7 @@ def test_digest_emails_each_opted_in_moderator_their_pending_queue(mail_app, smt
     make_comment(thread, make_user("Bob"), "Second held comment", status=CommentStatus.PENDING)
     make_comment(thread, make_user("Cy"), "Published, not in the digest")
     group = discuss_cli
-    runner = mail_app.test_cli_runner()
+    runner = app.test_cli_runner()
     for email_address in ("mod@example.com", "quiet@example.com"):
         assert runner.invoke(group, ["digest", email_address]).exit_code == 0
     result = runner.invoke(group, ["send-digest"])
@@ -249,16 +238,16 @@ def test_digest_emails_each_opted_in_moderator_their_pending_queue(mail_app, smt
     assert "Buy cheap pills now" in body and "words:suspect" in body and "Published, not" not in body
     assert f"{PUBLIC_URL}/mod/queue/pending" in body
     unsubscribe = link_in(message, "/api/v1/unsubscribe")
-    mail_app.test_client().get(local(unsubscribe))
+    app.test_client().get(local(unsubscribe))
     db.session.expire_all()
     assert db.session.get(User, mod.id).notify_digest is False
     assert db.session.get(User, quiet.id).notify_digest is True and quiet.role is Role.MODERATOR
 
 
-def test_staff_opt_in_to_the_digest_through_the_api(mail_app, smtp):
+def test_staff_opt_in_to_the_digest_through_the_api(app, smtp):
     make_site("news")
     create_staff("mod@example.com", PASSWORD, admin=True)
     token = readers.authenticate("mod@example.com", PASSWORD).token
-    response = mail_app.test_client().patch("/api/v1/me", headers=bearer(token), json={"notify_digest": True})
+    response = app.test_client().patch("/api/v1/me", headers=bearer(token), json={"notify_digest": True})
     assert response.status_code == 200 and response.get_json()["viewer"]["is_staff"] is True
     assert [u.email for u in notifications.digest_recipients()] == ["mod@example.com"]

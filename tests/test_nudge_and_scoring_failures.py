@@ -9,7 +9,7 @@ from discuss.scoring.runtime import ScoringService, get_scoring
 from discuss.moderation.rescoring import rescore_pending
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread
-from tests.support.scorers import BrokenScorer, KeywordScorer, SlowScorer
+from tests.support.scorers import FakeScorer
 
 
 def test_nudge_warns_instead_of_holding_and_stores_nothing(client, app):
@@ -60,7 +60,7 @@ def _post_and_get(app, body="Fine words"):
 
 
 def test_scorer_raising_holds_comment_as_scoring_unavailable(make_app):
-    app = make_app(SCORER=BrokenScorer())
+    app = make_app(SCORER=FakeScorer(fail=True))
     with app.app_context():
         make_site()
         response, stored = _post_and_get(app)
@@ -70,7 +70,7 @@ def test_scorer_raising_holds_comment_as_scoring_unavailable(make_app):
 
 
 def test_scorer_over_time_budget_holds_comment(make_app):
-    app = make_app(SCORER=SlowScorer(1.0), SCORING_TIMEOUT_MS=100)
+    app = make_app(SCORER=FakeScorer(delay=1.0), SCORING_TIMEOUT_MS=100)
     with app.app_context():
         make_site()
         response, stored = _post_and_get(app)
@@ -80,7 +80,7 @@ def test_scorer_over_time_budget_holds_comment(make_app):
 
 def test_model_still_loading_holds_then_rescore_routes_once(make_app):
     release = threading.Event()
-    keyword_scorer = KeywordScorer()
+    keyword_scorer = FakeScorer()
 
     def slow_loader():
         release.wait(10)
@@ -113,14 +113,14 @@ def test_model_still_loading_holds_then_rescore_routes_once(make_app):
 
 
 def test_rescore_leaves_moderator_decisions_alone(make_app):
-    app = make_app(SCORER=BrokenScorer())
+    app = make_app(SCORER=FakeScorer(fail=True))
     with app.app_context():
         make_site()
         _, stored = _post_and_get(app)
         stored.moderator_decided = True
         stored.status = CommentStatus.REJECTED
         db.session.commit()
-        app.extensions["discuss.scoring"] = ScoringService.from_scorer(KeywordScorer())
+        app.extensions["discuss.scoring"] = ScoringService.from_scorer(FakeScorer())
         assert rescore_pending()["published"] == 0
         db.session.expire_all()
         assert stored.status is CommentStatus.REJECTED

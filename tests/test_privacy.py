@@ -11,8 +11,7 @@ from discuss.cli import discuss_cli
 from discuss.models import (AuthorKind, Comment, CommentStatus, ModerationEvent, ReaderSession, Report,
                             ReportReason, Role, Thread, User, Vote, utcnow)
 from discuss.comments import privacy
-from discuss.identity import readers
-from tests.factories import make_comment, make_site, make_thread, make_user, token_for
+from tests.factories import bearer, make_comment, make_site, make_thread, make_user, token_for
 from tests.support.api import flatten, read_thread
 
 
@@ -20,10 +19,6 @@ from tests.support.api import flatten, read_thread
 def reader(app):
     return make_user("Ann", kind=AuthorKind.ACCOUNT, email="ann@example.com", password_hash="x",
                      email_verified=True, notify_replies=True)
-
-
-def bearer(user: User) -> dict[str, str]:
-    return {"Authorization": f"Bearer {readers.start_session(user, 'password').token}"}
 
 
 def events(action: str) -> list[ModerationEvent]:

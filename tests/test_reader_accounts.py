@@ -12,22 +12,15 @@ from discuss.extensions import db
 from discuss.models import AuthorKind, ReaderSession, User, utcnow
 from discuss.identity import readers
 from discuss.models.queries import find_thread
-from tests.factories import ORIGIN, make_comment, make_site
+from tests.factories import ORIGIN, bearer, make_comment, make_site
 from tests.support.api import post_comment, read_thread
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app(MAIL_ENABLED=False)
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
-def site(app):
-    return make_site("news")
+def app_config():
+    return {"MAIL_ENABLED": False}
 
 
 def register(client, email="ann@example.com", password=PASSWORD, name="Ann", **extra):
@@ -37,10 +30,6 @@ def register(client, email="ann@example.com", password=PASSWORD, name="Ann", **e
 
 def login(client, email="ann@example.com", password=PASSWORD, **extra):
     return client.post("/api/v1/auth/login", json={"email": email, "password": password, **extra})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_register_returns_a_session_token_and_a_viewer_without_the_email(client, site):

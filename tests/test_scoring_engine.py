@@ -20,13 +20,13 @@ from discuss.scoring.base import CORE_LABELS  # noqa: E402
 from discuss.scoring.factory import ScorerSettings, load_scorer  # noqa: E402
 from discuss.scoring.runtime import ScoringService  # noqa: E402
 from discuss.scoring.samples import SAMPLE_COMMENTS  # noqa: E402
+from tests.support.scorers import FakeScorer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory):
-    from tests.support.tiny_detoxify import build_tiny_checkpoint
-
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-detoxify"), head_scale=20.0)
+def tiny_checkpoint(tiny_detoxify):
+    """The session's tiny checkpoint (tests/conftest.py builds it once), under this module's name."""
+    return tiny_detoxify
 
 
 @pytest.fixture(scope="session")
@@ -55,22 +55,6 @@ def settings(tiny_checkpoint, cache_dir, **overrides) -> ScorerSettings:
     checkpoint, config_dir = tiny_checkpoint
     return ScorerSettings(**{"checkpoint": checkpoint, "config_dir": config_dir, "threads": 1,
                              "cache_dir": str(cache_dir), **overrides})
-
-
-class FixedScorer:
-    labels = CORE_LABELS
-
-    def __init__(self, delay: float = 0.0, fail: bool = False):
-        self.delay, self.fail = delay, fail
-        self.batches: list[list[str]] = []
-
-    def score_batch(self, texts):
-        self.batches.append(list(texts))
-        if self.delay:
-            time.sleep(self.delay)
-        if self.fail:
-            raise RuntimeError("model exploded")
-        return [{label: min(1.0, len(text) / 100) for label in self.labels} for text in texts]
 
 
 # --- the real Detoxify class, offline ---------------------------------------------------------------------
@@ -343,7 +327,7 @@ def test_service_goes_from_loading_to_ready_and_fires_ready_callbacks():
 
     def loader():
         gate.wait(5)
-        return FixedScorer()
+        return FakeScorer(by_length=True)
 
     service = ScoringService(loader, "slow loader")
     callback_done = threading.Event()
@@ -380,7 +364,7 @@ def test_failed_load_leaves_service_failed_with_the_error():
 
 
 def test_raising_scorer_gives_scoring_unavailable():
-    service = ScoringService.from_scorer(FixedScorer(fail=True))
+    service = ScoringService.from_scorer(FakeScorer(by_length=True, fail=True))
     with pytest.raises(ScoringUnavailable) as info:
         service.score("boom", timeout_s=2)
     assert info.value.reason == "error:RuntimeError"
@@ -389,7 +373,7 @@ def test_raising_scorer_gives_scoring_unavailable():
 
 
 def test_slow_scorer_gives_timeout_within_the_callers_budget():
-    service = ScoringService.from_scorer(FixedScorer(delay=0.5))
+    service = ScoringService.from_scorer(FakeScorer(by_length=True, delay=0.5))
     started = time.perf_counter()
     with pytest.raises(ScoringUnavailable) as info:
         service.score("slow", timeout_s=0.1)
@@ -398,7 +382,7 @@ def test_slow_scorer_gives_timeout_within_the_callers_budget():
 
 
 def test_concurrent_posts_are_micro_batched():
-    scorer = FixedScorer(delay=0.05)
+    scorer = FakeScorer(by_length=True, delay=0.05)
     service = ScoringService.from_scorer(scorer, max_batch=8, window_ms=20)
     results: dict[int, dict] = {}
 
@@ -412,18 +396,18 @@ def test_concurrent_posts_are_micro_batched():
         thread.join(10)
     assert sorted(results) == list(range(1, 13))
     assert all(results[i]["toxicity"] == pytest.approx(min(1.0, i / 100)) for i in results)  # right answers
-    assert len(scorer.batches) < 12 and max(len(b) for b in scorer.batches) > 1
-    assert max(len(b) for b in scorer.batches) <= 8
+    assert len(scorer.calls) < 12 and max(len(b) for b in scorer.calls) > 1
+    assert max(len(b) for b in scorer.calls) <= 8
     assert service.status()["batching"]["texts"] == 12
 
 
 def test_bulk_rescoring_is_chunked_and_keeps_order():
-    scorer = FixedScorer()
+    scorer = FakeScorer(by_length=True)
     service = ScoringService.from_scorer(scorer, max_batch=4, window_ms=0)
     texts = ["y" * i for i in range(10)]
     scores = service.score_many(texts)
     assert [s["toxicity"] for s in scores] == pytest.approx([i / 100 for i in range(10)])
-    assert max(len(b) for b in scorer.batches) <= 4
+    assert max(len(b) for b in scorer.calls) <= 4
 
 
 def test_service_scores_with_the_real_tiny_model(onnx_cache):
@@ -489,14 +473,14 @@ def test_model_loads_on_the_thread_that_scores_and_ready_callbacks_may_score():
     (automatic rescoring) must not wait on that busy thread."""
     threads = {}
 
-    class ThreadRecordingScorer(FixedScorer):
+    class ThreadRecordingScorer(FakeScorer):
         def score_batch(self, texts):
             threads["score"] = threading.current_thread().name
             return super().score_batch(texts)
 
     def loader():
         threads["load"] = threading.current_thread().name
-        return ThreadRecordingScorer()
+        return ThreadRecordingScorer(by_length=True)
 
     service = ScoringService(loader, "threads")
     scored_in_callback = threading.Event()

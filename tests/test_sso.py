@@ -12,23 +12,16 @@ from sqlalchemy import func, select
 from discuss.extensions import db
 from discuss.cli import discuss_cli
 from discuss.models import AuthorKind, User
-from discuss.identity.sso import set_sso_secret
 from tests.factories import make_site
 from tests.support.api import post_comment, read_thread
 
 
-@pytest.fixture
-def site(app):
-    site = make_site("news")
-    set_sso_secret(site)
-    return site
+pytestmark = pytest.mark.site(sso=True)
 
 
 @pytest.fixture
 def other_site(app):
-    site = make_site("sports", origins=["https://sports.example.com"])
-    set_sso_secret(site)
-    return site
+    return make_site("sports", origins=["https://sports.example.com"], sso=True)
 
 
 def claims(**overrides):
@@ -94,8 +87,7 @@ def test_expired_token_is_refused(client, site):
 def test_token_replayed_after_expiry_is_refused(make_app):
     app = make_app(SSO_LEEWAY_SECONDS=0)
     with app.app_context():
-        site = make_site("news")
-        set_sso_secret(site)
+        site = make_site("news", sso=True)
         client = app.test_client()
         token = sign(site, claims(exp=int(time.time()) + 1))
         assert sso(client, token).status_code == 200
@@ -181,8 +173,7 @@ def test_bad_optional_claims_are_named(client, site):
 def test_site_without_a_secret_or_not_accepting_sso_is_refused(client):
     make_site("news")
     assert error_code(sso(client, "x.y.z")) == "sso_not_configured"
-    closed = make_site("closed", allowed_identities=["guest"])
-    set_sso_secret(closed)
+    closed = make_site("closed", allowed_identities=["guest"], sso=True)
     response = sso(client, sign(closed, claims(aud="closed")), slug="closed")
     assert response.status_code == 403 and error_code(response) == "identity_not_allowed"
 

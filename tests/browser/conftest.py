@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from discuss import create_app
 from discuss.embed.demo import render_demo_page
 from discuss.extensions import db
-from tests.support.scorers import KeywordScorer
+from tests.support.scorers import FakeScorer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -61,7 +61,7 @@ def demo_wsgi(comments_host_ref: dict[str, str]):
 class Env:
     """Both servers plus helpers to seed data through the real API."""
 
-    def __init__(self, app, service: ServerThread, demo: ServerThread, scorer: KeywordScorer,
+    def __init__(self, app, service: ServerThread, demo: ServerThread, scorer: FakeScorer,
                  publisher_sessions: dict | None = None):
         self.publisher_sessions = publisher_sessions if publisher_sessions is not None else {}
         self.app = app
@@ -92,7 +92,7 @@ class Env:
 @pytest.fixture(scope="session")
 def env(tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "discuss.db"
-    scorer = KeywordScorer()
+    scorer = FakeScorer()
     ref: dict[str, str] = {}
     demo = ServerThread(demo_wsgi(ref))
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",

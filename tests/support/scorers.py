@@ -1,4 +1,9 @@
-"""Test doubles for the scorer (for rule and API tests; the real Detoxify path has its own tests)."""
+"""The one scorer double (for rule, API and scoring-service tests; the real Detoxify path has its own tests).
+
+``FakeScorer()`` scores by keyword; ``FakeScorer(fixed={...})`` gives every text the same scores (threshold
+edges); ``FakeScorer(by_length=True)`` scores ``len(text) / 100`` (order and batching checks);
+``delay`` sleeps per batch (time budgets, micro-batching) and ``fail`` raises (a crashed model).
+"""
 from __future__ import annotations
 
 import threading
@@ -8,24 +13,30 @@ from typing import Sequence
 from discuss.scoring.base import CORE_LABELS
 
 LOW = 0.02
+DEFAULT_KEYWORDS = {
+    "idiot": {"toxicity": 0.91, "insult": 0.88},
+    "moron": {"toxicity": 0.75, "insult": 0.72},
+    "kill you": {"toxicity": 0.97, "threat": 0.93, "severe_toxicity": 0.97},
+}
 
 
-class KeywordScorer:
-    """Deterministic scores: a text containing a keyword gets that keyword's scores, else LOW."""
-
+class FakeScorer:
     labels = CORE_LABELS
 
-    def __init__(self, keywords: dict[str, dict[str, float]] | None = None):
-        self.keywords = keywords if keywords is not None else {
-            "idiot": {"toxicity": 0.91, "insult": 0.88},
-            "moron": {"toxicity": 0.75, "insult": 0.72},
-            "kill you": {"toxicity": 0.97, "threat": 0.93, "severe_toxicity": 0.97},
-        }
-        self.calls: list[list[str]] = []
+    def __init__(self, keywords: dict[str, dict[str, float]] | None = None, *,
+                 fixed: dict[str, float] | None = None, by_length: bool = False,
+                 delay: float = 0.0, fail: bool = False):
+        self.keywords = DEFAULT_KEYWORDS if keywords is None else keywords
+        self.fixed, self.by_length, self.delay, self.fail = fixed, by_length, delay, fail
+        self.calls: list[list[str]] = []  # every batch asked for, in order
         self._lock = threading.Lock()
 
     def score_one(self, text: str) -> dict[str, float]:
+        if self.by_length:
+            return {label: min(1.0, len(text) / 100) for label in self.labels}
         scores = {label: LOW for label in self.labels}
+        if self.fixed is not None:
+            return {**scores, **self.fixed}
         lowered = text.lower()
         for keyword, overrides in self.keywords.items():
             if keyword in lowered:
@@ -35,30 +46,8 @@ class KeywordScorer:
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         with self._lock:
             self.calls.append(list(texts))
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("model crashed")
         return [self.score_one(t) for t in texts]
-
-
-class FixedScorer(KeywordScorer):
-    """Every text gets the same scores: for threshold-edge tests."""
-
-    def __init__(self, scores: dict[str, float]):
-        super().__init__({})
-        self.fixed = scores
-
-    def score_one(self, text: str) -> dict[str, float]:
-        return {**{label: LOW for label in self.labels}, **self.fixed}
-
-
-class BrokenScorer(KeywordScorer):
-    def score_batch(self, texts):
-        raise RuntimeError("model crashed")
-
-
-class SlowScorer(KeywordScorer):
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds = seconds
-
-    def score_batch(self, texts):
-        time.sleep(self.seconds)
-        return super().score_batch(texts)

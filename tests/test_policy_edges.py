@@ -1,0 +1,174 @@
+"""Edges of the moderation policy and rescoring that mutation testing (mutmut, see setup.cfg) showed untested.
+
+Each test pins a behaviour behind a core promise: which comments rescoring may touch, the status and hold
+reasons it leaves, who counts as a new commenter, and the audit row of every automatic decision.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from discuss.extensions import db
+from discuss.models import Comment, CommentStatus, ModerationEvent
+from discuss.scoring.runtime import ScoringService
+from discuss.moderation.policy import SCORING_UNAVAILABLE
+from discuss.moderation.rescoring import rescore_pending, score_and_route
+from tests.factories import make_comment, make_site, make_thread, make_user, token_for
+from tests.support.api import post_comment
+from tests.support.scorers import FakeScorer
+
+NOTHING = {"published": 0, "pending": 0, "rejected": 0, "skipped": 0, "failed": 0}
+
+
+def use_scorer(app, scorer: FakeScorer) -> FakeScorer:
+    app.extensions["discuss.scoring"] = ScoringService.from_scorer(scorer)
+    return scorer
+
+
+def held(thread, body: str = "Calm words.", reasons: list[str] | None = None, **fields) -> Comment:
+    return make_comment(thread, make_user(), body, status=CommentStatus.PENDING,
+                        reasons=reasons or [SCORING_UNAVAILABLE], **fields)
+
+
+def reload(comment: Comment) -> Comment:
+    db.session.expire_all()
+    return db.session.get(Comment, comment.id)
+
+
+@pytest.mark.parametrize("status", [CommentStatus.REJECTED, CommentStatus.DELETED, CommentStatus.PUBLISHED])
+def test_rescoring_only_ever_picks_up_pending_comments(app, status):
+    """Whatever reasons a row carries, rescoring neither scores nor moves a comment that is not pending."""
+    row = make_comment(make_thread(make_site()), body="Words.", status=status, reasons=[SCORING_UNAVAILABLE])
+    scorer = use_scorer(app, FakeScorer())
+    assert rescore_pending() == NOTHING
+    assert score_and_route(row.id) == "skipped"
+    assert scorer.calls == [] and reload(row).status is status
+
+
+def test_queue_worker_does_not_even_score_a_comment_it_will_not_route(app):
+    decided = held(make_thread(make_site()), moderator_decided=True)
+    scorer = use_scorer(app, FakeScorer())
+    assert score_and_route(decided.id) == "skipped" and scorer.calls == []
+
+
+def test_rescoring_routes_every_waiting_comment_across_batches_and_counts_each(app):
+    thread = make_thread(make_site())
+    comments = [held(thread, f"Calm words number {n}.") for n in range(3)] + [held(thread, "You idiot.")]
+    scorer = use_scorer(app, FakeScorer())
+    assert rescore_pending(batch_size=2) == {**NOTHING, "published": 3, "pending": 1}
+    assert [len(batch) for batch in scorer.calls] == [2, 2]
+    assert [reload(c).status for c in comments] == [CommentStatus.PUBLISHED] * 3 + [CommentStatus.PENDING]
+
+
+def test_a_failing_batch_is_counted_and_the_next_batches_still_run(app):
+    thread = make_thread(make_site())
+    first, second, third = (held(thread, f"Calm words number {n}.") for n in range(3))
+
+    class FailsFirstBatch(FakeScorer):
+        def score_batch(self, texts):
+            self.fail = not self.calls
+            return super().score_batch(texts)
+
+    use_scorer(app, FailsFirstBatch())
+    assert rescore_pending(batch_size=1) == {**NOTHING, "published": 2, "failed": 1}
+    assert reload(first).status is CommentStatus.PENDING  # kept, for the next run
+    assert reload(second).status is reload(third).status is CommentStatus.PUBLISHED
+
+
+def test_two_waiting_comments_changed_in_the_same_instant_are_both_routed(app):
+    """The claim is per comment: another row with the same timestamp must not make it fail."""
+    moment = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+    thread = make_thread(make_site())
+    pair = [held(thread, f"Calm words {n}.", status_changed_at=moment) for n in range(2)]
+    use_scorer(app, FakeScorer())
+    assert rescore_pending() == {**NOTHING, "published": 2}
+    assert {reload(c).status for c in pair} == {CommentStatus.PUBLISHED}
+
+
+def test_rescoring_applies_the_word_rules_to_the_comment_text(app):
+    site = make_site(banned_words=["pills"], suspect_words=["crypto"])
+    thread = make_thread(site)
+    spam, suspect = held(thread, "Buy cheap pills now."), held(thread, "Ask me about crypto.")
+    use_scorer(app, FakeScorer())
+    assert rescore_pending() == {**NOTHING, "rejected": 1, "pending": 1}
+    assert (reload(spam).status, reload(spam).reasons) == (CommentStatus.REJECTED, ["banned_word"])
+    assert (reload(suspect).status, reload(suspect).reasons) == (CommentStatus.PENDING, ["suspect_word"])
+
+
+def test_a_thread_closed_while_a_comment_waited_does_not_reject_it(app):
+    """The comment was accepted before the thread closed: rescoring routes it by its scores."""
+    thread = make_thread(make_site(), is_closed=True)
+    waiting = held(thread)
+    use_scorer(app, FakeScorer())
+    assert rescore_pending() == {**NOTHING, "published": 1}
+    assert reload(waiting).status is CommentStatus.PUBLISHED
+
+
+def test_rescoring_replaces_stale_hold_reasons_and_keeps_the_others(app):
+    """Hold reasons the rules produce are recomputed with today's settings; other notes are kept."""
+    thread = make_thread(make_site())  # premoderation, link and word rules all off now
+    stale = ["toxicity:insult", "premoderation:site", "links:too_many", "suspect_word"]
+    waiting = held(thread, reasons=[SCORING_UNAVAILABLE, *stale, "nudge:acknowledged"])
+    use_scorer(app, FakeScorer())
+    assert rescore_pending() == {**NOTHING, "published": 1}
+    waiting = reload(waiting)
+    assert (waiting.status, waiting.reasons) == (CommentStatus.PUBLISHED, ["nudge:acknowledged"])
+
+
+def test_rescoring_keeps_reasons_the_rules_still_give(app):
+    site = make_site(premoderation="all")
+    waiting = held(make_thread(site), "You idiot.", reasons=[SCORING_UNAVAILABLE, "premoderation:site"])
+    use_scorer(app, FakeScorer())
+    rescore_pending()
+    waiting = reload(waiting)
+    assert (waiting.status, waiting.reasons) == (
+        CommentStatus.PENDING, ["toxicity:toxicity", "toxicity:insult", "premoderation:site"])
+
+
+def test_every_rescoring_decision_is_audited(app):
+    waiting = held(make_thread(make_site()), "You idiot.")
+    use_scorer(app, FakeScorer())
+    rescore_pending()
+    [event] = db.session.scalars(select(ModerationEvent).where(ModerationEvent.comment_id == waiting.id))
+    assert (event.action, event.actor_label, event.from_status, event.to_status) == (
+        "rescore", "pipeline", "pending", "pending")
+    assert event.reasons == ["toxicity:toxicity", "toxicity:insult"]
+    assert event.details["scores"]["insult"] == 0.88
+
+
+# --- who is a new commenter (premoderation) --------------------------------------------------------------------
+
+@pytest.fixture
+def newcomer_site(app):
+    return make_site(premoderation="new_commenters", new_commenter_approved_min=1)
+
+
+def _post_as(client, user, body="Hello there."):
+    return post_comment(client, body, token=token_for(user)["Authorization"][7:])
+
+
+def test_a_known_author_with_no_published_comment_is_a_new_commenter(client, newcomer_site):
+    reader = make_user("Fresh")  # a returning guest
+    response = _post_as(client, reader)
+    assert response.status_code == 202
+    assert db.session.get(Comment, response.json["comment"]["id"]).reasons == ["premoderation:new_commenter"]
+
+
+@pytest.mark.parametrize("history", ["pending-here", "published-elsewhere", "someone-else-published"])
+def test_only_the_authors_own_published_comments_on_this_site_count(client, newcomer_site, history):
+    reader = make_user("Fresh")  # a returning guest
+    if history == "pending-here":
+        make_comment(make_thread(newcomer_site, "older"), reader, status=CommentStatus.PENDING)
+    elif history == "published-elsewhere":
+        make_comment(make_thread(make_site("sports"), "older"), reader)
+    else:
+        make_comment(make_thread(newcomer_site, "older"), make_user("Regular"))
+    assert _post_as(client, reader).status_code == 202  # still held
+
+
+def test_one_published_comment_on_this_site_makes_a_regular(client, newcomer_site):
+    reader = make_user("Known")
+    make_comment(make_thread(newcomer_site, "older"), reader)
+    assert _post_as(client, reader).status_code == 201
