@@ -58,7 +58,8 @@ class _Restore:
         self.site: Site | None = None
         self.pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in TABLES}
         self.parents: list[tuple[int, int]] = []
-        self.counts: dict[str, int] = {kind: 0 for kind in TABLES}
+        self.counts: dict[str, int] = {kind: 0 for kind in TABLES}   # rows written
+        self.read: dict[str, int] = {kind: 0 for kind in TABLES}     # records read
 
     def run(self, stream) -> dict[str, int]:
         expected = None
@@ -89,9 +90,10 @@ class _Restore:
         for kind in TABLES:
             self._flush(kind)
         self._finish()
-        if {k: v for k, v in expected.items()} != {k: self.counts[k] for k in expected}:
-            raise ImportFileError(f"the export's end record counts {expected} but the file holds {self.counts}")
-        return {"site": 1, **self.counts, "kept_ids": int(self.keep_ids)}
+        if expected != {k: self.read.get(k) for k in expected}:
+            raise ImportFileError(f"the export's end record counts {expected} but the file holds {self.read}")
+        merged = self.read["user"] - self.counts["user"]
+        return {"site": 1, **self.counts, "accounts_matched_by_email": merged, "kept_ids": int(self.keep_ids)}
 
     # -- records ------------------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class _Restore:
         for earlier in order[:order.index(kind)]:
             self._flush(earlier)  # records come grouped by type; references point backwards
         try:
+            self.read[kind] += 1
             row = self._row(kind, item)
         except (KeyError, ValueError, TypeError) as err:
             raise ImportFileError(f"bad {kind} record at line {number}: {err!r}") from None
