@@ -200,3 +200,32 @@ def test_restore_dry_run_writes_nothing(app, tmp_path, dry_run):
                                                 "--dry-run"])
     assert result.exit_code == 0 and "dry run" in result.output
     assert db.session.scalar(select(Site.id).where(Site.slug == "copy")) is None
+
+
+# -- dashboard download ------------------------------------------------------------------------
+
+def test_admins_download_the_same_export_from_the_settings_page(client, app, tmp_path):
+    from tests.dashboard_support import make_staff, sign_in
+
+    site = seed_site()
+    admin = make_staff("boss@news.example.com", Role.ADMIN)
+    moderator = make_staff("mod@news.example.com", Role.MODERATOR, sites=[site])
+    sign_in(client, admin)
+    settings = client.get("/mod/sites/news/settings")
+    assert b"/mod/sites/news/export" in settings.data
+    response = client.get("/mod/sites/news/export")
+    assert response.status_code == 200
+    assert response.mimetype == "application/x-ndjson"
+    assert "attachment" in response.headers["Content-Disposition"]
+    downloaded = [json.loads(line) for line in response.data.decode().splitlines()]
+    from_cli = records(export_file(app, tmp_path))
+    strip = lambda items: [{k: v for k, v in i.items() if k != "exported_at"} for i in items  # noqa: E731
+                           if i["type"] != "event" or i["action"] != "export"]
+    assert strip(downloaded)[:-1] == strip(from_cli)[:-1]
+    assert db.session.scalar(select(func.count()).select_from(ModerationEvent)
+                             .where(ModerationEvent.action == "export", ModerationEvent.actor_id == admin.id)) == 1
+
+    sign_in(client, moderator)  # moderators may not take the whole site's data
+    assert client.get("/mod/sites/news/export").status_code == 403
+    sign_in(client, None)
+    assert client.get("/mod/sites/news/export").status_code == 302

@@ -15,6 +15,7 @@ from typing import Any, Iterator, TextIO
 from sqlalchemy import or_, select, union
 
 from discuss.extensions import db
+from discuss.moderation.audit import record_event
 from discuss.models import (Ban, Comment, ImportRef, ModerationEvent, Report, Site, Thread, User, Vote,
                             utcnow)
 
@@ -124,3 +125,9 @@ def export_lines(site: Site) -> Iterator[str]:
     """The same export as text lines, for a streamed download."""
     for item in site_records(site):
         yield json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def audit_export(site: Site, actor: User | None, actor_label: str) -> None:
+    """Record who took a copy of the site's data (the dashboard download), before it streams."""
+    record_event(site_id=site.id, action="export", actor=actor, actor_label=actor_label)
+    db.session.commit()
