@@ -61,9 +61,8 @@ _linker = Linker(callbacks=[_set_link_rel], url_re=re.compile(r"(?!x)x"), parse_
 # comment archive is cleaned in seconds, where bleach's pure-Python parser takes minutes.
 _FOREIGN_ATTRIBUTES = {tag: set(attrs) - {"rel"} for tag, attrs in ALLOWED_ATTRIBUTES.items()}
 _BLOCK_TAG = re.compile(r"<(p|div|blockquote|ul|ol|pre|br)\b", re.IGNORECASE)
-_SYNONYMS = ((re.compile(r"<(/?)b(?=[\s>/])", re.IGNORECASE), r"<\1strong"),
-             (re.compile(r"<(/?)i(?=[\s>/])", re.IGNORECASE), r"<\1em"),
-             (re.compile(r"<(/?)(?:s|strike)(?=[\s>/])", re.IGNORECASE), r"<\1del"))
+_SYNONYM_TAG = re.compile(r"<(/?)(b|i|s|strike)(?=[\s>/])", re.IGNORECASE)
+_SYNONYMS = {"b": "strong", "i": "em", "s": "del", "strike": "del"}
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _TAG = re.compile(r"<[^>]*>")
 
@@ -85,8 +84,7 @@ def clean_foreign_html(html: str) -> str:
     if not _BLOCK_TAG.search(html):
         paragraphs = [p.strip().replace("\n", "<br>") for p in _PARAGRAPH_BREAK.split(html) if p.strip()]
         html = "".join(f"<p>{p}</p>" for p in paragraphs)
-    for pattern, replacement in _SYNONYMS:
-        html = pattern.sub(replacement, html)
+    html = _SYNONYM_TAG.sub(lambda m: f"<{m.group(1)}{_SYNONYMS[m.group(2).lower()]}", html)
     return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes=_FOREIGN_ATTRIBUTES,
                      url_schemes=set(ALLOWED_PROTOCOLS), link_rel=LINK_REL, strip_comments=True,
                      attribute_filter=_foreign_attribute).strip()
@@ -95,7 +93,7 @@ def clean_foreign_html(html: str) -> str:
 def clean_html_to_text(html: str) -> str:
     """``html_to_text`` for HTML this module already cleaned (no raw ``<`` survives in its
     text), without a second parse: the same result, for bulk imports."""
-    text = _TAG.sub("", html.replace("</p>", "</p>\n").replace("<br>", "\n"))
+    text = _TAG.sub("", html.replace("</p>", "</p>\n").replace("<br>", "\n").replace("</li>", "</li>\n"))
     return _WHITESPACE_RUN.sub(" ", unescape(text)).strip()
 
 

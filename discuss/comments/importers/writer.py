@@ -45,6 +45,7 @@ class ImportWriter:
         self._seen_in_run: set[str] = set()
         self._first_ref_id = db.session.scalar(select(func.max(ImportRef.id))) or 0
         self._name_limit = int(current_app.config["MAX_NAME_CHARS"])
+        self._write_locked = False
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -127,8 +128,7 @@ class ImportWriter:
         new = [key for key in missing if key not in found]
         if new:
             users = [self._guest(wanted[key]) for key in new]
-            table = User.__table__
-            ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), users).all()
+            ids = self._insert(User.__table__, users)
             db.session.execute(insert(ImportRef.__table__), [
                 {"site_id": self.site.id, "source": self.source, "kind": "author", "source_id": key,
                  "target_id": user_id} for key, user_id in zip(new, ids)])
@@ -188,8 +188,7 @@ class ImportWriter:
             keep.append(comment)
         if not rows:
             return
-        table = Comment.__table__
-        ids = db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all()
+        ids = self._insert(Comment.__table__, rows)
         db.session.execute(insert(ImportRef.__table__), [
             {"site_id": self.site.id, "source": self.source, "kind": "comment", "source_id": c.source_id,
              "target_id": comment_id, "parent_source_id": (c.parent_source_id or None) and c.parent_source_id[:255]}
@@ -222,6 +221,25 @@ class ImportWriter:
                 "warned": False, "rephrased_after_warning": False, "moderator_decided": False,
                 "created_at": comment.created_at, "edited_at": comment.edited_at,
                 "status_changed_at": comment.created_at}
+
+    def _insert(self, table, rows: list[dict]) -> list[int]:
+        """Insert rows in one executemany and return their ids, in order.
+
+        PostgreSQL returns them (INSERT ... RETURNING, batched). SQLite would run a RETURNING
+        insert one row at a time to keep the order, so there the ids are given: SQLite has one
+        writer, and this transaction holds the write lock (taken below before the first id is
+        counted), so nobody else can take an id between reading the maximum and inserting.
+        """
+        if db.session.get_bind().dialect.name != "sqlite":
+            return list(db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+        if not self._write_locked:
+            db.session.execute(update(Site.__table__).where(Site.__table__.c.id == self.site.id)
+                               .values(id=Site.__table__.c.id))
+            self._write_locked = True
+        start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        ids = list(range(start, start + len(rows)))
+        db.session.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids)])
+        return ids
 
     # -- finishing ---------------------------------------------------------------------------
 
