@@ -57,3 +57,9 @@ def test_fast_text_matches_the_parsing_text(source):
     html = clean_foreign_html(source)
     assert clean_html_to_text(html) == html_to_text(html)
     assert re.search(r"<(p|br|a|li|ul|strong)\b", clean_html_to_paragraphs(html)) is None
+
+
+@pytest.mark.parametrize("href", ["ftp://files.example/x", "tel:+4412345", "irc://chat.example", "sms:123"])
+def test_only_the_comment_schemes_survive(href):
+    # ammonia allows these by default; comments allow http, https and mailto only
+    assert "href" not in clean_foreign_html(f'<a href="{href}">x</a>')
