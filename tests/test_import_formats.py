@@ -233,3 +233,15 @@ def test_unknown_site_is_refused(app, tmp_path):
     path = build("disqus", tmp_path / "d.xml", fx.scenario(()))
     result = run(app, "disqus", path, "--site", "nope")
     assert result.exit_code != 0 and "no site 'nope'" in result.output
+
+
+def test_an_id_listed_twice_in_one_file_is_imported_once(app, site, tmp_path):
+    s = fx.scenario(())
+    many = [fx.Post(f"n{i}", "A", f"P{i}", None, fx.at(1 + i % 20), body=f"Comment {i}.") for i in range(1500)]
+    s.posts = s.posts + many + [fx.Post("n3", "A", "Again", None, fx.at(2), body="Same id, later batch."),
+                                fx.Post("c1", "A", "Again", None, fx.at(2), body="Same id, same batch.")]
+    path = build("disqus", tmp_path / "d.xml", s)
+    result = run(app, "disqus", path, "--site", "news")
+    assert result.exit_code == 0, result.output
+    assert "skipped 2: duplicate_id_in_file" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 1504

@@ -42,7 +42,6 @@ class ImportWriter:
         self._touched: set[int] = set()
         self._authors: OrderedDict[str, int] = OrderedDict()
         self._batch: list[SourceComment] = []
-        self._seen_in_run: set[str] = set()
         self._first_ref_id = db.session.scalar(select(func.max(ImportRef.id))) or 0
         self._name_limit = int(current_app.config["MAX_NAME_CHARS"])
         self._write_locked = False
@@ -156,14 +155,15 @@ class ImportWriter:
         if not batch:
             return
         usable: list[tuple[SourceComment, int]] = []
+        in_batch: set[str] = set()   # earlier batches are found in import_ref: memory stays per batch
         for comment in batch:
             if len(comment.source_id) > MAX_SOURCE_ID:
                 self._skip("source_id_too_long")
                 continue
-            if comment.source_id in self._seen_in_run:
+            if comment.source_id in in_batch:
                 self._skip("duplicate_id_in_file")
                 continue
-            self._seen_in_run.add(comment.source_id)
+            in_batch.add(comment.source_id)
             thread_id = self._thread_id(comment.thread_source_id)
             if thread_id is None:
                 self._skip("thread_deleted_or_unknown")
@@ -171,14 +171,16 @@ class ImportWriter:
             usable.append((comment, thread_id))
         if not usable:
             return
-        done = set(db.session.scalars(select(ImportRef.source_id).where(
+        done = dict(db.session.execute(select(ImportRef.source_id, ImportRef.id).where(
             ImportRef.site_id == self.site.id, ImportRef.source == self.source, ImportRef.kind == "comment",
-            ImportRef.source_id.in_([c.source_id for c, _ in usable]))))
+            ImportRef.source_id.in_([c.source_id for c, _ in usable]))).all())
         rows, keep = [], []
         authors = self._author_ids([c for c, _ in usable if c.source_id not in done])
         for comment, thread_id in usable:
             if comment.source_id in done:
-                self._skip("already_imported")
+                # written by an earlier batch of this run: the file lists the id twice
+                self._skip("duplicate_id_in_file" if done[comment.source_id] > self._first_ref_id
+                           else "already_imported")
                 continue
             row = self._row(comment, thread_id, authors[self._author_key(comment)])
             if row is None:
