@@ -245,3 +245,19 @@ def test_an_id_listed_twice_in_one_file_is_imported_once(app, site, tmp_path):
     assert result.exit_code == 0, result.output
     assert "skipped 2: duplicate_id_in_file" in result.output
     assert db.session.scalar(select(func.count()).select_from(Comment)) == 1504
+
+
+def test_an_existing_thread_page_and_count_are_fresh_right_after_an_import(app, client, site, tmp_path):
+    posted = client.post("/api/v1/comments", json={"site": "news", "article": ARTICLE_A, "body": "Posted here first.",
+                                                    "author_name": "Local"})
+    assert posted.status_code == 201
+    assert read(client)["thread"]["published_count"] == 1  # now cached in this process
+    counts = client.post("/api/v1/counts", json={"site": "news", "articles": [ARTICLE_A]}).get_json()
+    assert counts["counts"][ARTICLE_A] == 1
+    path = build("disqus", tmp_path / "d.xml", fx.scenario(()))
+    assert run(app, "disqus", path, "--site", "news").exit_code == 0
+    page = read(client)
+    assert page["thread"]["published_count"] == 4
+    assert len(flatten(page["comments"])) == 4
+    assert client.post("/api/v1/counts", json={"site": "news", "articles": [ARTICLE_A]}).get_json()[
+        "counts"][ARTICLE_A] == 4
