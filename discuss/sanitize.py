@@ -11,6 +11,7 @@ import unicodedata
 from html import unescape
 
 import bleach
+import nh3
 from bleach.linkifier import Linker
 from markdown_it import MarkdownIt
 
@@ -53,6 +54,55 @@ _cleaner = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, prot
 # runs its callback over existing links (its own URL matching is switched off, because its
 # skip_tags option double-escapes code blocks).
 _linker = Linker(callbacks=[_set_link_rel], url_re=re.compile(r"(?!x)x"), parse_email=False)
+
+
+# HTML written by another comment service (imports) is cleaned by ammonia (nh3) with the same
+# allowlist, schemes, link rel and href check as posted comments. It parses in Rust: a 100,000-
+# comment archive is cleaned in seconds, where bleach's pure-Python parser takes minutes.
+_FOREIGN_ATTRIBUTES = {tag: set(attrs) - {"rel"} for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+_BLOCK_TAG = re.compile(r"<(p|div|blockquote|ul|ol|pre|br)\b", re.IGNORECASE)
+_SYNONYM_TAG = re.compile(r"<(/?)(b|i|s|strike)(?=[\s>/])", re.IGNORECASE)
+_SYNONYMS = {"b": "strong", "i": "em", "s": "del", "strike": "del"}
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _foreign_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "href" and not _is_safe_href(value):
+        return None
+    return value
+
+
+def clean_foreign_html(html: str) -> str:
+    """HTML from another comment service -> safe HTML under the same rules as a posted comment.
+
+    Text without block markup gets paragraphs at blank lines and line breaks at newlines (as
+    WordPress and Disqus display it); b/i/s become strong/em/del; other tags are dropped (the
+    contents of script and style with them), and links get the same rel and scheme checks.
+    """
+    html = normalize_text(html)
+    if not _BLOCK_TAG.search(html):
+        paragraphs = [p.strip().replace("\n", "<br>") for p in _PARAGRAPH_BREAK.split(html) if p.strip()]
+        html = "".join(f"<p>{p}</p>" for p in paragraphs)
+    html = _SYNONYM_TAG.sub(lambda m: f"<{m.group(1)}{_SYNONYMS[m.group(2).lower()]}", html)
+    return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes=_FOREIGN_ATTRIBUTES,
+                     url_schemes=set(ALLOWED_PROTOCOLS), link_rel=LINK_REL, strip_comments=True,
+                     attribute_filter=_foreign_attribute).strip()
+
+
+def clean_html_to_text(html: str) -> str:
+    """``html_to_text`` for HTML this module already cleaned (no raw ``<`` survives in its
+    text), without a second parse: the same result, for bulk imports."""
+    text = _TAG.sub("", html.replace("</p>", "</p>\n").replace("<br>", "\n").replace("</li>", "</li>\n"))
+    return _WHITESPACE_RUN.sub(" ", unescape(text)).strip()
+
+
+def clean_html_to_paragraphs(html: str) -> str:
+    """Readable text of cleaned HTML with paragraph and line breaks kept: the stored source
+    text of an imported comment (what a data export shows)."""
+    text = html.replace("</p>", "\n\n").replace("<br>", "\n").replace("</li>", "\n")
+    text = unescape(_TAG.sub("", text.replace("</blockquote>", "\n\n")))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def normalize_text(text: str) -> str:

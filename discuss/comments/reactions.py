@@ -32,8 +32,9 @@ def vote(comment_id: int, viewer: User | None, value: int) -> tuple[int, int, Us
     else:
         existing.value = value
     db.session.flush()
-    comment.likes = db.session.scalar(
-        select(func.count(Vote.id)).where(Vote.comment_id == comment.id, Vote.value == 1)) or 0
+    # Likes carried over from an import (likes_base) have no Vote rows behind them.
+    comment.likes = (comment.likes_base or 0) + (db.session.scalar(
+        select(func.count(Vote.id)).where(Vote.comment_id == comment.id, Vote.value == 1)) or 0)
     likes = comment.likes
     touch_thread(comment.thread_id)
     db.session.commit()

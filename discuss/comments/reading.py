@@ -113,10 +113,11 @@ def _attach_replies(thread: Thread, roots: list[dict[str, Any]]) -> None:
                Comment.status.in_((CommentStatus.PUBLISHED, *_PLACEHOLDER_STATUSES)))
         .order_by(Comment.id)).all()
     by_id = {n["id"]: n for n in roots}
-    for row in rows:  # ordered by id, so parents come before their replies
-        node = public_comment(row)
-        by_id[row.id] = node
-        parent = by_id.get(row.parent_id)
+    nodes = [(row.parent_id, public_comment(row)) for row in rows]
+    by_id.update((node["id"], node) for _, node in nodes)
+    # Two passes: an imported reply can have a smaller id than its parent (files list them in any order).
+    for parent_id, node in nodes:
+        parent = by_id.get(parent_id)
         if parent is not None:
             parent["replies"].append(node)
     for root in roots:

@@ -1,8 +1,9 @@
 """Dashboard pages for the audit log, site settings and API tokens."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
 
+from discuss.comments.export import audit_export, export_lines
 from discuss.dashboard import bp
 from discuss.dashboard.access import staff_page
 from discuss.identity.staff import sites_by_slug
@@ -13,6 +14,7 @@ from discuss.dashboard.settings_form import (CHOICE_OPTIONS, HELP, LABELS, parse
 from discuss.dashboard.views import page_context
 from discuss.errors import ApiError
 from discuss.identity import staff as staff_service
+from discuss.models import utcnow
 from discuss.models.settings import BOOL_KEYS, IDENTITIES, INT_RANGES
 from discuss.moderation.sites import save_site_settings
 
@@ -78,3 +80,15 @@ def issue_api_token(slug: str):
     token = staff_service.issue_api_token(site)
     # Rendered, not flashed: the session cookie is signed but readable, so the token never goes there.
     return _render_settings(site, site.effective_settings(), {}, new_token=token)
+
+
+@bp.get("/sites/<slug>/export")
+@staff_page
+def export_site(slug: str):
+    """The whole site as JSON Lines (the same file as `flask discuss export`), streamed."""
+    site = _settings_site(slug)
+    audit_export(site, g.actor.user, g.actor.label)
+    name = f"discuss-{site.slug}-{utcnow().strftime('%Y%m%d-%H%M%S')}.jsonl"
+    return Response(stream_with_context(export_lines(site)), mimetype="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})

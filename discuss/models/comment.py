@@ -41,6 +41,8 @@ class Comment(db.Model):
     # Salted hash of the poster's IP; the IP itself is never stored.
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     likes: Mapped[int] = mapped_column(Integer, default=0)
+    # Likes carried over from an import, which no Vote row backs: likes = likes_base + votes.
+    likes_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     report_count: Mapped[int] = mapped_column(Integer, default=0)
     is_featured: Mapped[bool] = mapped_column(Boolean, default=False)
     # Toxicity nudge bookkeeping: shown a warning, posted anyway, or rephrased after one.

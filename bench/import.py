@@ -1,0 +1,177 @@
+"""Import speed and memory: a generated Disqus export of 10k, 50k and 100k comments into SQLite.
+
+    .venv/bin/python bench/import.py [--sizes 10000,50000,100000] [--time-limit 280]
+
+Each size runs in its own process (so its peak RSS is its own) on a fresh, migrated SQLite
+database, without scoring, and prints comments/s and peak RSS. Peak RSS should stay flat as the
+file grows (the readers stream, the writer holds no ORM objects).
+
+In the same run, for the largest size, it measures the ceilings the importer cannot pass on
+this machine: reading the XML alone (parse and build records), and reading plus cleaning every
+body (ammonia via discuss.sanitize), so the import rate is printed as a share of them. The
+machine may be shared: figures vary between runs; compare rows within one run.
+
+Target: at least 5,000 comments/s on SQLite without scoring.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+WORDS = ("council budget vote school road tax river park housing plan mayor rail bridge library "
+         "clinic market harbour festival police water energy bus cycle tram climate jobs rent").split()
+
+
+def generate(path: str, comments: int, per_thread: int = 100, seed: int = 7) -> None:
+    """A Disqus export shaped like a newsroom's: threads of ~100 comments, a third of them
+    replies (some listed before their parent), HTML paragraphs and links, a few spam/deleted."""
+    rng = random.Random(seed)
+    threads = max(1, comments // per_thread)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
+                  'xmlns:dsq="http://disqus.com/disqus-internals">\n')
+        for t in range(threads):
+            out.write(f'<thread dsq:id="t{t}"><id>article-{t}</id><forum>bench</forum>'
+                      f'<link>https://bench.example/{t}</link><title>Article {t}</title>'
+                      f'<createdAt>2020-01-01T00:00:00Z</createdAt><isClosed>false</isClosed>'
+                      f'<isDeleted>false</isDeleted></thread>\n')
+        for n in range(comments):
+            thread = n // per_thread
+            first = thread * per_thread
+            parent = ""
+            if n > first and rng.random() < 0.35:
+                parent = f'<parent dsq:id="p{rng.randrange(first, min(n + 3, first + per_thread))}"/>'
+            words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 60)))
+            body = f"<p>{n}: {words}</p>"
+            if rng.random() < 0.3:
+                body += f'<p>See <a href="https://bench.example/{rng.randrange(999)}">this <b>link</b></a>.</p>'
+            spam = "true" if rng.random() < 0.01 else "false"
+            deleted = "true" if rng.random() < 0.01 else "false"
+            user = rng.randrange(comments // 5 + 1)
+            out.write(f'<post dsq:id="p{n}"><id/><message><![CDATA[{body}]]></message>'
+                      f'<createdAt>2020-02-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00Z</createdAt>'
+                      f'<isDeleted>{deleted}</isDeleted><isSpam>{spam}</isSpam>'
+                      f'<author><email>reader{user}@example.org</email><name>Reader {user}</name>'
+                      f'<isAnonymous>false</isAnonymous><username>reader{user}</username></author>'
+                      f'<ipAddress>127.0.0.1</ipAddress><thread dsq:id="t{thread}"/>{parent}</post>\n')
+        out.write("</disqus>\n")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_import(xml_path: str, db_path: str) -> dict:
+    from flask_migrate import upgrade
+
+    from discuss import create_app
+    from discuss.comments.importers import run_import
+    from discuss.extensions import db
+    from discuss.models import Site
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SCORER_ENABLED": False,
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=os.path.join(ROOT, "migrations"))
+        site = Site(slug="bench", name="Bench", allowed_origins=["https://bench.example"], settings={})
+        db.session.add(site)
+        db.session.commit()
+        rss_before = peak_rss_mb()
+        started, cpu = time.perf_counter(), time.process_time()
+        summary = run_import("disqus", xml_path, site)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"comments": summary.comments, "seconds": seconds, "rate": summary.comments / seconds,
+            "cpu_rate": summary.comments / cpu, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before}
+
+
+def child_ceiling(xml_path: str) -> dict:
+    from discuss.comments.importers import disqus
+    from discuss.comments.importers.base import SourceComment
+    from discuss.sanitize import clean_foreign_html, clean_html_to_paragraphs, clean_html_to_text
+
+    started, cpu = time.perf_counter(), time.process_time()
+    bodies = 0
+    with open(xml_path, "rb") as stream:
+        for record in disqus.read(stream):
+            bodies += isinstance(record, SourceComment)
+    parse, parse_cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
+    with open(xml_path, "rb") as stream:
+        for record in disqus.read(stream):
+            if isinstance(record, SourceComment):
+                html = clean_foreign_html(record.html)
+                clean_html_to_text(html)
+                clean_html_to_paragraphs(html)
+    parse_clean, clean_cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"comments": bodies, "parse_rate": bodies / parse, "parse_clean_rate": bodies / parse_clean,
+            "parse_cpu_rate": bodies / parse_cpu, "parse_clean_cpu_rate": bodies / clean_cpu}
+
+
+def run_child(mode: str, xml_path: str, db_path: str, timeout: float) -> dict:
+    output = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode, xml_path, db_path],
+                            capture_output=True, text=True, timeout=timeout, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--time-limit", type=float, default=280, help="seconds for the whole run")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, xml_path, db_path = args.child
+        print(json.dumps(child_import(xml_path, db_path) if mode == "import" else child_ceiling(xml_path)))
+        return
+
+    deadline = time.monotonic() + args.time_limit
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="discuss-bench-import-") as tmp:
+        print(f"Disqus import into SQLite, no scoring; {os.cpu_count()} CPUs; figures are noisy on a shared machine")
+        print("comments/s is wall clock; per CPU-s divides by this process's CPU time instead, which a busy "
+              "machine\n(other processes taking the cores) distorts far less. Load average now: "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(f"{'comments':>9} {'file MB':>8} {'seconds':>8} {'comments/s':>11} {'per CPU-s':>10} "
+              f"{'peak RSS MB':>12}")
+        for size in sizes:
+            xml_path = os.path.join(tmp, f"disqus-{size}.xml")
+            generate(xml_path, size)
+            left = deadline - time.monotonic()
+            if left < 10:
+                print(f"{size:>9} skipped: time limit reached")
+                continue
+            result = run_child("import", xml_path, os.path.join(tmp, f"{size}.db"), left)
+            results.append((size, result))
+            print(f"{size:>9} {os.path.getsize(xml_path) / 1e6:>8.1f} {result['seconds']:>8.1f} "
+                  f"{result['rate']:>11,.0f} {result['cpu_rate']:>10,.0f} {result['peak_rss_mb']:>12.0f}")
+        if not results:
+            return
+        size, last = results[-1]
+        left = deadline - time.monotonic()
+        if left > 10:
+            ceiling = run_child("ceiling", os.path.join(tmp, f"disqus-{size}.xml"), "", left)
+            print(f"\nceilings at {size:,} comments, same run (wall clock / per CPU-second):")
+            print(f"  read XML only:            {ceiling['parse_rate']:>9,.0f} / {ceiling['parse_cpu_rate']:>9,.0f}")
+            print(f"  read XML + clean bodies:  {ceiling['parse_clean_rate']:>9,.0f} / "
+                  f"{ceiling['parse_clean_cpu_rate']:>9,.0f}")
+            print(f"  full import:              {last['rate']:>9,.0f} / {last['cpu_rate']:>9,.0f} "
+                  f"({last['cpu_rate'] / ceiling['parse_clean_cpu_rate']:.0%} of read+clean per CPU-second)")
+        rss = [r["peak_rss_mb"] for _, r in results]
+        print(f"\npeak RSS from {results[0][0]:,} to {results[-1][0]:,} comments: {rss[0]:.0f} -> {rss[-1]:.0f} MB "
+              f"({rss[-1] / rss[0]:.2f}x); target >= 5,000 comments/s (wall clock): "
+              f"{'met' if last['rate'] >= 5000 else 'missed'} ({last['rate']:,.0f}; {last['cpu_rate']:,.0f} per CPU-s)")
+
+
+if __name__ == "__main__":
+    main()
