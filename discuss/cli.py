@@ -16,9 +16,11 @@ from discuss.embed.demo import ensure_demo_site
 from discuss.errors import ApiError
 from discuss.identity import staff as staff_service
 from discuss.identity.sso import set_sso_secret
+from discuss.jobs import webhooks as webhook_service
 from discuss.jobs.notifications import send_digests
 from discuss.jobs.runner import run_worker
 from discuss.models import Site
+from discuss.models.webhook import EVENTS, FORMATS
 from discuss.models.queries import site_by_slug
 from discuss.moderation import sites as site_service
 from discuss.moderation.rescoring import rescore_pending
@@ -179,3 +181,58 @@ def worker(burst: bool) -> None:
     click.echo(f"model ready: {scoring.description}; catching up on held comments")
     click.echo(" ".join(f"{k}={v}" for k, v in rescore_pending().items()))
     run_worker(burst=burst)
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+webhook_cli = AppGroup("webhook", help="Signed webhooks: add, list, remove, test.")
+discuss_cli.add_command(webhook_cli)
+
+
+@webhook_cli.command("add")
+@click.argument("slug")
+@click.argument("url")
+@click.option("--events", "events", default="", metavar="EVENT,...",
+              help=f"Comma-separated, from: {', '.join(EVENTS)}. Default: all (slack: held and reported).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True,
+              help="json (signed event body) or slack (a text message for an incoming-webhook URL).")
+def webhook_add(slug: str, url: str, events: str, fmt: str) -> None:
+    """Send a site's comment events to URL. Prints the signing secret once."""
+    try:
+        hook = webhook_service.add_webhook(_site_or_fail(slug), url, events.split(","), fmt)
+    except ApiError as err:
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in (err.fields or {}).items()) or err.message)
+    click.echo(f"webhook {hook.id} for '{slug}' -> {hook.url} ({hook.format}: {', '.join(hook.events)})")
+    click.echo(f"signing secret (store it now; it is not shown again):\n{hook.secret}")
+
+
+@webhook_cli.command("list")
+@click.argument("slug")
+def webhook_list(slug: str) -> None:
+    for hook in webhook_service.site_webhooks(_site_or_fail(slug)):
+        click.echo(f"{hook.id}\t{hook.format}\t{hook.url}\t{','.join(hook.events)}")
+
+
+@webhook_cli.command("remove")
+@click.argument("slug")
+@click.argument("webhook_id", type=int)
+def webhook_remove(slug: str, webhook_id: int) -> None:
+    try:
+        webhook_service.remove_webhook(_site_or_fail(slug), webhook_id)
+    except ApiError as err:
+        raise click.ClickException(err.message) from None
+    click.echo(f"removed webhook {webhook_id}")
+
+
+@webhook_cli.command("test")
+@click.argument("slug")
+@click.argument("webhook_id", type=int)
+def webhook_test(slug: str, webhook_id: int) -> None:
+    """Send a webhook.test event now, once, and print the result (also in the delivery log)."""
+    try:
+        delivery_id, result = webhook_service.send_test(_site_or_fail(slug), webhook_id, now=True)
+    except ApiError as err:
+        raise click.ClickException(err.message) from None
+    click.echo(f"test delivery {delivery_id}: {result}")
+    if result != "delivered":
+        raise SystemExit(1)
