@@ -35,6 +35,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     install_security_headers(app)
     from discuss.metrics import install_request_metrics
     install_request_metrics(app)
+    from discuss.api.live import install_live_polls
+    install_live_polls(app)
 
     _init_scoring(app)
     return app

@@ -117,7 +117,7 @@ class Config:
     # prometheus-client's own variable, read here so the app knows it runs in multiprocess mode.
     METRICS_MULTIPROC_DIR: str | None = None
     # Live updates (issue 17): how often an open widget asks whether its thread changed.
-    LIVE_POLL_SECONDS = 5
+    LIVE_POLL_SECONDS = 3
 
     @classmethod
     def from_env(cls) -> dict[str, Any]:

@@ -113,9 +113,32 @@ def test_the_live_revision_answers_304_until_something_is_posted(client, site, m
     second = post_comment(client, "Second.", name="Bob").get_json()["comment"]
     changed = client.get("/api/v1/live?site=news&article=article-1", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.get_json()["last_id"] == second["id"]
+    # The changed answer carries the newest comments, so the widget needs no second request...
+    assert [c["id"] for c in changed.get_json()["recent"]] == [first["id"], second["id"]]
+    assert changed.get_json()["recent"][1]["author"]["name"] == "Bob"
+    # ...and /live/new gives a widget that is further behind everything after its last id.
     new = client.get(f"/api/v1/live/new?site=news&article=article-1&after={first['id']}").get_json()
     assert [c["id"] for c in new["comments"]] == [second["id"]]
     assert new["comments"][0]["permalink"] == f"{URL}#discuss-comment-{second['id']}"
+
+
+def test_recent_holds_only_the_newest_twenty(client, site, monkeypatch):
+    expire_live_cache(monkeypatch)
+    thread = make_thread(site)
+    made = [make_comment(thread, body=f"Comment {i}") for i in range(25)]
+    recent = client.get("/api/v1/live?site=news&article=article-1").get_json()["recent"]
+    assert [c["id"] for c in recent] == [c.id for c in made[5:]]
+
+
+def test_polls_are_answered_in_front_of_flask_once_the_state_is_known(app, client, site, monkeypatch):
+    post_comment(client, "Known.")
+    first = client.get("/api/v1/live?site=news&article=article-1")  # through Flask: fills the state
+    from discuss.comments import live as live_module
+    monkeypatch.setattr(live_module, "thread_state", lambda *a, **k: (_ for _ in ()).throw(AssertionError("Flask")))
+    again = client.get("/api/v1/live?site=news&article=article-1", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
+    body = client.get("/api/v1/live?site=news&article=article-1")
+    assert body.status_code == 200 and body.data == first.data
 
 
 def test_the_live_state_is_cached_per_process_for_a_second(client, site):

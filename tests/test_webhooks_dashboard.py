@@ -34,7 +34,9 @@ def test_an_admin_manages_webhooks_on_the_settings_page(page_app, receiver):
     client = page_app.test_client()
     sign_in(client, make_staff("chief@news.example.com", Role.ADMIN))
     page = client.get("/mod/sites/news/settings").get_data(as_text=True)
-    assert "No webhooks yet." in page and "Nothing delivered yet." in page
+    title, _, body = page.partition("</title>")
+    assert 'id="webhooks"' not in title  # the panel is in the page, not in its <title>
+    assert 'id="webhooks"' in body and "No webhooks yet." in body and "Nothing delivered yet." in body
 
     added = client.post("/mod/sites/news/webhooks", data={"url": receiver.url, "format": "json",
                                                           "events": ["comment.held", "comment.reported"]})

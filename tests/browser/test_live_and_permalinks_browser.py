@@ -62,3 +62,44 @@ def test_a_second_readers_post_appears_as_one_new_comment(env, new_page, artifac
     expect(frame.locator(".dc-new")).to_have_count(0)
     expect(frame.locator(".dc-count")).to_have_text("4 comments")
     frame.locator("#discuss").screenshot(path=os.path.join(artifacts, "live-shown.png"))
+
+
+def test_an_admin_adds_tests_and_reads_the_log_of_a_webhook(env, new_page, artifacts):
+    from discuss.extensions import db
+    from discuss.models import Role, Site
+    from tests.dashboard_support import PASSWORD, make_staff
+    from tests.support.webhook_receiver import Receiver, start_receiver
+
+    receiver = Receiver()
+    server = start_receiver(receiver)
+    try:
+        with env.app.app_context():
+            site = db.session.scalar(db.select(Site).where(Site.slug == "demo"))
+            site.settings = {**(site.settings or {}), "webhooks_allow_private": True}
+            db.session.commit()
+            make_staff("chief@ledger.example", Role.ADMIN)
+        page = new_page(width=1280, height=1000)
+        page.goto(env.service.url + "/mod/sites/demo/settings")
+        page.fill("#email", "chief@ledger.example")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/mod/sites/demo/settings")
+        page.fill("#webhook-url", receiver.url)
+        page.check("input[name=events][value='comment.held']")
+        page.check("input[name=events][value='comment.reported']")
+        page.get_by_role("button", name="Add webhook").click()
+        secret = page.locator("#new-webhook-secret").input_value()
+        assert secret.startswith("whsec_")
+        receiver.secret = secret
+        page.locator("#webhooks").screenshot(path=os.path.join(artifacts, "webhooks-added.png"))
+        page.get_by_role("button", name="Send test").click()
+        [item] = receiver.wait_for(1)
+        assert item.event == "webhook.test" and receiver.signature_ok(item)
+        deadline = time.monotonic() + 5
+        while "result-delivered" not in page.content():
+            assert time.monotonic() < deadline
+            page.reload()
+        expect(page.locator("#new-webhook-secret")).to_have_count(0)  # shown once only
+        page.locator("#webhooks").screenshot(path=os.path.join(artifacts, "webhooks-delivery-log.png"))
+    finally:
+        server.shutdown()

@@ -753,8 +753,9 @@
       const res = await fetch(CFG.api + '/live?' + liveQ(), { headers: { Accept: 'application/json' } });
       const d = res.ok ? await res.json() : {};
       if (!(d.last_id > state.lastId)) return;
-      const { data } = await api('GET', '/live/new?' + liveQ() + '&after=' + state.lastId);
-      for (const c of data.comments || []) {
+      const r = d.recent || []; // the newest 20: enough unless this widget is further behind
+      const list = r.length < 20 || r[0].id <= state.lastId ? r : (await api('GET', '/live/new?' + liveQ() + '&after=' + state.lastId)).data.comments || [];
+      for (const c of list.filter((x) => x.id > state.lastId)) {
         state.lastId = Math.max(state.lastId, c.id);
         if (!state.byId.has(c.id)) fresh.push(c);
       }
