@@ -33,6 +33,10 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
 
     from discuss.security import install_security_headers
     install_security_headers(app)
+    from discuss.metrics import install_request_metrics
+    install_request_metrics(app)
+    from discuss.api.live import install_live_polls
+    install_live_polls(app)
 
     _init_scoring(app)
     return app
@@ -44,7 +48,10 @@ def _init_scoring(app: Flask) -> None:
     from discuss.scoring.runtime import EXTENSION_KEY, service_from_config
     from discuss.moderation.rescoring import install_auto_rescore
 
+    from discuss.health import instrument_scoring
+
     service = service_from_config(app)
+    instrument_scoring(service)
     app.extensions[EXTENSION_KEY] = service
     if app.config["SCORING"] == "queue":
         return

@@ -106,6 +106,19 @@ class Config:
     SSO_MAX_TOKEN_LIFETIME_SECONDS = 86_400
     SSO_LEEWAY_SECONDS = 30
 
+    # Webhooks (issue 17): attempts per delivery and the backoff between them (base, 3x, 9x...).
+    WEBHOOK_MAX_ATTEMPTS = 6
+    WEBHOOK_RETRY_BASE_SECONDS = 10.0
+    WEBHOOK_TIMEOUT_SECONDS = 5.0
+    # Metrics (issue 17): /metrics answers a bearer token, or anyone when METRICS_PUBLIC is on
+    # (for a scraper on a private network). With neither, it is off (403).
+    METRICS_TOKEN: str | None = None
+    METRICS_PUBLIC = False
+    # prometheus-client's own variable, read here so the app knows it runs in multiprocess mode.
+    METRICS_MULTIPROC_DIR: str | None = None
+    # Live updates (issue 17): how often an open widget asks whether its thread changed.
+    LIVE_POLL_SECONDS = 3
+
     @classmethod
     def from_env(cls) -> dict[str, Any]:
         """Read every DISCUSS_* override in one place."""
@@ -131,6 +144,7 @@ class Config:
             "SMTP_PASSWORD": "SMTP_PASSWORD",
             "MAIL_DELIVERY": "MAIL_DELIVERY",
             "RATE_LIMIT_LOGIN": "RATE_LIMIT_LOGIN",
+            "METRICS_TOKEN": "METRICS_TOKEN",
         }
         for env_name, key in mapping_str.items():
             value = _env(env_name)
@@ -139,16 +153,23 @@ class Config:
         for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
-                         "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS"):
+                         "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS",
+                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
+        for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"):
+            if _env(env_name) not in (None, ""):
+                values[env_name] = _env_float(env_name)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            values["METRICS_MULTIPROC_DIR"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
         if _env("SCORER_AGREEMENT_TOLERANCE") not in (None, ""):
             values["SCORER_AGREEMENT_TOLERANCE"] = _env_float("SCORER_AGREEMENT_TOLERANCE")
         for env_name, key in (("RATELIMIT_ENABLED", "RATELIMIT_ENABLED"),
                               ("SCORER_ENABLED", "SCORER_ENABLED"),
                               ("SECURE_COOKIES", "SESSION_COOKIE_SECURE"),
                               ("SMTP_STARTTLS", "SMTP_STARTTLS"),
-                              ("MAIL_ENABLED", "MAIL_ENABLED")):
+                              ("MAIL_ENABLED", "MAIL_ENABLED"),
+                              ("METRICS_PUBLIC", "METRICS_PUBLIC")):
             if _env(env_name) not in (None, ""):
                 values[key] = _env_bool(env_name, False)
         return values

@@ -1,9 +1,27 @@
-"""Liveness and readiness, including the scorer state, without failing on a slow model."""
-from flask import Blueprint, jsonify
-from sqlalchemy import text
+"""Liveness and readiness (/healthz), and Prometheus metrics (/metrics).
 
+/metrics serves prometheus-client's text format. Counters and histograms come from
+discuss.metrics (added up over every gunicorn worker in multiprocess mode); what is true "now"
+is read when scraped: the pending queue's size and the age of its oldest comment, the scorer's
+state and, for the process answering, its scoring queue depth, and the RQ job queue's length.
+"""
+from __future__ import annotations
+
+import hmac
+import time
+from datetime import timezone
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select, text
+
+from discuss import metrics
+from discuss.errors import error_response
 from discuss.extensions import db
-from discuss.scoring.runtime import get_scoring
+from discuss.models import Comment, CommentStatus, utcnow
+from discuss.scoring import ScorerState
+from discuss.scoring.runtime import ScoringService, get_scoring
 
 bp = Blueprint("health", __name__)
 
@@ -21,3 +39,102 @@ def healthz():
     status = 200 if database == "ok" else 503
     return jsonify({"status": "ok" if status == 200 else "degraded", "database": database,
                     "scorer": scorer}), status
+
+
+# -- /metrics -------------------------------------------------------------------------------------
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    config = current_app.config
+    token = config.get("METRICS_TOKEN")
+    sent = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        pass
+    elif token and not config.get("METRICS_PUBLIC"):
+        return error_response("unauthorized", "Send the metrics token: Authorization: Bearer <token>.", 401)
+    elif not config.get("METRICS_PUBLIC"):
+        return error_response("metrics_disabled", "Set DISCUSS_METRICS_TOKEN (or DISCUSS_METRICS_PUBLIC=1 "
+                                                  "on a private network) to turn /metrics on.", 403)
+    registry = CollectorRegistry()
+    if config.get("METRICS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.MultiProcessCollector(registry, path=config["METRICS_MULTIPROC_DIR"])
+    else:
+        registry.register(_ThisProcess())
+    registry.register(_NowCollector(current_app._get_current_object()))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+class _ThisProcess:
+    """Single-process mode (dev server, tests): the default registry's samples."""
+
+    def collect(self):
+        return REGISTRY.collect()
+
+
+class _NowCollector:
+    def __init__(self, app):
+        self.app = app
+
+    def collect(self):
+        count, oldest = db.session.execute(select(func.count(Comment.id), func.min(Comment.created_at))
+                                           .where(Comment.status == CommentStatus.PENDING)).one()
+        db.session.rollback()
+        yield GaugeMetricFamily("discuss_pending_comments", "Comments waiting in the moderation queue.", value=count)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily("discuss_pending_oldest_age_seconds", "Age of the oldest pending comment.", value=age)
+        scoring = get_scoring(self.app)
+        state = GaugeMetricFamily("discuss_scorer_state", "1 for the scorer's current state (in the process "
+                                  "answering the scrape).", labels=["state"])
+        for value in ScorerState:
+            state.add_metric([value.value], 1.0 if scoring.state is value else 0.0)
+        yield state
+        batcher = getattr(scoring, "_batcher", None)
+        queue = getattr(batcher, "_queue", None)
+        if queue is not None:
+            yield GaugeMetricFamily("discuss_scorer_queue_depth", "Scoring requests waiting for the model "
+                                    "(in the process answering the scrape).", value=queue.qsize())
+        jobs = self._job_queue_depth()
+        if jobs is not None:
+            yield GaugeMetricFamily("discuss_job_queue_depth", "Jobs waiting on the RQ queue (scoring, mail, "
+                                    "webhooks).", value=jobs)
+
+    def _job_queue_depth(self) -> int | None:
+        if not self.app.config.get("REDIS_URL"):
+            return None
+        try:
+            from discuss.jobs.runner import queue
+            return queue().count
+        except Exception:  # noqa: BLE001 - Redis down: the metric is absent, the scrape still answers
+            return None
+
+
+def instrument_scoring(service: ScoringService) -> None:
+    """Time scoring for /metrics without touching discuss/scoring: the poster's wait (queue
+    included) around ``score``, and each model call with its batch size around the batcher."""
+    score = service.score
+
+    def timed_score(text: str, timeout_s: float):
+        started = time.perf_counter()
+        try:
+            return score(text, timeout_s)
+        finally:
+            metrics.SCORING_SECONDS.labels(kind="interactive").observe(time.perf_counter() - started)
+
+    service.score = timed_score
+    batcher = getattr(service, "_batcher", None)
+    batch = getattr(batcher, "_score_batch", None)
+    if batch is None:
+        return
+
+    def timed_batch(texts):
+        started = time.perf_counter()
+        try:
+            return batch(texts)
+        finally:
+            metrics.SCORING_SECONDS.labels(kind="batch").observe(time.perf_counter() - started)
+            metrics.SCORING_BATCH_SIZE.observe(len(texts))
+
+    batcher._score_batch = timed_batch

@@ -99,6 +99,15 @@ def _limit_arg() -> int:
     return int(raw)
 
 
+@bp.get("/comments/<int:comment_id>/context")
+def comment_context(comment_id: int):
+    """A permalinked comment, its ancestors and its place in the thread (for the widget and
+    for anyone linking to one comment)."""
+    site, body = reading.comment_context(comment_id, _sort_arg())
+    check_origin(site)
+    return jsonify(body)
+
+
 @bp.post("/comments")
 @limiter.limit(_post_limit, key_func=client_ip)
 @limiter.limit(_author_limit, key_func=_author_rate_key)

@@ -15,6 +15,7 @@ from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, Use
 from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown
 from discuss.moderation.audit import record_event
 from discuss.models.queries import find_thread, require_site, touch_thread
+from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
 from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
@@ -138,6 +139,7 @@ def delete_comment(comment_id: int, viewer: User | None) -> Comment:
                  reasons=["deleted_by_author"])
     touch_thread(comment.thread_id)
     db.session.commit()
+    webhooks.announce(comment)
     return comment
 
 
@@ -251,3 +253,4 @@ def _after_commit(comment: Comment) -> None:
         # A failed enqueue is logged and the comment waits, pending, for the next rescore.
         enqueue(score_and_route, comment.id, timeout=300, retry_after=(5, 30, 120))
     announce_if_published_reply(comment)
+    webhooks.announce(comment)

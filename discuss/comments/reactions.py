@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from discuss.errors import ApiError, NotFound
 from discuss.extensions import db
+from discuss.jobs import webhooks
 from discuss.models import AuthorKind, Comment, CommentStatus, Report, ReportReason, User, Vote
 from discuss.moderation.audit import record_event
 from discuss.models.queries import touch_thread
@@ -55,4 +56,5 @@ def report(comment_id: int, viewer: User | None, reason: str, note: str | None, 
                  actor_label=f"reader:{viewer.id}" if viewer else "reader:anonymous", comment=comment,
                  reasons=[f"report:{reason}"], note=entry.note)
     db.session.commit()
+    webhooks.announce(comment)
     return entry

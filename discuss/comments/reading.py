@@ -13,12 +13,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 
-from discuss.errors import ApiError
+from discuss.errors import ApiError, NotFound
 from discuss.extensions import db
 from discuss.comments.serializers import PUBLIC_COLUMNS as _COLUMNS
-from discuss.comments.serializers import public_comment
+from discuss.comments.live import last_published_id
+from discuss.comments.serializers import public_comment, public_comment_of, thread_link
 from discuss.models import Comment, CommentStatus, Site, Thread, User
 
 SORTS = ("oldest", "newest", "top")
@@ -83,27 +84,31 @@ def _order(sort: str):
 
 # -- tree --------------------------------------------------------------------------------------
 
-def build_page(thread: Thread, page: PageRequest) -> dict[str, Any]:
+def _visible_roots(thread: Thread) -> tuple:
+    """Top-level comments a reader sees: published ones, and placeholders with published replies."""
     has_published_reply = (select(Comment.root_id)
                            .where(Comment.thread_id == thread.id, Comment.depth > 0,
                                   Comment.status == CommentStatus.PUBLISHED))
+    return (Comment.thread_id == thread.id, Comment.parent_id.is_(None),
+            or_(Comment.status == CommentStatus.PUBLISHED,
+                and_(Comment.status.in_(_PLACEHOLDER_STATUSES), Comment.id.in_(has_published_reply))))
+
+
+def build_page(thread: Thread, page: PageRequest, link: str | None = None) -> dict[str, Any]:
     roots = db.session.execute(
         select(*_COLUMNS).join(User, User.id == Comment.author_id)
-        .where(Comment.thread_id == thread.id, Comment.parent_id.is_(None),
-               or_(Comment.status == CommentStatus.PUBLISHED,
-                   and_(Comment.status.in_(_PLACEHOLDER_STATUSES), Comment.id.in_(has_published_reply))),
-               _after_cursor(page.sort, page.cursor))
+        .where(*_visible_roots(thread), _after_cursor(page.sort, page.cursor))
         .order_by(*_order(page.sort)).limit(page.limit + 1)).all()
     more = len(roots) > page.limit
     roots = roots[:page.limit]
-    nodes = [public_comment(r) for r in roots]
-    _attach_replies(thread, nodes)
+    nodes = [public_comment(r, link) for r in roots]
+    _attach_replies(thread, nodes, link)
     last = roots[-1] if roots else None
     next_cursor = encode_cursor(page.sort, last.is_featured, last.likes, last.id) if more and last else None
     return {"comments": nodes, "next_cursor": next_cursor}
 
 
-def _attach_replies(thread: Thread, roots: list[dict[str, Any]]) -> None:
+def _attach_replies(thread: Thread, roots: list[dict[str, Any]], link: str | None) -> None:
     if not roots:
         return
     rows = db.session.execute(
@@ -113,7 +118,7 @@ def _attach_replies(thread: Thread, roots: list[dict[str, Any]]) -> None:
                Comment.status.in_((CommentStatus.PUBLISHED, *_PLACEHOLDER_STATUSES)))
         .order_by(Comment.id)).all()
     by_id = {n["id"]: n for n in roots}
-    nodes = [(row.parent_id, public_comment(row)) for row in rows]
+    nodes = [(row.parent_id, public_comment(row, link)) for row in rows]
     by_id.update((node["id"], node) for _, node in nodes)
     # Two passes: an imported reply can have a smaller id than its parent (files list them in any order).
     for parent_id, node in nodes:
@@ -171,7 +176,7 @@ def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRe
     """The public page (no per-viewer data) as a dict and as ready-to-send JSON bytes."""
     if thread is None:
         body = {"thread": {"article": article_id, "title": None, "url": None, "closed": False,
-                           "published_count": 0},
+                           "published_count": 0, "last_id": 0},
                 "settings": public_settings(site), "comments": [], "next_cursor": None}
         return body, json.dumps(body, separators=(",", ":")).encode()
     key = (thread.id, thread.revision, page, json.dumps(site.settings or {}, sort_keys=True))
@@ -180,8 +185,9 @@ def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRe
     if cached is not None:
         return cached
     body = {"thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
-                       "closed": thread.is_closed, "published_count": thread.published_count},
-            "settings": public_settings(site), **build_page(thread, page)}
+                       "closed": thread.is_closed, "published_count": thread.published_count,
+                       "last_id": last_published_id(thread.id)},
+            "settings": public_settings(site), **build_page(thread, page, thread_link(thread, site))}
     value = (body, json.dumps(body, separators=(",", ":")).encode())
     cache.put(key, value)
     return value
@@ -192,7 +198,7 @@ def own_pending(thread: Thread, viewer: User) -> list[dict[str, Any]]:
         select(*_COLUMNS).join(User, User.id == Comment.author_id)
         .where(Comment.thread_id == thread.id, Comment.author_id == viewer.id,
                Comment.status == CommentStatus.PENDING).order_by(Comment.id)).all()
-    return [public_comment(r) for r in rows]
+    return [public_comment(r, thread_link(thread, thread.site)) for r in rows]
 
 
 def merge_own_pending(body: dict[str, Any], pending: list[dict[str, Any]], first_page: bool) -> dict[str, Any]:
@@ -227,3 +233,31 @@ def add_own_markdown(body: dict[str, Any], thread: Thread, viewer: User) -> None
         if node["id"] in own:
             node["body_markdown"] = own[node["id"]]
         stack.extend(node["replies"])
+
+
+def comment_context(comment_id: int, sort: str = "oldest") -> tuple[Site, dict[str, Any]]:
+    """One published comment with its ancestors (top-level first) and its place in the thread:
+    the top-level comment it sits under and how many top-level comments come before that one in
+    this sort, so a client knows how far to page to reach it."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status is not CommentStatus.PUBLISHED:
+        raise NotFound("comment")
+    thread, site = comment.thread, comment.thread.site
+    ancestors: list[Comment] = []
+    node = comment
+    while node.parent_id is not None and len(ancestors) < 64:
+        node = db.session.get(Comment, node.parent_id)
+        ancestors.insert(0, node)
+    root = ancestors[0] if ancestors else comment
+    count = select(func.count(Comment.id)).where(*_visible_roots(thread))
+    total = db.session.scalar(count) or 0
+    after = db.session.scalar(count.where(_after_cursor(sort, encode_cursor(sort, root.is_featured, root.likes,
+                                                                             root.id)))) or 0
+    return site, {
+        "comment": public_comment_of(comment),
+        "ancestors": [public_comment_of(a) for a in ancestors],
+        "thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
+                   "published_count": thread.published_count},
+        "place": {"root_id": root.id, "depth": comment.depth, "sort": sort,
+                  "index": max(total - after - 1, 0), "top_level_count": total},
+    }

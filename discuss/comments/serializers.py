@@ -12,7 +12,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from discuss.jobs.mail import public_url
 from discuss.models import Comment, CommentStatus, Site, Thread, User, iso
+from discuss.models.links import article_link, comment_link
 
 # The columns a public comment is built from: thread pages select exactly these.
 PUBLIC_COLUMNS = (Comment.id, Comment.parent_id, Comment.root_id, Comment.depth, Comment.status,
@@ -21,8 +23,14 @@ PUBLIC_COLUMNS = (Comment.id, Comment.parent_id, Comment.root_id, Comment.depth,
 _VISIBLE = (CommentStatus.PUBLISHED, CommentStatus.PENDING)
 
 
-def public_comment(row) -> dict[str, Any]:
-    """From a row of PUBLIC_COLUMNS (or anything with those attributes)."""
+def thread_link(thread: Thread, site: Site) -> str | None:
+    """What a thread's permalinks start with (see discuss.models.links)."""
+    return article_link(thread.url, site=site.slug, article=thread.article_id, base_url=public_url())
+
+
+def public_comment(row, link: str | None = None) -> dict[str, Any]:
+    """From a row of PUBLIC_COLUMNS (or anything with those attributes); ``link`` is the
+    thread's ``thread_link``, which the comment's permalink extends with its fragment."""
     visible = row.status in _VISIBLE
     return {
         "id": row.id, "parent_id": row.parent_id, "depth": row.depth,
@@ -30,13 +38,15 @@ def public_comment(row) -> dict[str, Any]:
         "author": {"id": row.author_id, "name": row.author_name, "avatar_url": row.avatar_url} if visible else None,
         "html": row.body_html if visible else None,
         "created_at": iso(row.created_at), "edited_at": iso(row.edited_at) if visible else None,
-        "likes": row.likes if visible else 0, "featured": bool(row.is_featured) and visible, "replies": [],
+        "likes": row.likes if visible else 0, "featured": bool(row.is_featured) and visible,
+        "permalink": comment_link(link, row.id), "replies": [],
     }
 
 
 def public_comment_of(comment: Comment) -> dict[str, Any]:
     fields = {c.key: getattr(comment, c.key) for c in PUBLIC_COLUMNS if c.key != "avatar_url"}
-    return public_comment(SimpleNamespace(**fields, avatar_url=comment.author.avatar_url if comment.author else None))
+    row = SimpleNamespace(**fields, avatar_url=comment.author.avatar_url if comment.author else None)
+    return public_comment(row, thread_link(comment.thread, comment.thread.site))
 
 
 def author_comment(comment: Comment) -> dict[str, Any]:
@@ -45,6 +55,7 @@ def author_comment(comment: Comment) -> dict[str, Any]:
 
 def export_comment(comment: Comment, thread: Thread, site: Site) -> dict[str, Any]:
     return {"id": comment.id, "site": site.slug, "article": thread.article_id, "article_url": thread.url,
+            "permalink": comment_link(thread_link(thread, site), comment.id),
             "article_title": thread.title, "parent_id": comment.parent_id, "status": comment.status.value,
             "author_name": comment.author_name, "body_markdown": comment.body_markdown,
             "created_at": iso(comment.created_at), "edited_at": iso(comment.edited_at), "likes": comment.likes}

@@ -5,9 +5,11 @@ bp = Blueprint("dashboard", __name__, url_prefix="/mod")
 
 
 def init_app(app: Flask) -> None:
+    from discuss.models.links import permalink
     from discuss.moderation.presenters import when
 
     app.add_template_filter(when, "when")
+    app.add_template_global(permalink, "permalink")
 
 
 from discuss.dashboard import admin_views, views  # noqa: E402,F401  (routes register on import)

@@ -17,6 +17,8 @@ from discuss.identity import staff as staff_service
 from discuss.models import utcnow
 from discuss.models.settings import BOOL_KEYS, IDENTITIES, INT_RANGES
 from discuss.moderation.sites import save_site_settings
+from discuss.dashboard.webhook_panel import webhook_context
+from discuss.jobs import webhooks as webhook_service
 
 
 @bp.get("/audit")
@@ -66,11 +68,11 @@ def site_settings(slug: str):
     return _render_settings(site, settings, errors)
 
 
-def _render_settings(site, settings: dict, errors: dict[str, str], new_token: str | None = None):
+def _render_settings(site, settings: dict, errors: dict[str, str], new_token: str | None = None, **webhook):
     return render_template("dashboard/settings.html", site=site, settings=settings, errors=errors,
                            labels=threshold_labels(settings), int_keys=INT_RANGES, bool_keys=BOOL_KEYS,
                            choices=CHOICE_OPTIONS, identities=IDENTITIES, help=HELP, names=LABELS,
-                           new_token=new_token, **page_context(site.id))
+                           new_token=new_token, **webhook_context(site, **webhook), **page_context(site.id))
 
 
 @bp.post("/sites/<slug>/api-token")
@@ -92,3 +94,38 @@ def export_site(slug: str):
     return Response(stream_with_context(export_lines(site)), mimetype="application/x-ndjson",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "no-store"})
+
+
+# -- webhooks (a panel of the settings page) ------------------------------------------------------
+
+@bp.post("/sites/<slug>/webhooks")
+@staff_page
+def add_webhook(slug: str):
+    site = _settings_site(slug)
+    try:
+        hook = webhook_service.add_webhook(site, request.form.get("url", ""), request.form.getlist("events"),
+                                           request.form.get("format", "json"))
+    except ApiError as err:
+        flash("The webhook was not added; see the highlighted fields.", "error")
+        return _render_settings(site, site.effective_settings(), {},
+                                webhook_errors=err.fields or {"url": err.message}), 400
+    # Rendered, not flashed: the secret must not travel in the (readable) session cookie.
+    return _render_settings(site, site.effective_settings(), {}, new_webhook=hook)
+
+
+@bp.post("/sites/<slug>/webhooks/<int:webhook_id>/<action>")
+@staff_page
+def webhook_action(slug: str, webhook_id: int, action: str):
+    site = _settings_site(slug)
+    if action not in ("delete", "test"):
+        abort(404)
+    try:
+        if action == "delete":
+            webhook_service.remove_webhook(site, webhook_id)
+            flash("Webhook removed.", "ok")
+        else:
+            webhook_service.send_test(site, webhook_id)
+            flash("Test event sent. Its attempts appear in the delivery log below.", "ok")
+    except ApiError as err:
+        flash(err.message, "error")
+    return redirect(url_for("dashboard.site_settings", slug=slug) + "#webhooks")

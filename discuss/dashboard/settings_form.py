@@ -15,12 +15,14 @@ HELP = {
     "commenting_enabled": "Readers can post on this site.",
     "require_guest_email": "Guests must give an email address.",
     "toxicity_nudge": "Warn authors before posting a comment that scores as toxic, so they can rephrase.",
+    "webhooks_allow_private": "Let webhooks reach private, loopback and link-local addresses (an intranet "
+                              "receiver). Off, they are refused, so a webhook cannot probe internal services.",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
     "max_links": "Maximum links", "new_commenter_approved_min": "Approvals before trusted",
     "commenting_enabled": "Commenting open", "require_guest_email": "Require guest email",
-    "toxicity_nudge": "Toxicity nudge",
+    "toxicity_nudge": "Toxicity nudge", "webhooks_allow_private": "Webhooks may reach private addresses",
 }
 
 

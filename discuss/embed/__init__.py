@@ -20,11 +20,13 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request, url_for
 
 from discuss.embed.demo import render_demo_page
+from discuss.embed.feeds import register as register_feeds
 from discuss.embed.read import published_thread
 from discuss.errors import ApiError
 from discuss.models.queries import site_by_slug
 
 bp = Blueprint("embed", __name__)
+register_feeds(bp)
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "embed")
 # Count strings embed.js needs on the publisher's page; everything else stays in the iframe.
@@ -107,6 +109,9 @@ def thread_page():
         "sso": bool(parent_origin) and request.args.get("sso") == "1",
         # The publisher gave a sign-in page (data-sso-login-url); embed.js opens it on request.
         "ssoLogin": bool(parent_origin) and request.args.get("login") == "1",
+        # A permalink on the article (#discuss-comment-<id>, passed on by embed.js): open that comment.
+        "focus": int(request.args["comment"]) if request.args.get("comment", "").isdigit() else None,
+        "livePoll": current_app.config["LIVE_POLL_SECONDS"],
     }
     response = Response(render_template(
         "embed/thread.html", config=config, strings=strings,

@@ -18,6 +18,7 @@ from discuss.identity.readers import verification_token
 from discuss.jobs import mail
 from discuss.jobs.runner import Job, run_later
 from discuss.models import Comment, CommentStatus, Role, SentNotification, Site, Thread, User
+from discuss.models.links import permalink
 
 UNSUBSCRIBE_SALT = "discuss.unsubscribe"
 KIND_REPLY = "reply"
@@ -124,6 +125,8 @@ def send_reply_notification(comment_id: int, base_url: str) -> bool:
     context = {"recipient_name": recipient.display_name, "replier_name": reply.author_name,
                "reply_text": _excerpt(reply.body_text), "parent_text": _excerpt(parent.body_text, 200),
                "thread_title": thread.title or thread.article_id, "thread_url": thread.url,
+               "comment_url": permalink(thread.url, reply.id, site=thread.site.slug, article=thread.article_id,
+                                        base_url=base_url),
                "site_name": thread.site.name}
     mail.send(mail.Mail(to=recipient.email, subject=f"{reply.author_name} replied to your comment",
                         template="reply", context=context,

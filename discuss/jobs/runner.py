@@ -1,4 +1,4 @@
-"""The one job runner: scoring, mail and (soon) webhooks run here, outside the request.
+"""The one job runner: scoring, mail and webhooks run here, outside the request.
 
 A job is a plain module-level function with plain arguments, passed as the function itself
 (RQ records its import path). Two ways to run one:
@@ -92,8 +92,9 @@ def _run_in_app(app: Flask, func: Job, args: tuple) -> None:
 
 def run_worker(burst: bool = False) -> None:
     """Blocking worker loop, inside the app context of `flask discuss worker`. SimpleWorker
-    (no fork per job) keeps the loaded model in memory."""
+    (no fork per job) keeps the loaded model in memory. The scheduler moves jobs whose retry
+    interval has passed (webhook backoff, mail and scoring retries) back onto the queue."""
     from rq import SimpleWorker
 
     jobs = queue()
-    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=False)
+    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=True)

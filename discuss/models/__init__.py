@@ -5,7 +5,8 @@ from discuss.models.enums import AuthorKind, CommentStatus, RejectReason, Report
 from discuss.models.site import Site, Thread
 from discuss.models.types import UTCDateTime, iso, utcnow
 from discuss.models.user import Ban, User
+from discuss.models.webhook import Webhook, WebhookDelivery
 
 __all__ = ["AuthorKind", "Ban", "Comment", "CommentStatus", "ImportRef", "ModerationEvent", "RejectReason",
            "ReaderSession", "Report", "ReportReason", "Role", "SentNotification", "Site", "Thread",
-           "UTCDateTime", "User", "Vote", "iso", "utcnow"]
+           "UTCDateTime", "User", "Vote", "Webhook", "WebhookDelivery", "iso", "utcnow"]

@@ -42,6 +42,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "premoderated_user_ids": [],
     # What happens to a deleted reader's comments: "anonymize" or "remove"
     "account_deletion_policy": "anonymize",
+    # Webhooks may go to private, loopback and link-local addresses (intranets, tests). Off: refused.
+    "webhooks_allow_private": False,
 }
 
 LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
@@ -63,7 +65,7 @@ IDENTITIES = ("guest", "account", "sso")
 DELETION_POLICIES = ("anonymize", "remove")
 INT_RANGES = {"max_depth": (0, 10), "edit_window_minutes": (0, 1440), "max_links": (0, 50),
               "new_commenter_approved_min": (0, 100)}
-BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge")
+BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge", "webhooks_allow_private")
 CHOICES = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
            "account_deletion_policy": DELETION_POLICIES}
 MAX_WORDS = 2000

@@ -17,6 +17,7 @@ from discuss.models import (Ban, Comment, CommentStatus, RejectReason, Report, T
                             utcnow)
 from discuss.moderation.audit import change_status, record_event
 from discuss.identity.staff import Actor
+from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models.queries import touch_thread
 
@@ -67,6 +68,7 @@ def apply_comment_action(actor: Actor, comment: Comment, action: str, *, reason:
     touch_thread(comment.thread_id)
     db.session.commit()
     announce_if_published_reply(comment)
+    webhooks.announce(comment)
     return comment
 
 
@@ -98,6 +100,7 @@ def apply_bulk_action(actor: Actor, comment_ids: list[int], action: str, *, reas
     for result in results:
         if result.ok:
             announce_if_published_reply(comments[result.comment_id])
+    webhooks.announce(*[comments[r.comment_id] for r in results if r.ok])
     return results
 
 
@@ -205,6 +208,7 @@ def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = N
                  details={"until": until.isoformat() if until else None, "days": days,
                           "rejected_comment_ids": rejected})
     db.session.commit()
+    webhooks.announce(*rejected)
     return ban
 
 

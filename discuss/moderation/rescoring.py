@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import OperationalError
 
 from discuss.extensions import db
+from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models import Comment, CommentStatus, utcnow
 from discuss.models.queries import touch_thread
@@ -78,6 +79,7 @@ def _route_scored(comment_id: int, scores: dict[str, float]) -> str:
     touch_thread(comment.thread_id)
     db.session.commit()
     announce_if_published_reply(comment)
+    webhooks.announce(comment)
     return comment.status.value
 
 

@@ -37,6 +37,9 @@
       origin: location.origin
     });
     if (theme) q.set('theme', theme);
+    // A permalink (#discuss-comment-<id>): the thread opens at that comment.
+    function linked() { var m = /^#discuss-comment-(\d+)$/.exec(location.hash); return m && m[1]; }
+    if (linked()) q.set('comment', linked());
     // SSO state: the attribute's token ('' = signed out) unless the page calls discussSSO itself.
     var manual = ds.sso === 'manual';
     var sso = manual ? undefined : (ds.ssoToken || null);
@@ -69,9 +72,16 @@
       if (!d) return;
       if (d.type === 'discuss:ready') { ready = true; sendSSO(); return; }
       if (d.type === 'discuss:login' && ds.ssoLoginUrl) { location.href = ds.ssoLoginUrl; return; }
+      if (d.type === 'discuss:scroll') {
+        window.scrollTo({ top: frame.getBoundingClientRect().top + window.pageYOffset + Math.max(0, Number(d.top) || 0) - 80, behavior: 'smooth' });
+        return;
+      }
       if (d.type !== 'discuss:resize') return;
       var height = Math.round(Number(d.height));
       if (height > 0 && height < 200000) frame.style.height = height + 'px';
+    });
+    window.addEventListener('hashchange', function () {
+      if (ready && linked()) frame.contentWindow.postMessage({ type: 'discuss:focus', id: Number(linked()) }, host);
     });
     box.replaceChildren ? box.replaceChildren(frame) : (box.textContent = '', box.appendChild(frame));
   }

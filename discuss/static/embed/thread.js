@@ -181,7 +181,7 @@
   /* ---------- state ---------- */
   const state = {
     sort: store.get('discuss.sort') || 'oldest', settings: {}, thread: null, cursor: null,
-    byId: new Map(), loading: false, announce: null,
+    byId: new Map(), loading: false, announce: null, lastId: 0,
   };
   if (!['oldest', 'newest', 'top'].includes(state.sort)) state.sort = 'oldest';
   const isOwn = (c) => !!(auth.viewer && c.author && c.author.id === auth.viewer.id);
@@ -678,11 +678,11 @@
     moreEl.append(btn);
   }
 
-  async function load(reset) {
+  async function load(reset, limit) {
     if (state.loading) { state.again = state.again || reset; return null; } // identity changed mid-load
     state.loading = true;
     root.setAttribute('aria-busy', 'true');
-    const q = new URLSearchParams({ site: CFG.site, article: CFG.article, sort: state.sort, limit: String(CFG.pageSize || 50) });
+    const q = new URLSearchParams({ site: CFG.site, article: CFG.article, sort: state.sort, limit: String(limit || CFG.pageSize || 50) });
     if (!reset && state.cursor) q.set('cursor', state.cursor);
     let firstNew = null;
     try {
@@ -691,6 +691,7 @@
       state.settings = data.settings || {};
       state.thread = data.thread || { closed: false, published_count: 0 };
       state.cursor = data.next_cursor || null;
+      if (reset) state.lastId = state.thread.last_id || 0;
       if (reset || !listEl) {
         if (!listEl) buildShell();
         listEl.replaceChildren();
@@ -722,6 +723,72 @@
     if (state.again) { state.again = false; return load(true); }
     return firstNew;
   }
+
+  /* ---------- permalinks: #discuss-comment-<id> on the article opens that comment ---------- */
+  async function reveal(id) {
+    if (!$('c-' + id)) {
+      try {
+        const { data } = await api('GET', '/comments/' + id + '/context?sort=' + state.sort);
+        // Page on (behind "load more") until the comment's top-level comment is in.
+        while (!$('c-' + data.place.root_id) && state.cursor &&
+               await load(false, Math.min(200, Math.max(data.place.index + 1 - listEl.children.length, 1))));
+      } catch (e) { /* removed or never published: the thread shows as it is */ }
+    }
+    const el = $('c-' + id);
+    if (!el) return;
+    const art = el.querySelector('article');
+    el.classList.add('dc-hl');
+    art.focus({ preventScroll: true });
+    if (!CFG.parentOrigin || window.parent === window) return art.scrollIntoView({ block: 'center' });
+    notifyResize(); // the page sizes the frame first, then scrolls to the comment in it
+    window.parent.postMessage({ type: 'discuss:scroll', top: Math.round(art.getBoundingClientRect().top + scrollY) }, CFG.parentOrigin);
+  }
+
+  /* ---------- live: poll the thread's revision (ETag/304, cached), then fetch only what is new ---------- */
+  let fresh = [], newEl = null;
+  const liveQ = () => new URLSearchParams({ site: CFG.site, article: CFG.article });
+  async function poll() {
+    if (document.hidden || !listEl || state.loading) return;
+    try {
+      const res = await fetch(CFG.api + '/live?' + liveQ(), { headers: { Accept: 'application/json' } });
+      const d = res.ok ? await res.json() : {};
+      if (!(d.last_id > state.lastId)) return;
+      const r = d.recent || []; // the newest 20: enough unless this widget is further behind
+      const list = r.length < 20 || r[0].id <= state.lastId ? r : (await api('GET', '/live/new?' + liveQ() + '&after=' + state.lastId)).data.comments || [];
+      for (const c of list.filter((x) => x.id > state.lastId)) {
+        state.lastId = Math.max(state.lastId, c.id);
+        if (!state.byId.has(c.id)) fresh.push(c);
+      }
+      showFresh();
+    } catch (e) { /* try again next time */ }
+  }
+  const toMe = (c) => !!c.parent_id && isOwn(state.byId.get(c.parent_id) || {});
+  function showFresh() {
+    if (!fresh.length) { if (newEl) newEl.remove(); return; }
+    const mine = fresh.filter(toMe).length;
+    newEl = newEl || h('button', { type: 'button', class: 'dc-btn dc-btn-wide dc-new', onclick: showNew });
+    newEl.textContent = tn('new_comments', fresh.length) + (mine ? ' · ' + tn('replies_to_you', mine) : '');
+    if (!newEl.isConnected) listEl.before(newEl);
+    announce(newEl.textContent);
+  }
+  function showNew() {
+    const list = fresh;
+    fresh = [];
+    for (const c of list) {
+      if (state.byId.has(c.id)) continue;
+      const parentLi = c.parent_id && $('c-' + c.parent_id);
+      if (parentLi) insertReply(parentLi, c);
+      else if (!c.parent_id) {
+        const li = renderComment(c);
+        if (state.sort === 'oldest' && !state.cursor) listEl.append(li); else listEl.prepend(li);
+      }
+      const el = $('c-' + c.id);
+      if (el && toMe(c)) el.querySelector('.dc-who').append(h('span', { class: 'dc-badge dc-badge-you', text: t('reply_to_you') }));
+    }
+    refreshCount(list.length);
+    showFresh();
+  }
+  setInterval(poll, (CFG.livePoll || 5) * 1000);
 
   /* ---------- talk to the publisher page: height only, to its origin only ---------- */
   let lastHeight = 0;
@@ -991,10 +1058,11 @@
   // server checked against the site's allowed origins (CFG.parentOrigin).
   let started = false;
   let ssoChain = Promise.resolve();
-  const start = () => { if (!started) { started = true; load(true); } };
+  const start = () => { if (!started) { started = true; load(true).then(() => CFG.focus && reveal(CFG.focus)); } };
   window.addEventListener('message', (e) => {
     if (!CFG.parentOrigin || e.source !== window.parent || e.origin !== CFG.parentOrigin) return;
     const d = e.data;
+    if (d && d.type === 'discuss:focus') return reveal(Number(d.id));
     if (!d || d.type !== 'discuss:sso') return;
     const token = typeof d.token === 'string' && d.token.length < 8192 ? d.token : null;
     ssoChain = ssoChain.then(() => sso(token)).then(() => (started ? load(true) : start()));

@@ -1,0 +1,30 @@
+"""The one `flask discuss` group and the helpers its commands share."""
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from discuss.models import Site
+from discuss.models.queries import site_by_slug
+from discuss.scoring.cli import model_cli
+from discuss.scoring.runtime import get_scoring
+
+discuss_cli = AppGroup("discuss", help="Manage discuss: sites, staff, scoring, imports, webhooks.")
+discuss_cli.add_command(model_cli)
+
+
+def site_or_fail(slug: str, param_hint: str = "SLUG") -> Site:
+    site = site_by_slug(slug)
+    if site is None:
+        raise click.BadParameter(f"no site '{slug}'", param_hint=param_hint)
+    return site
+
+
+def ready_scoring(wait_s: int):
+    scoring = get_scoring()
+    scoring.start()
+    if not scoring.wait_ready(wait_s):
+        status = scoring.status()
+        raise click.ClickException(f"the model is not ready ({status.get('state')}: "
+                                   f"{status.get('error') or 'still loading'})")
+    return scoring
