@@ -54,7 +54,14 @@ def _init_scoring(app: Flask) -> None:
 
 
 def _resolve_defaults(app: Flask) -> None:
+    from discuss.config import KNOWN_INSECURE_SECRET_KEYS
+    from discuss.security import public_url_is_https, resolve_secret_key
+
     os.makedirs(app.instance_path, exist_ok=True)
+    resolve_secret_key(app, KNOWN_INSECURE_SECRET_KEYS)
+    if public_url_is_https(app):  # served over HTTPS: cookies never travel in the clear
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "discuss.db")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -85,8 +92,10 @@ def _init_extensions(app: Flask) -> None:
         install_sqlite_pragmas(db.engine)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_id: str):
+        from discuss.identity.revocation import load_session_user
+
+        return load_session_user(session_id)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -34,10 +34,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Secret keys that were published (the old development default): refused at start, since anyone
+# can forge sessions and tokens signed with them.
+KNOWN_INSECURE_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
+
+
 class Config:
     """Defaults for a single-machine install on SQLite. Every value can be overridden by env."""
 
-    SECRET_KEY = "dev-insecure-change-me"
+    # None: generated once into SECRET_KEY_FILE (owner-only) and reused by every process.
+    SECRET_KEY: str | None = None
+    SECRET_KEY_FILE: str | None = None  # default: <instance>/secret_key
     # None means "a SQLite file in the instance folder", resolved in create_app.
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -112,6 +119,7 @@ class Config:
         values: dict[str, Any] = {}
         mapping_str = {
             "SECRET_KEY": "SECRET_KEY",
+            "SECRET_KEY_FILE": "SECRET_KEY_FILE",
             "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
             "REDIS_URL": "REDIS_URL",
             "IP_HASH_SALT": "IP_HASH_SALT",
