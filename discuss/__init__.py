@@ -27,6 +27,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config.update(config)
     _resolve_defaults(app)
 
+    from discuss.security import install_input_guards
+    install_input_guards(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

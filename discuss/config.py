@@ -52,7 +52,9 @@ class Config:
     # Salt for hashing readers' IP addresses; defaults to a value derived from SECRET_KEY.
     IP_HASH_SALT: str | None = None
 
-    # Input limits
+    # Input limits. A request body over MAX_CONTENT_LENGTH is refused (413) before it is read.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_JSON_DEPTH = 32
     MAX_BODY_CHARS = 10_000
     MAX_NAME_CHARS = 64
     MAX_PAGE_LIMIT = 200
@@ -144,7 +146,7 @@ class Config:
             value = _env(env_name)
             if value not in (None, ""):
                 values[key] = value
-        for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
+        for env_name in ("MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS"):

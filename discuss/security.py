@@ -1,11 +1,18 @@
 """Security defaults: the signing key, and the headers on every response the service serves."""
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import secrets
 import tempfile
+from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 # The API and dashboard never need to be framed or to run inline code. The embed
 # blueprint sets its own frame-ancestors (the site's allowed origins) via g.csp_frame_ancestors.
@@ -76,3 +83,109 @@ def install_security_headers(app: Flask) -> None:
         if hsts:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+# -- input guards: malformed input is a 4xx, never a 500 -------------------------------------------
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_PAGE_NUMBER = 1_000_000  # page * per_page stays a valid OFFSET on every database
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _bad_json(message: str) -> ValueError:
+    return json.JSONDecodeError(message, "", 0)
+
+
+def _walk_json(value: Any, max_depth: int) -> None:
+    """Depth, integer range, lone surrogates and NUL: what the database or the rest of the code
+    cannot take. Iterative, so the check itself cannot overflow the stack."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > max_depth:
+                raise _bad_json(f"nested deeper than {max_depth} levels")
+            children = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            for key, child in children:
+                if key is not None:
+                    _check_string(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, str):
+            _check_string(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
+            raise _bad_json("integer out of range (64-bit)")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise _bad_json("number out of range")
+
+
+def storable_text(text: str) -> bool:
+    """False for text no database column takes: NUL (PostgreSQL) or lone surrogates (not UTF-8)."""
+    return "\x00" not in text and not _SURROGATES.search(text)
+
+
+def _check_string(text: str) -> None:
+    if "\x00" in text:
+        raise _bad_json("NUL characters are not allowed")
+    if _SURROGATES.search(text):
+        raise _bad_json("lone surrogates are not allowed (send valid UTF-16 pairs)")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _bad_json(f"{name} is not valid JSON")
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, refusing what standard JSON parsing lets through but nothing here can
+    store: deep nesting (also no RecursionError), integers beyond 64 bits, NaN/Infinity, lone
+    surrogates and NUL. Every refusal is a ValueError, so ``get_json`` answers 400."""
+
+    max_depth = 32
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_constant", _refuse_constant)
+        try:
+            value = json.loads(s, **kwargs)
+        except RecursionError:
+            raise _bad_json(f"nested deeper than {self.max_depth} levels") from None
+        _walk_json(value, self.max_depth)
+        return value
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that matches 64-bit ids only: a bigger number is a 404, not a database overflow."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", INT64_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def install_input_guards(app: Flask) -> None:
+    """Before any blueprint registers: bounded path ids, strict JSON. Before any view runs: the
+    declared body size (refused before the body is read) and NUL in the URL or query."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.json_provider_class = StrictJSONProvider
+    app.json = StrictJSONProvider(app)
+    app.json.max_depth = int(app.config.get("MAX_JSON_DEPTH") or StrictJSONProvider.max_depth)
+
+    @app.before_request
+    def _refuse_bad_envelope():
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+        if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+            raise BadRequest("NUL characters are not allowed in the URL.")
+
+
+def parse_int_arg(raw: str | None, low: int = 0, high: int = INT64_MAX) -> int | None:
+    """A query-string integer: ASCII digits only ("²" and "١" are digits to str.isdigit but not
+    numbers we accept), within [low, high]. None when absent; ValueError when not valid."""
+    if raw in (None, ""):
+        return None
+    text = raw.strip()
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        raise ValueError(f"a whole number from {low} to {high}")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"a whole number from {low} to {high}")
+    return value

@@ -12,6 +12,7 @@ from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
+from discuss.security import parse_int_arg
 from discuss.comments import posting as comment_service
 from discuss.comments import reactions
 from discuss.comments import reading
@@ -91,12 +92,11 @@ def _sort_arg() -> str:
 
 
 def _limit_arg() -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return config("DEFAULT_PAGE_LIMIT")
-    if not raw.isdigit() or not 1 <= int(raw) <= config("MAX_PAGE_LIMIT"):
-        raise ValidationFailed({"limit": f"must be a whole number from 1 to {config('MAX_PAGE_LIMIT')}"})
-    return int(raw)
+    try:
+        limit = parse_int_arg(request.args.get("limit"), 1, config("MAX_PAGE_LIMIT"))
+    except ValueError:
+        raise ValidationFailed({"limit": f"must be a whole number from 1 to {config('MAX_PAGE_LIMIT')}"}) from None
+    return config("DEFAULT_PAGE_LIMIT") if limit is None else limit
 
 
 @bp.post("/comments")

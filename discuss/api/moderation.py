@@ -68,10 +68,22 @@ def csrf_failed(err: CSRFError):
     return error_response("csrf_failed", f"CSRF check failed: {err.description}", 400)
 
 
+TEXT_FIELDS = {"action": 32, "reason": 64, "note": 5000, "site": 64}
+
+
 def json_body() -> dict[str, Any]:
+    """A JSON object whose text fields, where present, are strings (or null) of bounded length."""
+    if not request.is_json:
+        raise ApiError("unsupported_media_type", "Send the request body as application/json.", 415)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError("invalid_json", "Send a JSON object.", 400)
+    problems = {name: f"a string of at most {limit} characters" for name, limit in TEXT_FIELDS.items()
+                if body.get(name) is not None and (not isinstance(body[name], str) or len(body[name]) > limit)}
+    if "reject_pending" in body and not isinstance(body["reject_pending"], bool):
+        problems["reject_pending"] = "true or false"
+    if problems:
+        raise ValidationFailed(problems)
     return body
 
 

@@ -50,9 +50,10 @@ def decode_cursor(cursor: str, sort: str) -> tuple[bool, int, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, featured, likes, comment_id = json.loads(base64.urlsafe_b64decode(padded))
-        if cursor_sort != sort or not all(isinstance(v, int) for v in (featured, likes, comment_id)):
+        if cursor_sort != sort or not all(isinstance(v, int) and -2**63 <= v < 2**63
+                                          for v in (featured, likes, comment_id)):
             raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, RecursionError):
         raise ApiError("invalid_cursor", "The cursor is not valid for this sort.", 400) from None
     return bool(featured), likes, comment_id
 
