@@ -37,7 +37,17 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     install_security_headers(app)
 
     _init_scoring(app)
+    _log_start_warnings(app)
     return app
+
+
+def _log_start_warnings(app: Flask) -> None:
+    from discuss.jobs.mail import mail_status
+
+    with app.app_context():
+        mail = mail_status()
+    if mail["state"] == "disabled":
+        app.logger.warning(mail["reason"])
 
 
 def _init_scoring(app: Flask) -> None:

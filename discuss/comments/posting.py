@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,6 +21,9 @@ from discuss.jobs.runner import enqueue
 from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
                                       previous_warning)
 from discuss.moderation.rescoring import score_and_route
+
+
+MAX_TITLE_CHARS = 200
 
 
 @dataclass
@@ -72,8 +76,9 @@ def post_comment(data: NewComment) -> PostResult:
     settings = site.effective_settings()
     markdown, html, text = clean_body(data.body)
     author, new_guest = _resolve_author(data, site, settings)
-    thread = find_thread(site.id, data.article) or Thread(
-        site_id=site.id, article_id=data.article, url=data.article_url, title=data.article_title)
+    url, title = _article_url(site, data.article_url), _article_title(data.article_title)
+    thread = find_thread(site.id, data.article) or Thread(site_id=site.id, article_id=data.article, url=url,
+                                                          title=title)
     parent = _resolve_parent(thread, data.parent_id, settings["max_depth"], author)
     _refuse_duplicate(thread, author, data, markdown)
 
@@ -165,6 +170,27 @@ def _resolve_author(data: NewComment, site: Site, settings: dict) -> tuple[User,
         viewer.email = email or viewer.email
         return viewer, False
     return User(kind=AuthorKind.GUEST, display_name=name, email=email), True
+
+
+def _article_url(site: Site, url: str | None) -> str | None:
+    """A new thread's link must point at the publisher's own site: one of its allowed origins.
+    Otherwise anyone's first post could aim the thread (and reply emails) anywhere."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    if origin not in {o.rstrip("/").lower() for o in site.allowed_origins or []}:
+        raise ApiError("article_url_not_allowed", "article_url must be on one of this site's allowed origins.",
+                       400, fields={"article_url": "not on one of the site's allowed origins"})
+    return url
+
+
+def _article_title(title: str | None) -> str | None:
+    """Titles are shown in the dashboard and in emails: one line, capped."""
+    cleaned = normalize_name(title or "")
+    if len(cleaned) > MAX_TITLE_CHARS:
+        cleaned = cleaned[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+    return cleaned or None
 
 
 def _resolve_parent(thread: Thread, parent_id: int | None, max_depth: int, author: User) -> Comment | None:
