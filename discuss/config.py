@@ -68,6 +68,8 @@ class Config:
     RATE_LIMIT_POST_PER_AUTHOR = "5/minute"
     RATE_LIMIT_WRITE_PER_IP = "60/minute"
     RATE_LIMIT_LOGIN = "10/minute"
+    RATE_LIMIT_VERIFY_PER_ADDRESS = "3/hour;10/day"   # verification emails to one address
+    RATE_LIMIT_VERIFY_PER_IP = "10/hour;30/day"       # verification emails asked for from one IP
     RATELIMIT_HEADERS_ENABLED = True
 
     # Scoring (issue 3). "inline" scores in the web process; "queue" hands off to RQ workers.
@@ -141,6 +143,8 @@ class Config:
             "SMTP_PASSWORD": "SMTP_PASSWORD",
             "MAIL_DELIVERY": "MAIL_DELIVERY",
             "RATE_LIMIT_LOGIN": "RATE_LIMIT_LOGIN",
+            "RATE_LIMIT_VERIFY_PER_ADDRESS": "RATE_LIMIT_VERIFY_PER_ADDRESS",
+            "RATE_LIMIT_VERIFY_PER_IP": "RATE_LIMIT_VERIFY_PER_IP",
         }
         for env_name, key in mapping_str.items():
             value = _env(env_name)

@@ -8,7 +8,6 @@ from discuss.api.cors import add_cors_headers, check_origin, preflight
 from discuss.api.helpers import config, json_body, raw_json, request_ip_hash, viewer
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
-from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
@@ -144,12 +143,8 @@ def delete_comment(comment_id: int):
 def vote(comment_id: int):
     data = json_body(schemas.VOTE_SCHEMA)
     _site_of(comment_id)
-    reader = viewer()
-    likes, value, voter = reactions.vote(comment_id, reader, data["value"])
-    body = {"likes": likes, "value": value}
-    if reader is None:
-        body["author_token"] = issue_author_token(voter)
-    return jsonify(body)
+    likes, value = reactions.vote(comment_id, viewer(), data["value"], request_ip_hash())
+    return jsonify({"likes": likes, "value": value})
 
 
 @bp.post("/comments/<int:comment_id>/reports")

@@ -68,7 +68,7 @@ def csrf_failed(err: CSRFError):
     return error_response("csrf_failed", f"CSRF check failed: {err.description}", 400)
 
 
-TEXT_FIELDS = {"action": 32, "reason": 64, "note": 5000, "site": 64}
+TEXT_FIELDS = {"action": 32, "reason": 1000, "note": 5000, "site": 64}
 
 
 def json_body() -> dict[str, Any]:
@@ -153,14 +153,35 @@ def _site_from_body(body: dict[str, Any]) -> Site:
 @api_bp.post("/authors/<int:user_id>/ban")
 def ban(user_id: int):
     body = json_body()
+    ban_row = moderation.ban_author(g.actor, _site_from_body(body).id, user_id, days=_days(body),
+                                    reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
+    return jsonify({"ban": _ban_json(ban_row)}), 201
+
+
+@api_bp.post("/bans")
+def ban_by_email():
+    """Ban an account reader by the email they registered with: ``{"site", "email", "days"?, "reason"?}``."""
+    body = json_body()
+    days = _days(body)
+    email = body.get("email")
+    if not isinstance(email, str) or not 3 <= len(email) <= 254:
+        raise ValidationFailed({"email": "the email address of a comment account"})
+    ban_row = moderation.ban_by_email(g.actor, _site_from_body(body).id, email, days=days,
+                                      reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
+    return jsonify({"ban": _ban_json(ban_row)}), 201
+
+
+def _days(body: dict[str, Any]) -> int | None:
     days = body.get("days")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
         raise ValidationFailed({"days": "a whole number of days, or null for a permanent ban"})
-    ban_row = moderation.ban_author(g.actor, _site_from_body(body).id, user_id, days=days,
-                                    reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
-    return jsonify({"ban": {"id": ban_row.id, "user_id": ban_row.user_id,
-                            "until": ban_row.until.isoformat() if ban_row.until else None,
-                            "reason": ban_row.reason}}), 201
+    return days
+
+
+def _ban_json(ban_row) -> dict[str, Any]:
+    return {"id": ban_row.id, "user_id": ban_row.user_id,
+            "until": ban_row.until.isoformat() if ban_row.until else None, "reason": ban_row.reason,
+            "covers_ip_until": ban_row.ip_until.isoformat() if ban_row.ip_until else None}
 
 
 @api_bp.post("/authors/<int:user_id>/unban")

@@ -85,7 +85,8 @@ def post_comment(data: NewComment) -> PostResult:
     warned, rephrased = previous_warning(data.warning_token, site.id, data.article, text)
     on_outcome = nudge_hook(settings, site, thread, data.acknowledge_warning, text)
     decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
-                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome)
+                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome,
+                      ip_hash=data.ip_hash)
     if decision.details.get("refused"):
         _refuse(decision)
     if data.acknowledge_warning and decision.toxicity_labels and decision.status is CommentStatus.PENDING:
@@ -116,7 +117,8 @@ def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
     markdown, html, text = clean_body(body)
     site = comment.thread.site
     decision = decide(settings=site.effective_settings(), thread=comment.thread, author=comment.author,
-                      text=text, html=html, source=ScoreSource(current_app.config["SCORING"]))
+                      text=text, html=html, source=ScoreSource(current_app.config["SCORING"]),
+                      ip_hash=comment.ip_hash)
     if decision.details.get("refused"):
         _refuse(decision)
     from_status = comment.status

@@ -15,12 +15,16 @@ HELP = {
     "commenting_enabled": "Readers can post on this site.",
     "require_guest_email": "Guests must give an email address.",
     "toxicity_nudge": "Warn authors before posting a comment that scores as toxic, so they can rephrase.",
+    "ban_ip_days": "A ban also holds new guests from the banned author's address for this many days "
+                   "(reason ban_evasion; 0 = off).",
+    "rejection_feedback": "Whether the author of a rejected comment is told why (for example, a banned word).",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
     "max_links": "Maximum links", "new_commenter_approved_min": "Approvals before trusted",
     "commenting_enabled": "Commenting open", "require_guest_email": "Require guest email",
-    "toxicity_nudge": "Toxicity nudge",
+    "toxicity_nudge": "Toxicity nudge", "ban_ip_days": "Ban covers the address (days)",
+    "rejection_feedback": "Tell authors why a comment was rejected",
 }
 
 
@@ -34,6 +38,8 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
     changes: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key in INT_RANGES:
+        if key not in form:  # a field this form does not show: keep the current value
+            continue
         raw = (form.get(key) or "").strip()
         try:
             changes[key] = int(raw)
@@ -41,8 +47,9 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
             errors[key] = "a whole number"
     for key in BOOL_KEYS:
         changes[key] = form.get(key) == "on"
-    for key in ("link_policy", "premoderation", "account_deletion_policy"):
-        changes[key] = form.get(key, "")
+    for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback"):
+        if key in form:
+            changes[key] = form.get(key, "")
     changes["allowed_identities"] = [i for i in IDENTITIES if form.get(f"identity_{i}") == "on"]
     for key in ("banned_words", "suspect_words"):
         changes[key] = _lines(form.get(key, ""))

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import db
-from discuss.models import (Ban, Comment, CommentStatus, RejectReason, Report, Thread, User,
+from discuss.models import (AuthorKind, Ban, Comment, CommentStatus, RejectReason, Report, Site, Thread, User,
                             utcnow)
 from discuss.moderation.audit import change_status, record_event
 from discuss.identity.staff import Actor
@@ -196,8 +196,9 @@ def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = N
     if days is not None and not 1 <= days <= MAX_BAN_DAYS:
         raise ValidationFailed({"days": f"between 1 and {MAX_BAN_DAYS}, or empty for a permanent ban"})
     until = utcnow() + timedelta(days=days) if days else None
+    ip_hash, ip_until = _ban_ip_cover(site_id, user.id, until)
     ban = Ban(site_id=site_id, user_id=user.id, until=until, reason=clean_note(reason),
-              created_by_id=actor.user.id if actor.user else None)
+              created_by_id=actor.user.id if actor.user else None, ip_hash=ip_hash, ip_until=ip_until)
     db.session.add(ban)
     rejected = _reject_pending_of(actor, site_id, user.id) if reject_pending else []
     record_event(site_id=site_id, action="suspend" if days else "ban", actor=actor.user,
@@ -218,6 +219,33 @@ def _reject_pending_of(actor: Actor, site_id: int, user_id: int) -> list[int]:
     for thread_id in sorted({c.thread_id for c in pending}):
         touch_thread(thread_id)
     return [c.id for c in pending]
+
+
+def ban_by_email(actor: Actor, site_id: int, email: str, **options) -> Ban:
+    """Ban the comment account registered with ``email`` (accounts only: guests' emails are unverified)."""
+    address = (email or "").strip().lower()
+    user = db.session.scalar(select(User).where(func.lower(User.email) == address,
+                                                User.kind == AuthorKind.ACCOUNT).limit(1)) if address else None
+    if user is None:
+        raise NotFound("account with that email")
+    return ban_author(actor, site_id, user.id, **options)
+
+
+def _ban_ip_cover(site_id: int, user_id: int, until):
+    """The author's last IP hash on this site, covered for ban_ip_days (never past the ban's end):
+    dropping a token and posting as a new guest from the same address does not get around it."""
+    site = db.session.get(Site, site_id)
+    days = int(site.effective_settings().get("ban_ip_days") or 0) if site else 0
+    if not days:
+        return None, None
+    ip_hash = db.session.scalar(select(Comment.ip_hash).join(Thread, Thread.id == Comment.thread_id)
+                                .where(Thread.site_id == site_id, Comment.author_id == user_id,
+                                       Comment.ip_hash.is_not(None))
+                                .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))
+    if ip_hash is None:
+        return None, None
+    cover_until = utcnow() + timedelta(days=days)
+    return ip_hash, min(cover_until, until) if until else cover_until
 
 
 def lift_bans(actor: Actor, site_id: int, user_id: int) -> int:
