@@ -52,7 +52,14 @@ def _log_start_warnings(app: Flask) -> None:
 
 def _init_scoring(app: Flask) -> None:
     """Inline mode loads the model in the background of every web process; queue mode leaves
-    it to the workers (`flask discuss worker`), so web processes stay small."""
+    it to the workers (`flask discuss worker`), so web processes stay small.
+
+    A `flask ...` command does not load it: `db upgrade`, `create-moderator` and the rest have no
+    use for it, and a model thread still loading when the command exits used to abort the process
+    ("terminate called ..."). The commands that score (`rescore`, `worker`, `model check`) load it
+    themselves; `flask run` starts it on its first request."""
+    import click
+
     from discuss.scoring.runtime import EXTENSION_KEY, service_from_config
     from discuss.moderation.rescoring import install_auto_rescore
 
@@ -62,7 +69,9 @@ def _init_scoring(app: Flask) -> None:
         return
     if not app.config.get("SCORER"):
         install_auto_rescore(app)
-    service.start()
+    app.before_request(service.start)  # idempotent; starts it where nothing else did
+    if click.get_current_context(silent=True) is None:  # a web process (gunicorn), not a CLI command
+        service.start()
 
 
 def _resolve_defaults(app: Flask) -> None:

@@ -6,6 +6,7 @@ Each command parses its arguments and calls one domain function; the work lives 
 from __future__ import annotations
 
 import secrets
+import time
 
 import click
 from flask.cli import AppGroup
@@ -23,6 +24,7 @@ from discuss.models.queries import site_by_slug
 from discuss.moderation import sites as site_service
 from discuss.moderation.rescoring import rescore_pending
 from discuss.scoring.cli import model_cli
+from discuss.scoring import ScorerState
 from discuss.scoring.runtime import get_scoring
 
 discuss_cli = AppGroup("discuss", help="Manage discuss: sites, staff, scoring.")
@@ -150,9 +152,16 @@ def digest(email: str, off: bool) -> None:
 # -- scoring and jobs ----------------------------------------------------------------------------
 
 def _ready_scoring(wait_s: int):
+    """Load the model and wait for it; a failed load ends the wait at once with the model's error."""
     scoring = get_scoring()
     scoring.start()
-    if not scoring.wait_ready(wait_s):
+    deadline = time.monotonic() + wait_s
+    while not scoring.wait_ready(0.2):
+        if scoring.state is ScorerState.FAILED or scoring.state is ScorerState.DISABLED:
+            break
+        if time.monotonic() >= deadline:
+            break
+    if not scoring.wait_ready(0):
         status = scoring.status()
         raise click.ClickException(f"the model is not ready ({status.get('state')}: "
                                    f"{status.get('error') or 'still loading'})")
