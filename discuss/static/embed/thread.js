@@ -575,6 +575,10 @@
           res = await api('POST', '/comments', payload);
         }
         const comment = res.data.comment;
+        if (comment.status === 'rejected') {  // not published and never will be: say so, keep the text
+          err.textContent = res.data.message || t('rejected_message');
+          return;
+        }
         typed.set(comment.id, body);
         if (!comment.author && auth.viewer) comment.author = { id: auth.viewer.id, name: auth.viewer.name, avatar_url: null };
         comment.replies = comment.replies || [];
