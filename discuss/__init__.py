@@ -122,9 +122,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from discuss import api, auth, dashboard, embed, health
     from discuss.api.moderation import api_bp as moderation_api_bp
+    from discuss.api.openapi import docs_bp
     from discuss.errors import register_error_handlers
 
-    for blueprint in (api.bp, moderation_api_bp, health.bp, embed.bp, dashboard.bp, auth.bp):
+    for blueprint in (api.bp, moderation_api_bp, docs_bp, health.bp, embed.bp, dashboard.bp, auth.bp):
         app.register_blueprint(blueprint)
     for surface in (embed, dashboard, auth):
         surface.init_app(app)

@@ -83,4 +83,8 @@ def register_error_handlers(app: Flask) -> None:
         if not wants_json():
             return err
         code = (err.name or "error").lower().replace(" ", "_")
-        return error_response(code, err.description or err.name, err.code or 500)
+        response, status = error_response(code, err.description or err.name, err.code or 500)
+        for name, value in err.get_headers():
+            if name.lower() == "allow":  # 405 names the methods that are allowed
+                response.headers[name] = value
+        return response, status

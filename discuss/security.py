@@ -89,6 +89,9 @@ def install_security_headers(app: Flask) -> None:
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_PAGE_NUMBER = 1_000_000  # page * per_page stays a valid OFFSET on every database
+# Row ids (and counters such as likes) are INTEGER columns: 32-bit on PostgreSQL. A bigger number
+# can name no row, and PostgreSQL refuses to even compare with it, so it is refused up front.
+ID_MAX = 2**31 - 1
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -152,10 +155,10 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` that matches 64-bit ids only: a bigger number is a 404, not a database overflow."""
+    """``<int:...>`` that matches ids a row can have: a bigger number is a 404, not a database error."""
 
     def __init__(self, map, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", INT64_MAX)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 

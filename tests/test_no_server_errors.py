@@ -56,6 +56,8 @@ BODIES = {
     "NUL in a string": '{"site": "news", "article": "a\\u0000b", "body": "hi", "author_name": "Ann"}',
     "integer beyond 64 bits": '{"site": "news", "article": "a", "body": "hi", "parent_id": 123456789012345678901234567890}',
     "NaN": '{"site": "news", "article": "a", "body": "hi", "parent_id": NaN}',
+    "id past 32 bits": '{"site": "news", "article": "a", "body": "hi", "parent_id": 2147483648, "value": 1, '
+                       '"reason": "spam", "articles": ["a"], "email": "a@b.cc", "password": "x", "display_name": "A"}',
     "huge float": '{"site": "news", "article": "a", "body": "hi", "parent_id": 1e999}',
 }
 
@@ -72,6 +74,7 @@ def test_malformed_json_bodies_are_400_and_write_nothing(client, world, name):
 @pytest.mark.parametrize("path", [
     "/api/v1/comments/123456789012345678901234567890/votes",
     "/api/v1/comments/9223372036854775808/reports",
+    "/api/v1/comments/2147483648/votes",  # past PostgreSQL's 32-bit INTEGER ids
 ])
 def test_ids_beyond_64_bits_in_paths_are_404(client, world, path):
     before = counts()
@@ -94,9 +97,10 @@ def test_moderation_api_ids_and_bodies(app, world):
         body = {"action": "reject", "site": "news", field: value}
         assert_error_shape(client.post(f"/api/v1/moderation/comments/{world['comment'].id}/actions", json=body), 400)
         assert_error_shape(client.post(f"/api/v1/moderation/authors/{world['comment'].author_id}/ban", json=body), 400)
-    for query in ("page=²", "page=99999999999999999999999", "thread=١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠١", "author=-"):
+    for query in ("page=²", "page=99999999999999999999999", "thread=١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦٧٨٩٠١", "author=-",
+                  "thread=2147483648"):
         assert_error_shape(client.get(f"/api/v1/moderation/queues/pending?{query}"), 400)
-    for query in ("page=²", "comment=99999999999999999999999"):
+    for query in ("page=²", "comment=99999999999999999999999", "comment=2147483648"):
         assert_error_shape(client.get(f"/api/v1/moderation/audit?{query}"), 400)
     assert counts() == before
 
@@ -115,6 +119,7 @@ def _cursor(values) -> str:
 @pytest.mark.parametrize("cursor", [
     _cursor(["oldest", 0, 0, 10**30]),
     _cursor(["oldest", 0, -10**30, 1]),
+    _cursor(["oldest", 0, 0, 2**31]),
     base64.urlsafe_b64encode(b"[" * 3000).decode(),
     "%%%%",
     _cursor({"a": 1, "b": 2, "c": 3, "d": 4}),

@@ -134,7 +134,7 @@ def comment_action(comment_id: int):
 def bulk():
     body = json_body()
     ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValidationFailed({"ids": "a non-empty list of comment ids"})
     if len(ids) > moderation.MAX_BULK:
         raise ValidationFailed({"ids": f"at most {moderation.MAX_BULK} at once"})

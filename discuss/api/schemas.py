@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from discuss.errors import ApiError, ValidationFailed
 from discuss.models import ReportReason
+from discuss.security import ID_MAX
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
@@ -28,6 +29,8 @@ def _check(name: str, spec: Field, value: Any) -> str | None:
     # bool is an int in Python; never accept true for a number or 1 for a flag.
     if spec.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         return "must be an integer"
+    if spec.kind is int and not -ID_MAX - 1 <= value <= ID_MAX:
+        return "is out of range"
     if spec.kind is not int and not isinstance(value, spec.kind):
         return f"must be a {spec.kind.__name__.replace('str', 'string').replace('bool', 'boolean')}"
     if spec.choices is not None and value not in spec.choices:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, false, or_, select, true
 
 from discuss.errors import ApiError
+from discuss.security import ID_MAX
 from discuss.extensions import db
 from discuss.comments.serializers import PUBLIC_COLUMNS as _COLUMNS
 from discuss.comments.serializers import public_comment
@@ -50,7 +51,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[bool, int, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, featured, likes, comment_id = json.loads(base64.urlsafe_b64decode(padded))
-        if cursor_sort != sort or not all(isinstance(v, int) and -2**63 <= v < 2**63
+        if cursor_sort != sort or not all(isinstance(v, int) and abs(v) <= ID_MAX
                                           for v in (featured, likes, comment_id)):
             raise ValueError
     except (ValueError, TypeError, RecursionError):

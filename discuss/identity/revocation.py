@@ -30,7 +30,7 @@ def session_id_matches(user: User | None, version: object) -> bool:
             and not isinstance(version, bool) and version == (user.session_version or 0))
 
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 
 
 def load_session_user(session_id: str) -> User | None:

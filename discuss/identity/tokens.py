@@ -42,7 +42,7 @@ def _user_from_author_token(token: str) -> User | None:
         payload = _serializer().loads(token)
     except BadSignature:
         return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int) or not 0 < payload["u"] < 2**63:
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int) or not 0 < payload["u"] < 2**31:
         return None
     user = db.session.get(User, payload["u"])
     # Only guests are identified by author tokens: account and SSO readers sign in with

@@ -19,6 +19,7 @@ from discuss.moderation.audit import change_status, record_event
 from discuss.identity.staff import Actor
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models.queries import touch_thread
+from discuss.security import ID_MAX
 
 COMMENT_ACTIONS = ("approve", "reject", "remove", "restore", "feature", "unfeature")
 THREAD_ACTIONS = ("close", "reopen", "premoderate", "unpremoderate")
@@ -78,6 +79,7 @@ def apply_bulk_action(actor: Actor, comment_ids: list[int], action: str, *, reas
     if action in ("reject", "remove"):
         parse_reject_reason(reason)
     ids = list(dict.fromkeys(int(i) for i in comment_ids))[:MAX_BULK]
+    ids = [i if 0 < i <= ID_MAX else 0 for i in ids]  # no row has such an id: reported as not found
     comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
     results, touched = [], set()
     for comment_id in ids:

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from discuss.errors import ValidationFailed
-from discuss.security import INT64_MAX, MAX_PAGE_NUMBER, parse_int_arg
+from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Comment, CommentStatus, ModerationEvent, Site, User
@@ -75,7 +75,7 @@ def parse_audit_filters(args: Mapping[str, Any], sites_by_slug: dict[str, Site])
     numbers = {}
     for name in ("comment", "page"):
         try:
-            numbers[name] = parse_int_arg(args.get(name), 0, MAX_PAGE_NUMBER if name == "page" else INT64_MAX)
+            numbers[name] = parse_int_arg(args.get(name), 0, MAX_PAGE_NUMBER if name == "page" else ID_MAX)
         except ValueError:
             errors[name] = "a number"
     if errors:
