@@ -70,6 +70,8 @@ class Config:
     RATE_LIMIT_LOGIN = "10/minute"
     RATE_LIMIT_VERIFY_PER_ADDRESS = "3/hour;10/day"   # verification emails to one address
     RATE_LIMIT_VERIFY_PER_IP = "10/hour;30/day"       # verification emails asked for from one IP
+    # Proof of work (site setting proof_of_work): ALTCHA SHA-256 cost; higher is slower to solve.
+    ALTCHA_COST = 300  # about 1-2 s in Chromium on a 2-core machine (5000: ~25 s)
     RATELIMIT_HEADERS_ENABLED = True
 
     # Scoring (issue 3). "inline" scores in the web process; "queue" hands off to RQ workers.
@@ -150,7 +152,7 @@ class Config:
             value = _env(env_name)
             if value not in (None, ""):
                 values[key] = value
-        for env_name in ("MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
+        for env_name in ("ALTCHA_COST", "MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS"):

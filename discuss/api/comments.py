@@ -13,6 +13,7 @@ from discuss.net import client_ip
 from discuss.sanitize import render_markdown
 from discuss.security import parse_int_arg
 from discuss.comments import posting as comment_service
+from discuss.comments import proof_of_work
 from discuss.comments import reactions
 from discuss.comments import reading
 from discuss.comments.serializers import author_comment, public_comment_of, viewer_summary
@@ -117,7 +118,7 @@ def create_comment():
         article_title=data["article_title"] or None, parent_id=data["parent_id"],
         author_name=data["author_name"], author_email=data["author_email"], honeypot=data["website"],
         acknowledge_warning=bool(data["acknowledge_warning"]), warning_token=data["warning_token"],
-        ip_hash=request_ip_hash(), viewer=viewer()))
+        ip_hash=request_ip_hash(), viewer=viewer(), proof=data["altcha"]))
     return _comment_response(result, created=True)
 
 
@@ -160,6 +161,15 @@ def report(comment_id: int):
     _site_of(comment_id)
     entry = reactions.report(comment_id, viewer(), data["reason"], data["note"], request_ip_hash())
     return jsonify({"report": {"id": entry.id}}), 201
+
+
+@bp.get("/challenge")
+@limiter.limit(_write_limit, key_func=client_ip)
+def challenge():
+    """A proof-of-work challenge (ALTCHA) for posting on sites that ask for one."""
+    response = jsonify(proof_of_work.new_challenge())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/preview")

@@ -165,6 +165,9 @@ def public_paths() -> dict[str, Any]:
                 "type": "object", "required": ["report"]}, status="201"),
             params=[PATH_ID], request=body(object_schema(
                 schemas.REPORT_SCHEMA, reason={"enum": [r.value for r in ReportReason]})))},
+        "/challenge": {"get": op("A proof-of-work challenge (ALTCHA) for sites whose proof_of_work setting asks "
+                                 "for one; solve it and send the payload as `altcha` with the post.", answer(
+            "The challenge.", {"type": "object", "required": ["parameters", "signature"]}), security=[{}])},
         "/preview": {"post": op("Render Markdown as the service would.", answer("HTML.", {
             "type": "object", "required": ["html"], "properties": {"html": {"type": "string"}}}),
             request=body(object_schema(schemas.PREVIEW_SCHEMA)), security=[{}])},

@@ -91,6 +91,7 @@ def comment_create_schema(max_body: int, max_name: int) -> dict[str, Field]:
         "website": Field(str, max_len=2048, nullable=True),  # honeypot: humans never see it
         "acknowledge_warning": Field(bool, nullable=True),
         "warning_token": Field(str, max_len=1024, nullable=True),
+        "altcha": Field(str, max_len=4096, nullable=True),  # proof of work, when the site asks for it
     }
 
 

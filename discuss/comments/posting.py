@@ -18,6 +18,7 @@ from discuss.moderation.audit import record_event
 from discuss.models.queries import find_thread, require_site, touch_thread
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
+from discuss.comments import proof_of_work
 from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
                                       previous_warning)
 from discuss.moderation.rescoring import score_and_route
@@ -41,6 +42,7 @@ class NewComment:
     warning_token: str | None = None
     ip_hash: str | None = None
     viewer: User | None = None
+    proof: str | None = None  # the ALTCHA payload, when the site asks for proof of work
 
 
 @dataclass
@@ -76,6 +78,7 @@ def post_comment(data: NewComment) -> PostResult:
     settings = site.effective_settings()
     markdown, html, text = clean_body(data.body)
     author, new_guest = _resolve_author(data, site, settings)
+    proof_of_work.check(settings, author, data.proof)
     url, title = _article_url(site, data.article_url), _article_title(data.article_title)
     thread = find_thread(site.id, data.article) or Thread(site_id=site.id, article_id=data.article, url=url,
                                                           title=title)

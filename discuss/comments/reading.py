@@ -37,7 +37,8 @@ def public_settings(site: Site) -> dict[str, Any]:
     s = site.effective_settings()
     return {"max_depth": s["max_depth"], "edit_window_seconds": int(s["edit_window_minutes"]) * 60,
             "allowed_identities": s["allowed_identities"], "require_guest_email": s["require_guest_email"],
-            "toxicity_nudge": s["toxicity_nudge"], "account_deletion_policy": s["account_deletion_policy"]}
+            "toxicity_nudge": s["toxicity_nudge"], "account_deletion_policy": s["account_deletion_policy"],
+            "proof_of_work": s.get("proof_of_work", "off")}
 
 
 # -- cursor ------------------------------------------------------------------------------------
