@@ -74,6 +74,17 @@ def clean_html(html: str) -> str:
     return _linker.linkify(_cleaner.clean(html)).strip()
 
 
+MAX_TITLE_CHARS = 200
+
+
+def thread_title(title: str | None) -> str | None:
+    """A thread title as shown in the dashboard and emails: one line, capped."""
+    cleaned = normalize_name(title or "")
+    if len(cleaned) > MAX_TITLE_CHARS:
+        cleaned = cleaned[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+    return cleaned or None
+
+
 def render_markdown(markdown: str) -> str:
     """Markdown subset -> clean HTML, safe to insert into any page as-is."""
     return clean_html(_markdown.render(markdown))

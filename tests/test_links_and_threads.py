@@ -82,3 +82,46 @@ def test_allowed_article_url_and_a_capped_one_line_title(client, app):
     thread = db.session.scalar(select(Thread))
     assert thread.url == "https://NEWS.example.com/a?b=1"
     assert len(thread.title) == 200 and "\n" not in thread.title and thread.title.endswith("…")
+
+
+# -- moderators correct a thread's metadata ---------------------------------------------------------
+
+def _staff_client(app, role=None, sites=None):
+    from discuss.models import Role
+    from tests.dashboard_support import make_staff, sign_in
+
+    staff = make_staff(f"s{len(sites or [])}{role}@example.com", role or Role.ADMIN, sites)
+    client = app.test_client()
+    sign_in(client, staff)
+    return client
+
+
+def test_moderators_correct_title_and_url_and_it_is_audited(app):
+    from discuss.models import ModerationEvent
+
+    site = make_site()
+    thread = make_thread(site)
+    client = _staff_client(app)
+    response = client.patch(f"/api/v1/moderation/threads/{thread.id}",
+                            json={"title": "Council approves\nbudget", "url": "https://news.example.com/budget"})
+    assert response.status_code == 200
+    assert response.get_json()["thread"] == {"id": thread.id, "title": "Council approves budget",
+                                             "url": "https://news.example.com/budget"}
+    event = db.session.scalar(select(ModerationEvent).where(ModerationEvent.action == "edit_thread"))
+    assert event.details["from"]["title"] == "Article-1" and event.details["to"]["url"].endswith("/budget")
+    foreign = client.patch(f"/api/v1/moderation/threads/{thread.id}", json={"url": "https://evil.example/x"})
+    assert foreign.status_code == 400 and foreign.get_json()["error"]["code"] == "article_url_not_allowed"
+    assert db.session.get(Thread, thread.id).url == "https://news.example.com/budget"
+
+
+def test_dashboard_form_edits_thread_and_other_sites_moderators_cannot(app):
+    from discuss.models import Role
+
+    site, other = make_site(), make_site("other", origins=["https://other.example"])
+    thread = make_thread(site)
+    client = _staff_client(app)
+    response = client.post(f"/mod/threads/{thread.id}/edit", data={"title": "Fixed title", "url": thread.url})
+    assert response.status_code == 302 and db.session.get(Thread, thread.id).title == "Fixed title"
+    outsider = _staff_client(app, Role.MODERATOR, [other])
+    assert outsider.patch(f"/api/v1/moderation/threads/{thread.id}", json={"title": "Hijack"}).status_code == 404
+    assert db.session.get(Thread, thread.id).title == "Fixed title"

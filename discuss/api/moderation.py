@@ -201,6 +201,21 @@ def thread_action(thread_id: int):
                                "is_premoderated": thread.is_premoderated}})
 
 
+@api_bp.patch("/threads/<int:thread_id>")
+def edit_thread(thread_id: int):
+    """Correct a thread's title or article URL: ``{"title"?, "url"?}``."""
+    body = json_body()
+    thread = visible_thread(g.actor, thread_id)
+    if thread is None:
+        raise NotFound("thread")
+    problems = {name: f"a string of at most {limit} characters" for name, limit in (("title", 512), ("url", 2048))
+                if body.get(name) is not None and (not isinstance(body[name], str) or len(body[name]) > limit)}
+    if problems:
+        raise ValidationFailed(problems)
+    moderation.edit_thread(g.actor, thread, title=body.get("title"), url=body.get("url"))
+    return jsonify({"thread": {"id": thread.id, "title": thread.title, "url": thread.url}})
+
+
 @api_bp.get("/audit")
 def audit():
     filters = parse_audit_filters(request.args, sites_by_slug(g.actor))

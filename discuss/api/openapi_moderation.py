@@ -77,6 +77,11 @@ def moderation_paths(op: Callable, answer: Callable, body: Callable, ref: Callab
             {"name": "thread_id", "in": "path", "required": True, "schema": id_schema}], request=body({
                 "type": "object", "required": ["action"], "properties": {
                     "action": {"enum": list(THREAD_ACTIONS)}, "note": _text("note")}}))},
+        "/moderation/threads/{thread_id}": {"patch": staff("Correct a thread's title or article URL (audited).", answer(
+            "The thread.", {"type": "object", "required": ["thread"]}), params=[
+            {"name": "thread_id", "in": "path", "required": True, "schema": id_schema}], request=body({
+                "type": "object", "properties": {"title": {"type": ["string", "null"], "maxLength": 512},
+                                                 "url": {"type": ["string", "null"], "maxLength": 2048}}}))},
         "/moderation/audit": {"get": staff("The audit log.", answer("Events.", {
             "type": "object", "required": ["events", "total"]}), params=[
             site_q, number("comment", ID_MAX), number("page", MAX_PAGE_NUMBER),

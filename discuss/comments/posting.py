@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
 from discuss.extensions import db
 from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
-from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown
+from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
 from discuss.moderation.audit import record_event
 from discuss.models.queries import find_thread, require_site, touch_thread
 from discuss.jobs.notifications import announce_if_published_reply
@@ -22,9 +21,6 @@ from discuss.comments import proof_of_work
 from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
                                       previous_warning)
 from discuss.moderation.rescoring import score_and_route
-
-
-MAX_TITLE_CHARS = 200
 
 
 @dataclass
@@ -79,7 +75,7 @@ def post_comment(data: NewComment) -> PostResult:
     markdown, html, text = clean_body(data.body)
     author, new_guest = _resolve_author(data, site, settings)
     proof_of_work.check(settings, author, data.proof)
-    url, title = _article_url(site, data.article_url), _article_title(data.article_title)
+    url, title = _article_url(site, data.article_url), thread_title(data.article_title)
     thread = find_thread(site.id, data.article) or Thread(site_id=site.id, article_id=data.article, url=url,
                                                           title=title)
     parent = _resolve_parent(thread, data.parent_id, settings["max_depth"], author)
@@ -182,20 +178,10 @@ def _article_url(site: Site, url: str | None) -> str | None:
     Otherwise anyone's first post could aim the thread (and reply emails) anywhere."""
     if not url:
         return None
-    parts = urlsplit(url)
-    origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-    if origin not in {o.rstrip("/").lower() for o in site.allowed_origins or []}:
+    if not site.allows_article_url(url):
         raise ApiError("article_url_not_allowed", "article_url must be on one of this site's allowed origins.",
                        400, fields={"article_url": "not on one of the site's allowed origins"})
     return url
-
-
-def _article_title(title: str | None) -> str | None:
-    """Titles are shown in the dashboard and in emails: one line, capped."""
-    cleaned = normalize_name(title or "")
-    if len(cleaned) > MAX_TITLE_CHARS:
-        cleaned = cleaned[: MAX_TITLE_CHARS - 1].rstrip() + "…"
-    return cleaned or None
 
 
 def _resolve_parent(thread: Thread, parent_id: int | None, max_depth: int, author: User) -> Comment | None:

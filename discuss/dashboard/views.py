@@ -167,6 +167,22 @@ def unban_author(user_id: int):
     return back_to(default)
 
 
+@bp.post("/threads/<int:thread_id>/edit")
+@staff_page
+def edit_thread(thread_id: int):
+    thread = visible_thread(g.actor, thread_id)
+    if thread is None:
+        abort(404)
+    default = request.referrer or url_for("dashboard.index")
+    try:
+        moderation.edit_thread(g.actor, thread, title=request.form.get("title", "")[:512],
+                               url=request.form.get("url", "")[:2048])
+    except ApiError as err:
+        return action_failed(err, default)
+    flash(f"Thread “{thread.title or thread.article_id}” updated.", "ok")
+    return back_to(default)
+
+
 @bp.post("/threads/<int:thread_id>/<action>")
 @staff_page
 def thread_action(thread_id: int, action: str):

@@ -19,6 +19,7 @@ from discuss.moderation.audit import change_status, record_event
 from discuss.identity.staff import Actor
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models.queries import touch_thread
+from discuss.sanitize import thread_title
 from discuss.security import ID_MAX
 
 COMMENT_ACTIONS = ("approve", "reject", "remove", "restore", "feature", "unfeature")
@@ -265,6 +266,27 @@ def lift_bans(actor: Actor, site_id: int, user_id: int) -> int:
 
 
 # --- threads ------------------------------------------------------------------------------
+
+def edit_thread(actor: Actor, thread: Thread, *, title: str | None = None, url: str | None = None) -> Thread:
+    """Correct a thread's title or article URL (the first post set them); audited as edit_thread."""
+    actor.require_site(thread.site_id)
+    before = {"title": thread.title, "url": thread.url}
+    if title is not None:
+        thread.title = thread_title(title)
+    if url is not None:
+        url = url.strip()
+        if url and (not url.startswith(("https://", "http://")) or not thread.site.allows_article_url(url)):
+            raise ApiError("article_url_not_allowed", "The URL must be on one of this site's allowed origins.",
+                           400, fields={"url": "not on one of the site's allowed origins"})
+        thread.url = url or None
+    after = {"title": thread.title, "url": thread.url}
+    if after != before:
+        record_event(site_id=thread.site_id, action="edit_thread", actor=actor.user, actor_label=actor.label,
+                     thread_id=thread.id, details={"from": before, "to": after})
+        touch_thread(thread.id)
+    db.session.commit()
+    return thread
+
 
 def apply_thread_action(actor: Actor, thread: Thread, action: str, *, note: str | None = None) -> Thread:
     """Close/reopen a thread to new comments, or turn per-thread pre-moderation on/off."""
