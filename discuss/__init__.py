@@ -27,6 +27,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
         app.config.update(config)
     _resolve_defaults(app)
 
+    from discuss.security import install_input_guards
+    install_input_guards(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -39,12 +41,29 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     install_live_polls(app)
 
     _init_scoring(app)
+    _log_start_warnings(app)
     return app
+
+
+def _log_start_warnings(app: Flask) -> None:
+    from discuss.jobs.mail import mail_status
+
+    with app.app_context():
+        mail = mail_status()
+    if mail["state"] == "disabled":
+        app.logger.warning(mail["reason"])
 
 
 def _init_scoring(app: Flask) -> None:
     """Inline mode loads the model in the background of every web process; queue mode leaves
-    it to the workers (`flask discuss worker`), so web processes stay small."""
+    it to the workers (`flask discuss worker`), so web processes stay small.
+
+    A `flask ...` command does not load it: `db upgrade`, `create-moderator` and the rest have no
+    use for it, and a model thread still loading when the command exits used to abort the process
+    ("terminate called ..."). The commands that score (`rescore`, `worker`, `model check`) load it
+    themselves; `flask run` starts it on its first request."""
+    import click
+
     from discuss.scoring.runtime import EXTENSION_KEY, service_from_config
     from discuss.moderation.rescoring import install_auto_rescore
 
@@ -57,11 +76,20 @@ def _init_scoring(app: Flask) -> None:
         return
     if not app.config.get("SCORER"):
         install_auto_rescore(app)
-    service.start()
+    app.before_request(service.start)  # idempotent; starts it where nothing else did
+    if click.get_current_context(silent=True) is None:  # a web process (gunicorn), not a CLI command
+        service.start()
 
 
 def _resolve_defaults(app: Flask) -> None:
+    from discuss.config import KNOWN_INSECURE_SECRET_KEYS
+    from discuss.security import public_url_is_https, resolve_secret_key
+
     os.makedirs(app.instance_path, exist_ok=True)
+    resolve_secret_key(app, KNOWN_INSECURE_SECRET_KEYS)
+    if public_url_is_https(app):  # served over HTTPS: cookies never travel in the clear
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "discuss.db")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -92,16 +120,19 @@ def _init_extensions(app: Flask) -> None:
         install_sqlite_pragmas(db.engine)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_id: str):
+        from discuss.identity.revocation import load_session_user
+
+        return load_session_user(session_id)
 
 
 def _register_blueprints(app: Flask) -> None:
     from discuss import api, auth, dashboard, embed, health
     from discuss.api.moderation import api_bp as moderation_api_bp
+    from discuss.api.openapi import docs_bp
     from discuss.errors import register_error_handlers
 
-    for blueprint in (api.bp, moderation_api_bp, health.bp, embed.bp, dashboard.bp, auth.bp):
+    for blueprint in (api.bp, moderation_api_bp, docs_bp, health.bp, embed.bp, dashboard.bp, auth.bp):
         app.register_blueprint(blueprint)
     for surface in (embed, dashboard, auth):
         surface.init_app(app)

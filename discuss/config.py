@@ -34,10 +34,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Secret keys that were published (the old development default): refused at start, since anyone
+# can forge sessions and tokens signed with them.
+KNOWN_INSECURE_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
+
+
 class Config:
     """Defaults for a single-machine install on SQLite. Every value can be overridden by env."""
 
-    SECRET_KEY = "dev-insecure-change-me"
+    # None: generated once into SECRET_KEY_FILE (owner-only) and reused by every process.
+    SECRET_KEY: str | None = None
+    SECRET_KEY_FILE: str | None = None  # default: <instance>/secret_key
     # None means "a SQLite file in the instance folder", resolved in create_app.
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -45,7 +52,9 @@ class Config:
     # Salt for hashing readers' IP addresses; defaults to a value derived from SECRET_KEY.
     IP_HASH_SALT: str | None = None
 
-    # Input limits
+    # Input limits. A request body over MAX_CONTENT_LENGTH is refused (413) before it is read.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_JSON_DEPTH = 32
     MAX_BODY_CHARS = 10_000
     MAX_NAME_CHARS = 64
     MAX_PAGE_LIMIT = 200
@@ -59,6 +68,10 @@ class Config:
     RATE_LIMIT_POST_PER_AUTHOR = "5/minute"
     RATE_LIMIT_WRITE_PER_IP = "60/minute"
     RATE_LIMIT_LOGIN = "10/minute"
+    RATE_LIMIT_VERIFY_PER_ADDRESS = "3/hour;10/day"   # verification emails to one address
+    RATE_LIMIT_VERIFY_PER_IP = "10/hour;30/day"       # verification emails asked for from one IP
+    # Proof of work (site setting proof_of_work): ALTCHA SHA-256 cost; higher is slower to solve.
+    ALTCHA_COST = 300  # about 1-2 s in Chromium on a 2-core machine (5000: ~25 s)
     RATELIMIT_HEADERS_ENABLED = True
 
     # Scoring (issue 3). "inline" scores in the web process; "queue" hands off to RQ workers.
@@ -125,6 +138,7 @@ class Config:
         values: dict[str, Any] = {}
         mapping_str = {
             "SECRET_KEY": "SECRET_KEY",
+            "SECRET_KEY_FILE": "SECRET_KEY_FILE",
             "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
             "REDIS_URL": "REDIS_URL",
             "IP_HASH_SALT": "IP_HASH_SALT",
@@ -145,12 +159,14 @@ class Config:
             "MAIL_DELIVERY": "MAIL_DELIVERY",
             "RATE_LIMIT_LOGIN": "RATE_LIMIT_LOGIN",
             "METRICS_TOKEN": "METRICS_TOKEN",
+            "RATE_LIMIT_VERIFY_PER_ADDRESS": "RATE_LIMIT_VERIFY_PER_ADDRESS",
+            "RATE_LIMIT_VERIFY_PER_IP": "RATE_LIMIT_VERIFY_PER_IP",
         }
         for env_name, key in mapping_str.items():
             value = _env(env_name)
             if value not in (None, ""):
                 values[key] = value
-        for env_name in ("MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
+        for env_name in ("ALTCHA_COST", "MAX_CONTENT_LENGTH", "MAX_JSON_DEPTH", "MAX_BODY_CHARS", "MAX_NAME_CHARS", "MAX_PAGE_LIMIT",
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS",

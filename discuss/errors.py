@@ -70,9 +70,21 @@ def register_error_handlers(app: Flask) -> None:
                                   429, limit=str(getattr(err, "description", "")))
         return err
 
+    @app.errorhandler(413)
+    def handle_too_large(err):
+        if not wants_json():
+            return err
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return error_response("payload_too_large", f"The request body is larger than {limit:,} bytes.", 413,
+                              limit_bytes=limit)
+
     @app.errorhandler(HTTPException)
     def handle_http_error(err: HTTPException):
         if not wants_json():
             return err
         code = (err.name or "error").lower().replace(" ", "_")
-        return error_response(code, err.description or err.name, err.code or 500)
+        response, status = error_response(code, err.description or err.name, err.code or 500)
+        for name, value in err.get_headers():
+            if name.lower() == "allow":  # 405 names the methods that are allowed
+                response.headers[name] = value
+        return response, status

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from discuss import metrics
 from discuss.errors import error_response
 from discuss.extensions import db
+from discuss.jobs.mail import mail_status
 from discuss.models import Comment, CommentStatus, utcnow
 from discuss.scoring import ScorerState
 from discuss.scoring.runtime import ScoringService, get_scoring
@@ -34,11 +35,12 @@ def healthz():
     except Exception as exc:  # report, don't raise: health must answer
         database = f"error: {type(exc).__name__}"
     scorer = get_scoring().status()
+    mail = mail_status()
     # The service is up as long as the database answers; a loading or failed scorer only
     # means new comments wait in the moderation queue.
     status = 200 if database == "ok" else 503
     return jsonify({"status": "ok" if status == 200 else "degraded", "database": database,
-                    "scorer": scorer}), status
+                    "scorer": scorer, "mail": mail}), status
 
 
 # -- /metrics -------------------------------------------------------------------------------------

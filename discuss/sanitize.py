@@ -118,11 +118,26 @@ def normalize_name(name: str) -> str:
     return _WHITESPACE_RUN.sub(" ", name).strip()
 
 
+def clean_html(html: str) -> str:
+    """The allowlist: only ALLOWED_TAGS and ALLOWED_ATTRIBUTES survive, links get rel and lose
+    unsafe schemes. Idempotent: clean output cleans to itself."""
+    return _linker.linkify(_cleaner.clean(html)).strip()
+
+
+MAX_TITLE_CHARS = 200
+
+
+def thread_title(title: str | None) -> str | None:
+    """A thread title as shown in the dashboard and emails: one line, capped."""
+    cleaned = normalize_name(title or "")
+    if len(cleaned) > MAX_TITLE_CHARS:
+        cleaned = cleaned[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+    return cleaned or None
+
+
 def render_markdown(markdown: str) -> str:
     """Markdown subset -> clean HTML, safe to insert into any page as-is."""
-    html = _markdown.render(markdown)
-    cleaned = _cleaner.clean(html)
-    return _linker.linkify(cleaned).strip()
+    return clean_html(_markdown.render(markdown))
 
 
 def html_to_text(html: str) -> str:

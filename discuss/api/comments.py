@@ -8,15 +8,17 @@ from discuss.api.cors import add_cors_headers, check_origin, preflight
 from discuss.api.helpers import config, json_body, raw_json, request_ip_hash, viewer
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
-from discuss.identity.tokens import issue_author_token
-from discuss.models import AuthorKind, Comment
+from discuss.models import AuthorKind, Comment, CommentStatus
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
+from discuss.security import parse_int_arg
 from discuss.comments import posting as comment_service
+from discuss.comments import proof_of_work
 from discuss.comments import reactions
 from discuss.comments import reading
 from discuss.comments.serializers import author_comment, public_comment_of, viewer_summary
 from discuss.models.queries import require_site
+from discuss.moderation.feedback import rejection_answer
 
 csrf.exempt(bp)  # bearer tokens, not cookies: cross-site request forgery has nothing to ride on
 bp.before_request(preflight)
@@ -54,6 +56,11 @@ def _comment_response(result: comment_service.PostResult, created: bool):
         body["author_token"] = result.author_token
     if result.published:
         return jsonify(body), 201 if created else 200
+    if result.comment.status is CommentStatus.REJECTED:
+        # Its own answer, not the held one: the comment will not appear. Whether the author is
+        # told why is the site's rejection_feedback setting.
+        body.update(rejection_answer(result.comment.thread.site.effective_settings(), result.comment.reasons or []))
+        return jsonify(body), 200
     body["message"] = HELD_MESSAGE
     return jsonify(body), 202
 
@@ -91,12 +98,11 @@ def _sort_arg() -> str:
 
 
 def _limit_arg() -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return config("DEFAULT_PAGE_LIMIT")
-    if not raw.isdigit() or not 1 <= int(raw) <= config("MAX_PAGE_LIMIT"):
-        raise ValidationFailed({"limit": f"must be a whole number from 1 to {config('MAX_PAGE_LIMIT')}"})
-    return int(raw)
+    try:
+        limit = parse_int_arg(request.args.get("limit"), 1, config("MAX_PAGE_LIMIT"))
+    except ValueError:
+        raise ValidationFailed({"limit": f"must be a whole number from 1 to {config('MAX_PAGE_LIMIT')}"}) from None
+    return config("DEFAULT_PAGE_LIMIT") if limit is None else limit
 
 
 @bp.get("/comments/<int:comment_id>/context")
@@ -121,7 +127,7 @@ def create_comment():
         article_title=data["article_title"] or None, parent_id=data["parent_id"],
         author_name=data["author_name"], author_email=data["author_email"], honeypot=data["website"],
         acknowledge_warning=bool(data["acknowledge_warning"]), warning_token=data["warning_token"],
-        ip_hash=request_ip_hash(), viewer=viewer()))
+        ip_hash=request_ip_hash(), viewer=viewer(), proof=data["altcha"]))
     return _comment_response(result, created=True)
 
 
@@ -153,12 +159,8 @@ def delete_comment(comment_id: int):
 def vote(comment_id: int):
     data = json_body(schemas.VOTE_SCHEMA)
     _site_of(comment_id)
-    reader = viewer()
-    likes, value, voter = reactions.vote(comment_id, reader, data["value"])
-    body = {"likes": likes, "value": value}
-    if reader is None:
-        body["author_token"] = issue_author_token(voter)
-    return jsonify(body)
+    likes, value = reactions.vote(comment_id, viewer(), data["value"], request_ip_hash())
+    return jsonify({"likes": likes, "value": value})
 
 
 @bp.post("/comments/<int:comment_id>/reports")
@@ -168,6 +170,15 @@ def report(comment_id: int):
     _site_of(comment_id)
     entry = reactions.report(comment_id, viewer(), data["reason"], data["note"], request_ip_hash())
     return jsonify({"report": {"id": entry.id}}), 201
+
+
+@bp.get("/challenge")
+@limiter.limit(_write_limit, key_func=client_ip)
+def challenge():
+    """A proof-of-work challenge (ALTCHA) for posting on sites that ask for one."""
+    response = jsonify(proof_of_work.new_challenge())
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/preview")

@@ -19,6 +19,7 @@ from discuss.api.cors import check_origin
 from discuss.api.helpers import raw_json
 from discuss.comments import live, reading
 from discuss.errors import ApiError, ValidationFailed
+from discuss.security import ID_MAX, parse_int_arg
 from discuss import metrics
 
 # Browsers revalidate every time (max-age=0, so a poll that finds nothing is a 304 with no
@@ -49,14 +50,15 @@ def live_state():
 @bp.get("/live/new")
 def live_new():
     site_slug, article = _thread_args()
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        raise ValidationFailed({"after": "a comment id (a whole number)"})
+    try:  # ASCII digits within the id range only: anything else is a 400, never a 500
+        after = parse_int_arg(request.args.get("after"), 0, ID_MAX) or 0
+    except ValueError:
+        raise ValidationFailed({"after": "a comment id (a whole number)"}) from None
     site, thread = reading.thread_and_site(site_slug, article)
     if site is None:
         raise ApiError("unknown_site", f"No site '{site_slug}' is registered here.", 404)
     check_origin(site)
-    return jsonify({"comments": live.new_comments(site, thread, int(after))})
+    return jsonify({"comments": live.new_comments(site, thread, after)})
 
 
 class LivePolls:

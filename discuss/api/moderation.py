@@ -68,10 +68,22 @@ def csrf_failed(err: CSRFError):
     return error_response("csrf_failed", f"CSRF check failed: {err.description}", 400)
 
 
+TEXT_FIELDS = {"action": 32, "reason": 1000, "note": 5000, "site": 64}
+
+
 def json_body() -> dict[str, Any]:
+    """A JSON object whose text fields, where present, are strings (or null) of bounded length."""
+    if not request.is_json:
+        raise ApiError("unsupported_media_type", "Send the request body as application/json.", 415)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError("invalid_json", "Send a JSON object.", 400)
+    problems = {name: f"a string of at most {limit} characters" for name, limit in TEXT_FIELDS.items()
+                if body.get(name) is not None and (not isinstance(body[name], str) or len(body[name]) > limit)}
+    if "reject_pending" in body and not isinstance(body["reject_pending"], bool):
+        problems["reject_pending"] = "true or false"
+    if problems:
+        raise ValidationFailed(problems)
     return body
 
 
@@ -122,7 +134,7 @@ def comment_action(comment_id: int):
 def bulk():
     body = json_body()
     ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValidationFailed({"ids": "a non-empty list of comment ids"})
     if len(ids) > moderation.MAX_BULK:
         raise ValidationFailed({"ids": f"at most {moderation.MAX_BULK} at once"})
@@ -141,14 +153,35 @@ def _site_from_body(body: dict[str, Any]) -> Site:
 @api_bp.post("/authors/<int:user_id>/ban")
 def ban(user_id: int):
     body = json_body()
+    ban_row = moderation.ban_author(g.actor, _site_from_body(body).id, user_id, days=_days(body),
+                                    reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
+    return jsonify({"ban": _ban_json(ban_row)}), 201
+
+
+@api_bp.post("/bans")
+def ban_by_email():
+    """Ban an account reader by the email they registered with: ``{"site", "email", "days"?, "reason"?}``."""
+    body = json_body()
+    days = _days(body)
+    email = body.get("email")
+    if not isinstance(email, str) or not 3 <= len(email) <= 254:
+        raise ValidationFailed({"email": "the email address of a comment account"})
+    ban_row = moderation.ban_by_email(g.actor, _site_from_body(body).id, email, days=days,
+                                      reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
+    return jsonify({"ban": _ban_json(ban_row)}), 201
+
+
+def _days(body: dict[str, Any]) -> int | None:
     days = body.get("days")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
         raise ValidationFailed({"days": "a whole number of days, or null for a permanent ban"})
-    ban_row = moderation.ban_author(g.actor, _site_from_body(body).id, user_id, days=days,
-                                    reason=body.get("reason"), reject_pending=bool(body.get("reject_pending")))
-    return jsonify({"ban": {"id": ban_row.id, "user_id": ban_row.user_id,
-                            "until": ban_row.until.isoformat() if ban_row.until else None,
-                            "reason": ban_row.reason}}), 201
+    return days
+
+
+def _ban_json(ban_row) -> dict[str, Any]:
+    return {"id": ban_row.id, "user_id": ban_row.user_id,
+            "until": ban_row.until.isoformat() if ban_row.until else None, "reason": ban_row.reason,
+            "covers_ip_until": ban_row.ip_until.isoformat() if ban_row.ip_until else None}
 
 
 @api_bp.post("/authors/<int:user_id>/unban")
@@ -166,6 +199,21 @@ def thread_action(thread_id: int):
     moderation.apply_thread_action(g.actor, thread, str(body.get("action", "")), note=body.get("note"))
     return jsonify({"thread": {"id": thread.id, "is_closed": thread.is_closed,
                                "is_premoderated": thread.is_premoderated}})
+
+
+@api_bp.patch("/threads/<int:thread_id>")
+def edit_thread(thread_id: int):
+    """Correct a thread's title or article URL: ``{"title"?, "url"?}``."""
+    body = json_body()
+    thread = visible_thread(g.actor, thread_id)
+    if thread is None:
+        raise NotFound("thread")
+    problems = {name: f"a string of at most {limit} characters" for name, limit in (("title", 512), ("url", 2048))
+                if body.get(name) is not None and (not isinstance(body[name], str) or len(body[name]) > limit)}
+    if problems:
+        raise ValidationFailed(problems)
+    moderation.edit_thread(g.actor, thread, title=body.get("title"), url=body.get("url"))
+    return jsonify({"thread": {"id": thread.id, "title": thread.title, "url": thread.url}})
 
 
 @api_bp.get("/audit")

@@ -11,7 +11,7 @@ from flask import Response, current_app, jsonify, render_template, request
 
 from discuss.api import bp
 from discuss.api.cors import check_origin
-from discuss.api.helpers import bearer_token, json_body, viewer
+from discuss.api.helpers import bearer_token, json_body, verification_mail_allowed, viewer
 from discuss.api.schemas import Field, check_email
 from discuss.errors import ApiError, Forbidden
 from discuss.extensions import limiter
@@ -70,7 +70,8 @@ def register():
     check_email(data["email"], "email")
     _check_account_site(data["site"])
     result = readers.register(data["email"], data["password"], data["display_name"])
-    notifications.request_verification(result.user)
+    if verification_mail_allowed(result.user.email):
+        notifications.request_verification(result.user)
     return _signed_in(result, 201)
 
 
@@ -99,7 +100,10 @@ def sso_sign_in():
 @bp.post("/auth/verify/resend")
 @limiter.limit(_login_limit, key_func=client_ip)
 def resend_verification():
-    return jsonify({"sent": notifications.request_verification(_me())}), 202
+    user = _me()
+    if not user.email_verified and not verification_mail_allowed(user.email or ""):
+        raise ApiError("rate_limited", "Too many verification emails. Please wait before asking again.", 429)
+    return jsonify({"sent": notifications.request_verification(user)}), 202
 
 
 @bp.route("/auth/verify", methods=["GET", "POST"])

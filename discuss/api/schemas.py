@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from discuss.errors import ApiError, ValidationFailed
 from discuss.models import ReportReason
+from discuss.security import ID_MAX
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
 
@@ -28,6 +29,8 @@ def _check(name: str, spec: Field, value: Any) -> str | None:
     # bool is an int in Python; never accept true for a number or 1 for a flag.
     if spec.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         return "must be an integer"
+    if spec.kind is int and not -ID_MAX - 1 <= value <= ID_MAX:
+        return "is out of range"
     if spec.kind is not int and not isinstance(value, spec.kind):
         return f"must be a {spec.kind.__name__.replace('str', 'string').replace('bool', 'boolean')}"
     if spec.choices is not None and value not in spec.choices:
@@ -88,6 +91,7 @@ def comment_create_schema(max_body: int, max_name: int) -> dict[str, Field]:
         "website": Field(str, max_len=2048, nullable=True),  # honeypot: humans never see it
         "acknowledge_warning": Field(bool, nullable=True),
         "warning_token": Field(str, max_len=1024, nullable=True),
+        "altcha": Field(str, max_len=4096, nullable=True),  # proof of work, when the site asks for it
     }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from discuss.extensions import limiter, login_manager
@@ -39,6 +39,9 @@ def login():
     if request.method == "POST":
         user = staff_service.authenticate(request.form.get("email", ""), request.form.get("password", ""))
         if user is not None:
+            # A fresh session: the CSRF secret (and anything else kept before sign-in) is renewed.
+            session.clear()
+            g.pop("csrf_token", None)  # Flask-WTF's per-request copy of the old one
             login_user(user, remember=False)
             return redirect(safe_next(request.form.get("next")))
         error = "That email and password do not match a staff account."
@@ -48,6 +51,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        staff_service.sign_out(current_user._get_current_object())
     logout_user()
+    session.clear()
+    g.pop("csrf_token", None)
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))

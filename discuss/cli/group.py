@@ -1,11 +1,14 @@
 """The one `flask discuss` group and the helpers its commands share."""
 from __future__ import annotations
 
+import time
+
 import click
 from flask.cli import AppGroup
 
 from discuss.models import Site
 from discuss.models.queries import site_by_slug
+from discuss.scoring import ScorerState
 from discuss.scoring.cli import model_cli
 from discuss.scoring.runtime import get_scoring
 
@@ -21,9 +24,14 @@ def site_or_fail(slug: str, param_hint: str = "SLUG") -> Site:
 
 
 def ready_scoring(wait_s: int):
+    """Load the model and wait for it; a failed load ends the wait at once with the model's error."""
     scoring = get_scoring()
     scoring.start()
-    if not scoring.wait_ready(wait_s):
+    deadline = time.monotonic() + wait_s
+    while not scoring.wait_ready(0.2):
+        if scoring.state in (ScorerState.FAILED, ScorerState.DISABLED) or time.monotonic() >= deadline:
+            break
+    if not scoring.wait_ready(0):
         status = scoring.status()
         raise click.ClickException(f"the model is not ready ({status.get('state')}: "
                                    f"{status.get('error') or 'still loading'})")

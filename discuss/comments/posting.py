@@ -12,12 +12,13 @@ from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
 from discuss.extensions import db
 from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
-from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown
+from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
 from discuss.moderation.audit import record_event
 from discuss.models.queries import find_thread, require_site, touch_thread
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
+from discuss.comments import proof_of_work
 from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
                                       previous_warning)
 from discuss.moderation.rescoring import score_and_route
@@ -38,6 +39,7 @@ class NewComment:
     warning_token: str | None = None
     ip_hash: str | None = None
     viewer: User | None = None
+    proof: str | None = None  # the ALTCHA payload, when the site asks for proof of work
 
 
 @dataclass
@@ -73,15 +75,18 @@ def post_comment(data: NewComment) -> PostResult:
     settings = site.effective_settings()
     markdown, html, text = clean_body(data.body)
     author, new_guest = _resolve_author(data, site, settings)
-    thread = find_thread(site.id, data.article) or Thread(
-        site_id=site.id, article_id=data.article, url=data.article_url, title=data.article_title)
+    proof_of_work.check(settings, author, data.proof)
+    url, title = _article_url(site, data.article_url), thread_title(data.article_title)
+    thread = find_thread(site.id, data.article) or Thread(site_id=site.id, article_id=data.article, url=url,
+                                                          title=title)
     parent = _resolve_parent(thread, data.parent_id, settings["max_depth"], author)
     _refuse_duplicate(thread, author, data, markdown)
 
     warned, rephrased = previous_warning(data.warning_token, site.id, data.article, text)
     on_outcome = nudge_hook(settings, site, thread, data.acknowledge_warning, text)
     decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
-                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome)
+                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome,
+                      ip_hash=data.ip_hash)
     if decision.details.get("refused"):
         _refuse(decision)
     if data.acknowledge_warning and decision.toxicity_labels and decision.status is CommentStatus.PENDING:
@@ -112,7 +117,8 @@ def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
     markdown, html, text = clean_body(body)
     site = comment.thread.site
     decision = decide(settings=site.effective_settings(), thread=comment.thread, author=comment.author,
-                      text=text, html=html, source=ScoreSource(current_app.config["SCORING"]))
+                      text=text, html=html, source=ScoreSource(current_app.config["SCORING"]),
+                      ip_hash=comment.ip_hash)
     if decision.details.get("refused"):
         _refuse(decision)
     from_status = comment.status
@@ -167,6 +173,17 @@ def _resolve_author(data: NewComment, site: Site, settings: dict) -> tuple[User,
         viewer.email = email or viewer.email
         return viewer, False
     return User(kind=AuthorKind.GUEST, display_name=name, email=email), True
+
+
+def _article_url(site: Site, url: str | None) -> str | None:
+    """A new thread's link must point at the publisher's own site: one of its allowed origins.
+    Otherwise anyone's first post could aim the thread (and reply emails) anywhere."""
+    if not url:
+        return None
+    if not site.allows_article_url(url):
+        raise ApiError("article_url_not_allowed", "article_url must be on one of this site's allowed origins.",
+                       400, fields={"article_url": "not on one of the site's allowed origins"})
+    return url
 
 
 def _resolve_parent(thread: Thread, parent_id: int | None, max_depth: int, author: User) -> Comment | None:

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from discuss.comments.serializers import export_comment
 from discuss.errors import Forbidden
 from discuss.extensions import db
+from discuss.identity.revocation import end_all_sessions
 from discuss.models import (Comment, CommentStatus, ReaderSession, Report, Site, Thread, User, Vote, iso,
                             utcnow)
 from discuss.models.queries import touch_thread
@@ -111,6 +112,7 @@ def _wipe_identity(user: User) -> None:
     user.sso_site_id = None
     user.email_verified = user.notify_replies = user.notify_digest = False
     user.is_active_account = False
+    end_all_sessions(user)
 
 
 # -- IP retention ------------------------------------------------------------------------------

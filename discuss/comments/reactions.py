@@ -1,16 +1,15 @@
 """Reader reactions: likes and reports."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import ApiError, NotFound
 from discuss.extensions import db
 from discuss.jobs import webhooks
-from discuss.models import AuthorKind, Comment, CommentStatus, Report, ReportReason, User, Vote
+from discuss.models import Comment, CommentStatus, Report, ReportReason, User, Vote
 from discuss.moderation.audit import record_event
 from discuss.models.queries import touch_thread
-
-ANONYMOUS_READER_NAME = "Reader"
 
 
 def _published(comment_id: int) -> Comment:
@@ -20,17 +19,23 @@ def _published(comment_id: int) -> Comment:
     return comment
 
 
-def vote(comment_id: int, viewer: User | None, value: int) -> tuple[int, int, User]:
-    """Like (1) or un-like (0). One vote per reader; a reader without identity gets a guest one."""
+def vote(comment_id: int, viewer: User | None, value: int, ip_hash: str | None = None) -> tuple[int, int]:
+    """Like (1) or un-like (0). One vote per reader per comment; a vote without any identity counts
+    once per IP hash per comment and creates no user (so it cannot mint identities either)."""
     comment = _published(comment_id)
-    if viewer is None:
-        viewer = User(kind=AuthorKind.GUEST, display_name=ANONYMOUS_READER_NAME)
-        db.session.add(viewer)
-        db.session.flush()
-    existing = db.session.scalar(select(Vote).where(Vote.comment_id == comment.id, Vote.user_id == viewer.id))
+    if viewer is None and ip_hash is None:
+        raise ApiError("sign_in_required", "Sign in or post a comment to vote.", 401)
+    same_voter = Vote.user_id == viewer.id if viewer is not None else and_(Vote.user_id.is_(None),
+                                                                           Vote.ip_hash == ip_hash)
+    existing = db.session.scalar(select(Vote).where(Vote.comment_id == comment.id, same_voter))
     if existing is None:
-        db.session.add(Vote(comment_id=comment.id, user_id=viewer.id, value=value))
-    else:
+        try:
+            with db.session.begin_nested():  # the same vote sent twice at once: the second updates
+                db.session.add(Vote(comment_id=comment.id, user_id=viewer.id if viewer else None,
+                                    ip_hash=None if viewer else ip_hash, value=value))
+        except IntegrityError:
+            existing = db.session.scalar(select(Vote).where(Vote.comment_id == comment.id, same_voter))
+    if existing is not None:
         existing.value = value
     db.session.flush()
     # Likes carried over from an import (likes_base) have no Vote rows behind them.
@@ -39,18 +44,26 @@ def vote(comment_id: int, viewer: User | None, value: int) -> tuple[int, int, Us
     likes = comment.likes
     touch_thread(comment.thread_id)
     db.session.commit()
-    return likes, value, viewer
+    return likes, value
+
+
+def _already_reported() -> ApiError:
+    return ApiError("already_reported", "You already reported this comment. Moderators will review it.", 409)
 
 
 def report(comment_id: int, viewer: User | None, reason: str, note: str | None, ip_hash: str | None) -> Report:
     comment = _published(comment_id)
     same_reader = Report.user_id == viewer.id if viewer is not None else Report.ip_hash == ip_hash
-    if db.session.scalar(select(Report.id).where(Report.comment_id == comment.id, same_reader,
-                                                 Report.resolved_at.is_(None))):
-        raise ApiError("already_reported", "You already reported this comment. Moderators will review it.", 409)
+    if db.session.scalar(select(Report.id).where(Report.comment_id == comment.id, same_reader)):
+        raise _already_reported()
     entry = Report(comment_id=comment.id, user_id=viewer.id if viewer else None, reason=ReportReason(reason),
                    note=(note or "").strip() or None, ip_hash=ip_hash)
-    db.session.add(entry)
+    try:
+        with db.session.begin_nested():  # the database keeps one per reader, even for concurrent reports
+            db.session.add(entry)
+    except IntegrityError:
+        db.session.rollback()
+        raise _already_reported() from None
     comment.report_count = (comment.report_count or 0) + 1
     record_event(site_id=comment.thread.site_id, action="report",
                  actor_label=f"reader:{viewer.id}" if viewer else "reader:anonymous", comment=comment,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, or_, select, true
 
 from discuss.errors import ApiError, NotFound
+from discuss.security import ID_MAX
 from discuss.extensions import db
 from discuss.comments.serializers import PUBLIC_COLUMNS as _COLUMNS
 from discuss.comments.live import last_published_id
@@ -37,7 +38,8 @@ def public_settings(site: Site) -> dict[str, Any]:
     s = site.effective_settings()
     return {"max_depth": s["max_depth"], "edit_window_seconds": int(s["edit_window_minutes"]) * 60,
             "allowed_identities": s["allowed_identities"], "require_guest_email": s["require_guest_email"],
-            "toxicity_nudge": s["toxicity_nudge"], "account_deletion_policy": s["account_deletion_policy"]}
+            "toxicity_nudge": s["toxicity_nudge"], "account_deletion_policy": s["account_deletion_policy"],
+            "proof_of_work": s.get("proof_of_work", "off")}
 
 
 # -- cursor ------------------------------------------------------------------------------------
@@ -51,9 +53,10 @@ def decode_cursor(cursor: str, sort: str) -> tuple[bool, int, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         cursor_sort, featured, likes, comment_id = json.loads(base64.urlsafe_b64decode(padded))
-        if cursor_sort != sort or not all(isinstance(v, int) for v in (featured, likes, comment_id)):
+        if cursor_sort != sort or not all(isinstance(v, int) and abs(v) <= ID_MAX
+                                          for v in (featured, likes, comment_id)):
             raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, RecursionError):
         raise ApiError("invalid_cursor", "The cursor is not valid for this sort.", 400) from None
     return bool(featured), likes, comment_id
 

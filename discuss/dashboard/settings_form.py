@@ -17,12 +17,18 @@ HELP = {
     "toxicity_nudge": "Warn authors before posting a comment that scores as toxic, so they can rephrase.",
     "webhooks_allow_private": "Let webhooks reach private, loopback and link-local addresses (an intranet "
                               "receiver). Off, they are refused, so a webhook cannot probe internal services.",
+    "ban_ip_days": "A ban also holds new guests from the banned author's address for this many days "
+                   "(reason ban_evasion; 0 = off).",
+    "rejection_feedback": "Whether the author of a rejected comment is told why (for example, a banned word).",
+    "proof_of_work": "Readers' browsers solve a small puzzle (ALTCHA) before posting, so floods cost the sender.",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
     "max_links": "Maximum links", "new_commenter_approved_min": "Approvals before trusted",
     "commenting_enabled": "Commenting open", "require_guest_email": "Require guest email",
     "toxicity_nudge": "Toxicity nudge", "webhooks_allow_private": "Webhooks may reach private addresses",
+    "ban_ip_days": "Ban covers the address (days)",
+    "rejection_feedback": "Tell authors why a comment was rejected", "proof_of_work": "Proof of work before posting",
 }
 
 
@@ -36,6 +42,8 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
     changes: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key in INT_RANGES:
+        if key not in form:  # a field this form does not show: keep the current value
+            continue
         raw = (form.get(key) or "").strip()
         try:
             changes[key] = int(raw)
@@ -43,8 +51,9 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
             errors[key] = "a whole number"
     for key in BOOL_KEYS:
         changes[key] = form.get(key) == "on"
-    for key in ("link_policy", "premoderation", "account_deletion_policy"):
-        changes[key] = form.get(key, "")
+    for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback", "proof_of_work"):
+        if key in form:
+            changes[key] = form.get(key, "")
     changes["allowed_identities"] = [i for i in IDENTITIES if form.get(f"identity_{i}") == "on"]
     for key in ("banned_words", "suspect_words"):
         changes[key] = _lines(form.get(key, ""))

@@ -10,6 +10,7 @@ from discuss.moderation.presenters import build_items
 from discuss.moderation.queues import (QUEUE_TITLES, QUEUES, SORTS, load_queue, parse_filters, queue_counts,
                                       visible_comment, visible_thread)
 from discuss.errors import ApiError
+from discuss.security import parse_int_arg
 from discuss.extensions import db
 from discuss.models import RejectReason, User
 from discuss.moderation import actions as moderation
@@ -114,7 +115,7 @@ def _site_filter_id(default_site_id: int) -> int | None:
 @bp.post("/bulk")
 @staff_page
 def bulk_action():
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("ids") if i.isascii() and i.isdigit() and len(i) <= 18]
     action = request.form.get("action", "")
     default = url_for("dashboard.queue", queue="pending")
     if not ids:
@@ -137,9 +138,11 @@ def bulk_action():
 def ban_author(user_id: int):
     default = request.referrer or url_for("dashboard.index")
     try:
-        site_id = int(request.form.get("site_id", ""))
+        site_id = parse_int_arg(request.form.get("site_id", ""), 1)
+        if site_id is None:
+            raise ValueError("site_id")
         days_raw = request.form.get("days", "").strip()
-        days = int(days_raw) if days_raw and days_raw != "permanent" else None
+        days = parse_int_arg(days_raw, 1, moderation.MAX_BAN_DAYS) if days_raw != "permanent" else None
         moderation.ban_author(g.actor, site_id, user_id, days=days, reason=request.form.get("reason"),
                               reject_pending=request.form.get("reject_pending") == "1")
     except ValueError:
@@ -157,10 +160,26 @@ def ban_author(user_id: int):
 def unban_author(user_id: int):
     default = request.referrer or url_for("dashboard.index")
     try:
-        lifted = moderation.lift_bans(g.actor, int(request.form.get("site_id", "0")), user_id)
+        lifted = moderation.lift_bans(g.actor, parse_int_arg(request.form.get("site_id", "0")) or 0, user_id)
     except (ValueError, ApiError) as err:
         return action_failed(err if isinstance(err, ApiError) else ApiError("bad_site", "Unknown site."), default)
     flash(f"Lifted {lifted} ban{'s' if lifted != 1 else ''}.", "ok")
+    return back_to(default)
+
+
+@bp.post("/threads/<int:thread_id>/edit")
+@staff_page
+def edit_thread(thread_id: int):
+    thread = visible_thread(g.actor, thread_id)
+    if thread is None:
+        abort(404)
+    default = request.referrer or url_for("dashboard.index")
+    try:
+        moderation.edit_thread(g.actor, thread, title=request.form.get("title", "")[:512],
+                               url=request.form.get("url", "")[:2048])
+    except ApiError as err:
+        return action_failed(err, default)
+    flash(f"Thread “{thread.title or thread.article_id}” updated.", "ok")
     return back_to(default)
 
 

@@ -142,8 +142,9 @@ def read_page():
 
 @bp.get("/demo")
 def demo_page():
-    page = render_demo_page(request.host_url.rstrip("/"), article=request.args.get("article") or None,
-                            theme=request.args.get("theme") or None)
+    host = request.host_url.rstrip("/")
+    page = render_demo_page(host, article=request.args.get("article") or None,
+                            theme=request.args.get("theme") or None, page_url=host + "/demo")
     return Response(page, mimetype="text/html")
 
 

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
+from discuss.identity.revocation import end_all_sessions
 from discuss.identity.tokens import register_bearer_resolver
 from discuss.models import AuthorKind, ReaderSession, Site, User, utcnow
 from discuss.sanitize import normalize_name
@@ -72,11 +73,12 @@ register_bearer_resolver(user_for_session_token)
 
 
 def end_session(token: str | None) -> bool:
-    """Revoke the session behind ``token``; False if it was not an active session token."""
+    """Sign out: revoke every session and token of the reader behind ``token`` (every device);
+    False if it was not an active session token."""
     entry = session_for_token(token or "")
     if entry is None:
         return False
-    entry.revoked_at = utcnow()
+    end_all_sessions(entry.user)
     db.session.commit()
     return True
 
@@ -153,7 +155,7 @@ def change_password(user: User, current: str, new: str, keep_token: str | None) 
                        fields={"current_password": "does not match"})
     _check_password(new, "new_password")
     user.password_hash = generate_password_hash(new)
-    revoke_sessions(user.id, keep_token=keep_token)
+    end_all_sessions(user, keep_token_hash=_hash(keep_token) if keep_token else None)
     db.session.commit()
 
 

@@ -21,6 +21,7 @@ from discuss.errors import ApiError, Forbidden
 from discuss.extensions import db
 from discuss.models import AuthorKind, Site, User, utcnow
 from discuss.sanitize import normalize_name
+from discuss.security import storable_text
 from discuss.identity.readers import SignedIn, start_session
 from discuss.models.queries import site_by_slug
 
@@ -112,7 +113,13 @@ def _check_lifetime(claims: dict[str, Any]) -> None:
 
 
 def _profile(claims: dict[str, Any]) -> SsoClaims:
-    problems: dict[str, str] = {}
+    # A validly signed token can still carry anything JSON can: check each claim's type and that
+    # it is text a database can store (no NUL, no lone surrogates) before any of it is used.
+    problems: dict[str, str] = {name: "must be valid text (no NUL or lone surrogate characters)"
+                                for name in ("sub", "name", "email", "avatar")
+                                if isinstance(claims.get(name), str) and not storable_text(claims[name])}
+    if problems:
+        raise _refuse("sso_invalid_claims", "The sign-on token's claims are missing or not valid.", 400, problems)
     sub = claims.get("sub")
     if isinstance(sub, int) and not isinstance(sub, bool):
         sub = str(sub)

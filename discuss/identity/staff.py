@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
+from discuss.identity.revocation import end_all_sessions
 from discuss.models import AuthorKind, Role, Site, User
 from discuss.models.queries import site_by_slug
 
@@ -88,12 +89,22 @@ def create_staff(email: str, password: str, *, admin: bool = False, site_ids: li
         user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=display_name or email.split("@")[0],
                     moderated_site_ids=[])
         db.session.add(user)
+    else:
+        # The account gains staff rights and a new password: whatever session or token it held
+        # was granted for less, and may be in someone else's hands. End them all.
+        end_all_sessions(user)
     user.role = Role.ADMIN if admin or user.role == Role.ADMIN else Role.MODERATOR
     user.moderated_site_ids = sorted(set(user.moderated_site_ids or []) | set(site_ids or []))
     user.password_hash = generate_password_hash(password)
     user.is_active_account = True
     db.session.commit()
     return user
+
+
+def sign_out(user: User) -> None:
+    """Staff sign-out ends every session of this account on the server, not just this cookie."""
+    end_all_sessions(user)
+    db.session.commit()
 
 
 def set_digest(email: str, on: bool) -> User | None:

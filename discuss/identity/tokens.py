@@ -13,6 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from discuss.extensions import db
+from discuss.identity.revocation import session_id_matches
 from discuss.models import AuthorKind, User
 
 AUTHOR_TOKEN_SALT = "discuss.author-token"
@@ -32,7 +33,8 @@ def _serializer() -> URLSafeSerializer:
 
 
 def issue_author_token(user: User) -> str:
-    return _serializer().dumps({"u": user.id})
+    # "v": the user's session version, so ending their sessions ends this token too.
+    return _serializer().dumps({"u": user.id, "v": user.session_version or 0})
 
 
 def _user_from_author_token(token: str) -> User | None:
@@ -40,12 +42,13 @@ def _user_from_author_token(token: str) -> User | None:
         payload = _serializer().loads(token)
     except BadSignature:
         return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int) or not 0 < payload["u"] < 2**31:
         return None
     user = db.session.get(User, payload["u"])
     # Only guests are identified by author tokens: account and SSO readers sign in with
     # revocable sessions, so a token from their posting days must not outlive a sign-out.
-    if user is None or not user.is_active_account or user.kind is not AuthorKind.GUEST:
+    # Tokens from before session versions carry no "v": they hold until the first revocation.
+    if user is None or user.kind is not AuthorKind.GUEST or not session_id_matches(user, payload.get("v", 0)):
         return None
     return user
 

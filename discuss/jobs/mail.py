@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from flask import current_app, has_request_context, render_template, request
+from flask import current_app, render_template
 
 
 @dataclass
@@ -21,14 +21,24 @@ class Mail:
     unsubscribe_url: str | None = None
 
 
-def public_url() -> str:
-    """Base URL for links in emails: PUBLIC_URL, else the current request's host."""
-    configured = current_app.config.get("PUBLIC_URL")
-    if configured:
-        return configured.rstrip("/")
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return "http://localhost"
+NO_PUBLIC_URL = ("DISCUSS_PUBLIC_URL is not set: no email is sent, because links in emails (sign-in, "
+                 "unsubscribe) are only built from configuration, never from a request's Host header.")
+
+
+def public_url() -> str | None:
+    """Base URL for links in emails: DISCUSS_PUBLIC_URL, or None. Never the request's Host header,
+    which the sender of the request chooses (the links carry tokens)."""
+    configured = (current_app.config.get("PUBLIC_URL") or "").strip()
+    return configured.rstrip("/") or None
+
+
+def mail_status() -> dict:
+    """For /healthz and start-up logs: whether email can go out, and if not, why."""
+    if not current_app.config.get("MAIL_ENABLED", True):
+        return {"state": "off"}
+    if public_url() is None:
+        return {"state": "disabled", "reason": NO_PUBLIC_URL}
+    return {"state": "ok", "public_url": public_url()}
 
 
 def build_message(mail: Mail) -> EmailMessage:

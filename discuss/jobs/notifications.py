@@ -78,7 +78,11 @@ def notify_reply_published(comment_id: int) -> bool:
     comment = db.session.get(Comment, comment_id)
     if comment is None or _recipient(comment) is None:
         return False
-    _send_later(send_reply_notification, comment_id, mail.public_url())
+    base_url = mail.public_url()
+    if base_url is None:
+        current_app.logger.warning("reply notification not sent: %s", mail.NO_PUBLIC_URL)
+        return False
+    _send_later(send_reply_notification, comment_id, base_url)
     return True
 
 
@@ -139,7 +143,11 @@ def send_reply_notification(comment_id: int, base_url: str) -> bool:
 def request_verification(user: User) -> bool:
     if not user.email or user.email_verified:
         return False
-    _send_later(send_verification, user.id, mail.public_url())
+    base_url = mail.public_url()
+    if base_url is None:
+        current_app.logger.warning("verification email not sent: %s", mail.NO_PUBLIC_URL)
+        return False
+    _send_later(send_verification, user.id, base_url)
     return True
 
 
@@ -180,6 +188,10 @@ def send_digests(base_url: str | None = None) -> dict[str, int]:
     """Email each opted-in moderator their pending queue; nothing is sent for an empty queue."""
     base_url = base_url or mail.public_url()
     counts = {"sent": 0, "empty": 0, "failed": 0}
+    if base_url is None:
+        current_app.logger.error("digest not sent: %s", mail.NO_PUBLIC_URL)
+        counts["failed"] = len(digest_recipients())
+        return counts
     for user in digest_recipients():
         items, total = _pending_for(user, int(current_app.config["DIGEST_MAX_ITEMS"]))
         if not total:

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from discuss.extensions import db
@@ -64,16 +64,30 @@ class Comment(db.Model):
 
 
 class Vote(db.Model):
-    __table_args__ = (UniqueConstraint("comment_id", "user_id", name="uq_vote_comment_user"),)
+    """One per reader per comment; a vote sent without any identity is kept by IP hash instead
+    (user_id NULL), one per address per comment, and mints no user."""
+
+    __table_args__ = (UniqueConstraint("comment_id", "user_id", name="uq_vote_comment_user"),
+                      UniqueConstraint("comment_id", "ip_hash", name="uq_vote_comment_ip"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
     value: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Report(db.Model):
+    """One report per reader per comment, enforced by the database (so concurrent duplicates
+    cannot both land): by user for readers with an identity, by IP hash for anonymous ones."""
+
+    __table_args__ = (
+        UniqueConstraint("comment_id", "user_id", name="uq_report_comment_user"),
+        Index("uq_report_comment_ip_anonymous", "comment_id", "ip_hash", unique=True,
+              sqlite_where=text("user_id IS NULL"), postgresql_where=text("user_id IS NULL")),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -44,11 +44,21 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "account_deletion_policy": "anonymize",
     # Webhooks may go to private, loopback and link-local addresses (intranets, tests). Off: refused.
     "webhooks_allow_private": False,
+    # A ban also covers the banned author's last IP hash on the site for this many days (never
+    # longer than the ban): a new guest identity from that address is held as ban_evasion. 0: off.
+    "ban_ip_days": 7,
+    # What a rejected comment's author is told: "quiet" (only that it was not published) or
+    # "explain" (the reason: banned words, toxicity, ban).
+    "rejection_feedback": "quiet",
+    # Proof of work (ALTCHA) before posting: "off", "guests" or "everyone".
+    "proof_of_work": "off",
 }
 
 LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
 PREMODERATION_MODES = ("off", "all", "new_commenters")
 LINK_POLICIES = ("allow", "premoderate")
+REJECTION_FEEDBACK = ("quiet", "explain")
+PROOF_OF_WORK = ("off", "guests", "everyone")
 
 
 def merged_settings(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +74,11 @@ def merged_settings(overrides: dict[str, Any]) -> dict[str, Any]:
 IDENTITIES = ("guest", "account", "sso")
 DELETION_POLICIES = ("anonymize", "remove")
 INT_RANGES = {"max_depth": (0, 10), "edit_window_minutes": (0, 1440), "max_links": (0, 50),
-              "new_commenter_approved_min": (0, 100)}
+              "new_commenter_approved_min": (0, 100), "ban_ip_days": (0, 365)}
 BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge", "webhooks_allow_private")
 CHOICES = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
-           "account_deletion_policy": DELETION_POLICIES}
+           "account_deletion_policy": DELETION_POLICIES, "rejection_feedback": REJECTION_FEEDBACK,
+           "proof_of_work": PROOF_OF_WORK}
 MAX_WORDS = 2000
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
@@ -29,6 +30,12 @@ class Site(db.Model):
 
     def allows_origin(self, origin: str | None) -> bool:
         return bool(origin) and origin.rstrip("/") in {o.rstrip("/") for o in self.allowed_origins or []}
+
+    def allows_article_url(self, url: str) -> bool:
+        """Whether ``url`` is on one of the site's allowed origins (where its articles live)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        return origin in {o.rstrip("/").lower() for o in self.allowed_origins or []}
 
 
 class Thread(db.Model):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from discuss.extensions import db
@@ -32,7 +32,15 @@ class User(UserMixin, db.Model):
     notify_replies: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped to end every session and token of this user at once (sign-out, new password, new
+    # role, deactivation). Staff session cookies and guest author tokens carry the value they
+    # were issued with and stop working when it changes.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: the id and the session version."""
+        return f"{self.id}:{self.session_version or 0}"
 
     @property
     def is_staff(self) -> bool:
@@ -52,6 +60,10 @@ class Ban(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(String(500))
+    # The author's last IP hash on the site, covered until ip_until (site setting ban_ip_days):
+    # a new guest identity from that address is held with reason ban_evasion.
+    ip_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

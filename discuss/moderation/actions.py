@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import db
-from discuss.models import (Ban, Comment, CommentStatus, RejectReason, Report, Thread, User,
+from discuss.models import (AuthorKind, Ban, Comment, CommentStatus, RejectReason, Report, Site, Thread, User,
                             utcnow)
 from discuss.moderation.audit import change_status, record_event
 from discuss.identity.staff import Actor
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models.queries import touch_thread
+from discuss.sanitize import thread_title
+from discuss.security import ID_MAX
 
 COMMENT_ACTIONS = ("approve", "reject", "remove", "restore", "feature", "unfeature")
 THREAD_ACTIONS = ("close", "reopen", "premoderate", "unpremoderate")
@@ -80,6 +82,7 @@ def apply_bulk_action(actor: Actor, comment_ids: list[int], action: str, *, reas
     if action in ("reject", "remove"):
         parse_reject_reason(reason)
     ids = list(dict.fromkeys(int(i) for i in comment_ids))[:MAX_BULK]
+    ids = [i if 0 < i <= ID_MAX else 0 for i in ids]  # no row has such an id: reported as not found
     comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
     results, touched = [], set()
     for comment_id in ids:
@@ -199,8 +202,9 @@ def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = N
     if days is not None and not 1 <= days <= MAX_BAN_DAYS:
         raise ValidationFailed({"days": f"between 1 and {MAX_BAN_DAYS}, or empty for a permanent ban"})
     until = utcnow() + timedelta(days=days) if days else None
+    ip_hash, ip_until = _ban_ip_cover(site_id, user.id, until)
     ban = Ban(site_id=site_id, user_id=user.id, until=until, reason=clean_note(reason),
-              created_by_id=actor.user.id if actor.user else None)
+              created_by_id=actor.user.id if actor.user else None, ip_hash=ip_hash, ip_until=ip_until)
     db.session.add(ban)
     rejected = _reject_pending_of(actor, site_id, user.id) if reject_pending else []
     record_event(site_id=site_id, action="suspend" if days else "ban", actor=actor.user,
@@ -224,6 +228,33 @@ def _reject_pending_of(actor: Actor, site_id: int, user_id: int) -> list[int]:
     return [c.id for c in pending]
 
 
+def ban_by_email(actor: Actor, site_id: int, email: str, **options) -> Ban:
+    """Ban the comment account registered with ``email`` (accounts only: guests' emails are unverified)."""
+    address = (email or "").strip().lower()
+    user = db.session.scalar(select(User).where(func.lower(User.email) == address,
+                                                User.kind == AuthorKind.ACCOUNT).limit(1)) if address else None
+    if user is None:
+        raise NotFound("account with that email")
+    return ban_author(actor, site_id, user.id, **options)
+
+
+def _ban_ip_cover(site_id: int, user_id: int, until):
+    """The author's last IP hash on this site, covered for ban_ip_days (never past the ban's end):
+    dropping a token and posting as a new guest from the same address does not get around it."""
+    site = db.session.get(Site, site_id)
+    days = int(site.effective_settings().get("ban_ip_days") or 0) if site else 0
+    if not days:
+        return None, None
+    ip_hash = db.session.scalar(select(Comment.ip_hash).join(Thread, Thread.id == Comment.thread_id)
+                                .where(Thread.site_id == site_id, Comment.author_id == user_id,
+                                       Comment.ip_hash.is_not(None))
+                                .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(1))
+    if ip_hash is None:
+        return None, None
+    cover_until = utcnow() + timedelta(days=days)
+    return ip_hash, min(cover_until, until) if until else cover_until
+
+
 def lift_bans(actor: Actor, site_id: int, user_id: int) -> int:
     actor.require_site(site_id)
     now = utcnow()
@@ -239,6 +270,27 @@ def lift_bans(actor: Actor, site_id: int, user_id: int) -> int:
 
 
 # --- threads ------------------------------------------------------------------------------
+
+def edit_thread(actor: Actor, thread: Thread, *, title: str | None = None, url: str | None = None) -> Thread:
+    """Correct a thread's title or article URL (the first post set them); audited as edit_thread."""
+    actor.require_site(thread.site_id)
+    before = {"title": thread.title, "url": thread.url}
+    if title is not None:
+        thread.title = thread_title(title)
+    if url is not None:
+        url = url.strip()
+        if url and (not url.startswith(("https://", "http://")) or not thread.site.allows_article_url(url)):
+            raise ApiError("article_url_not_allowed", "The URL must be on one of this site's allowed origins.",
+                           400, fields={"url": "not on one of the site's allowed origins"})
+        thread.url = url or None
+    after = {"title": thread.title, "url": thread.url}
+    if after != before:
+        record_event(site_id=thread.site_id, action="edit_thread", actor=actor.user, actor_label=actor.label,
+                     thread_id=thread.id, details={"from": before, "to": after})
+        touch_thread(thread.id)
+    db.session.commit()
+    return thread
+
 
 def apply_thread_action(actor: Actor, thread: Thread, action: str, *, note: str | None = None) -> Thread:
     """Close/reopen a thread to new comments, or turn per-thread pre-moderation on/off."""

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from discuss.errors import ValidationFailed
+from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Comment, CommentStatus, ModerationEvent, Site, User
@@ -73,9 +74,8 @@ def parse_audit_filters(args: Mapping[str, Any], sites_by_slug: dict[str, Site])
         errors["site"] = "no such site among the ones you moderate"
     numbers = {}
     for name in ("comment", "page"):
-        raw = args.get(name)
         try:
-            numbers[name] = int(raw) if raw not in (None, "") else None
+            numbers[name] = parse_int_arg(args.get(name), 0, MAX_PAGE_NUMBER if name == "page" else ID_MAX)
         except ValueError:
             errors[name] = "a number"
     if errors:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from discuss.errors import ApiError
 from discuss.extensions import db
-from discuss.models import Ban, Comment, CommentStatus, Site, Thread, User, utcnow
+from discuss.models import AuthorKind, Ban, Comment, CommentStatus, Site, Thread, User, utcnow
 from discuss.moderation.rules import RULES, Outcome, Rule, RuleContext, ThreadOpenRule, ToxicityRule, Verdict, run_rules
 from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
@@ -74,6 +74,15 @@ def is_banned(site_id: int, user_id: int | None) -> bool:
     return any(ban.active_at(now) for ban in bans)
 
 
+def is_ip_banned(site_id: int, ip_hash: str | None) -> bool:
+    """Whether a ban on this site still covers this IP hash (see Ban.ip_hash)."""
+    if not ip_hash:
+        return False
+    now = utcnow()
+    bans = db.session.scalars(select(Ban).where(Ban.site_id == site_id, Ban.ip_hash == ip_hash))
+    return any(ban.active_at(now) and ban.ip_until is not None and ban.ip_until > now for ban in bans)
+
+
 def approved_count(site_id: int, user_id: int | None) -> int:
     if user_id is None:
         return 0
@@ -85,12 +94,13 @@ def approved_count(site_id: int, user_id: int | None) -> int:
 
 def decide(*, settings: dict[str, Any], thread: Thread, author: User, text: str, html: str,
            source: ScoreSource, enforce_open: bool = True,
-           on_outcome: Callable[[Rule, Outcome], None] | None = None) -> Decision:
+           on_outcome: Callable[[Rule, Outcome], None] | None = None, ip_hash: str | None = None) -> Decision:
     """Run the registered rules. Raises nothing itself; a refusal comes back as a REFUSE verdict."""
     ctx = RuleContext(
         settings=settings, text=text, html=html,
         thread_closed=thread.is_closed, thread_premoderated=thread.is_premoderated,
         author_id=author.id, author_banned=is_banned(thread.site_id, author.id), now=utcnow(),
+        ip_banned=author.kind is AuthorKind.GUEST and is_ip_banned(thread.site_id, ip_hash),
         approved_count=lambda: approved_count(thread.site_id, author.id),
         score_provider=lambda: _score_and_note_error(ctx, source, text),
     )

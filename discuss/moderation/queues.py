@@ -8,6 +8,7 @@ from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from discuss.errors import ValidationFailed
+from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site, Thread
 from discuss.scoring.base import CORE_LABELS
@@ -79,10 +80,8 @@ def parse_filters(queue: str, args: Mapping[str, Any], sites_by_slug: dict[str, 
 
 
 def _optional_int(value: Any, name: str, errors: dict[str, str]) -> int | None:
-    if value in (None, ""):
-        return None
     try:
-        return int(value)
+        return parse_int_arg(value, 0, MAX_PAGE_NUMBER if name == "page" else ID_MAX)
     except (TypeError, ValueError):
         errors[name] = "a number"
         return None

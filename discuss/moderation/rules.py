@@ -43,6 +43,8 @@ class RuleContext:
     # Scores are fetched lazily: rules before toxicity (bans, banned words) never pay for the model.
     score_provider: Callable[[], dict[str, float] | None]
     scoring_error: str | None = None
+    # A guest posting from an address a current ban covers (Ban.ip_hash): held as ban_evasion.
+    ip_banned: bool = False
     _scores: dict[str, float] | None = None
     _scored: bool = False
 
@@ -87,6 +89,14 @@ class BannedAuthorRule(Rule):
 
     def evaluate(self, ctx):
         return Outcome(Verdict.REJECT, ["banned_author"]) if ctx.author_banned else None
+
+
+@register
+class BanEvasionRule(Rule):
+    code = "ban_evasion"
+
+    def evaluate(self, ctx):
+        return Outcome(Verdict.HOLD, ["ban_evasion"]) if ctx.ip_banned and not ctx.author_banned else None
 
 
 @register

@@ -52,7 +52,8 @@ def demo_wsgi(comments_host_ref: dict[str, str]):
         token, reader = comments_host_ref.get("sessions", {}).get(args.get("session") or "", (None, None))
         html = render_demo_page(comments_host_ref["url"], site=args.get("site") or "demo",
                                 article=args.get("article") or None, theme=args.get("theme") or None,
-                                sso_token=token, reader=reader, sso_login_url=args.get("login") or None)
+                                sso_token=token, reader=reader, sso_login_url=args.get("login") or None,
+                                page_url=request.host_url)
         return Response(html, mimetype="text/html")
 
     return app
@@ -79,7 +80,7 @@ class Env:
     def post(self, article: str, body: str, name: str = "Ada", parent_id: int | None = None,
              token: str | None = None, **extra: Any) -> dict:
         payload = {"site": "demo", "article": article, "body": body, "author_name": name,
-                   "article_url": "https://ledger.example/" + article, "article_title": "Test " + article}
+                   "article_url": self.demo.url + "/" + article, "article_title": "Test " + article}
         if parent_id:
             payload["parent_id"] = parent_id
         payload.update(extra)
