@@ -17,8 +17,9 @@ from discuss.moderation.audit import record_event
 from discuss.models.queries import find_thread, require_site, touch_thread
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
-from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
-                                      previous_warning)
+from discuss.moderation.nudges import record_warning
+from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, ToxicityWarning, decide,
+                                      nudge_hook, previous_warning)
 from discuss.moderation.rescoring import score_and_route
 
 
@@ -79,8 +80,13 @@ def post_comment(data: NewComment) -> PostResult:
 
     warned, rephrased = previous_warning(data.warning_token, site.id, data.article, text)
     on_outcome = nudge_hook(settings, site, thread, data.acknowledge_warning, text)
-    decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
-                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome)
+    try:
+        decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
+                          source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome)
+    except ToxicityWarning as warning:
+        # The start of the nudge funnel (stats): who was warned where, nothing of the text.
+        record_warning(site.id, data.article, author.id, data.ip_hash, warning.extra.get("labels", []))
+        raise
     if decision.details.get("refused"):
         _refuse(decision)
     if data.acknowledge_warning and decision.toxicity_labels and decision.status is CommentStatus.PENDING:

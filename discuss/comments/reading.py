@@ -20,6 +20,7 @@ from discuss.extensions import db
 from discuss.comments.serializers import PUBLIC_COLUMNS as _COLUMNS
 from discuss.comments.serializers import public_comment
 from discuss.models import Comment, CommentStatus, Site, Thread, User
+from discuss.models.queries import thread_closed
 
 SORTS = ("oldest", "newest", "top")
 _PLACEHOLDER_STATUSES = (CommentStatus.DELETED, CommentStatus.REJECTED)
@@ -173,13 +174,14 @@ def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRe
                            "published_count": 0},
                 "settings": public_settings(site), "comments": [], "next_cursor": None}
         return body, json.dumps(body, separators=(",", ":")).encode()
-    key = (thread.id, thread.revision, page, json.dumps(site.settings or {}, sort_keys=True))
+    closed = thread_closed(thread, site.effective_settings())
+    key = (thread.id, thread.revision, closed, page, json.dumps(site.settings or {}, sort_keys=True))
     cache = _page_cache()
     cached = cache.get(key)
     if cached is not None:
         return cached
     body = {"thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
-                       "closed": thread.is_closed, "published_count": thread.published_count},
+                       "closed": closed, "published_count": thread.published_count},
             "settings": public_settings(site), **build_page(thread, page)}
     value = (body, json.dumps(body, separators=(",", ":")).encode())
     cache.put(key, value)

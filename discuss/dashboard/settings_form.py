@@ -15,12 +15,16 @@ HELP = {
     "commenting_enabled": "Readers can post on this site.",
     "require_guest_email": "Guests must give an email address.",
     "toxicity_nudge": "Warn authors before posting a comment that scores as toxic, so they can rephrase.",
+    "auto_hold_reports": "Take a published comment out of the thread for review once it has this many open "
+                         "reports (0 = never).",
+    "auto_close_days": "Close a thread to new comments this many days after its first comment (0 = never).",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
     "max_links": "Maximum links", "new_commenter_approved_min": "Approvals before trusted",
     "commenting_enabled": "Commenting open", "require_guest_email": "Require guest email",
-    "toxicity_nudge": "Toxicity nudge",
+    "toxicity_nudge": "Toxicity nudge", "auto_hold_reports": "Hold after this many reports",
+    "auto_close_days": "Close threads after (days)",
 }
 
 
@@ -34,6 +38,8 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
     changes: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for key in INT_RANGES:
+        if key not in form:  # a form without the field (an older page) leaves the setting alone
+            continue
         raw = (form.get(key) or "").strip()
         try:
             changes[key] = int(raw)

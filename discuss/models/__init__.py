@@ -1,10 +1,10 @@
-from discuss.models.comment import Comment, ModerationEvent, Report, Vote
+from discuss.models.comment import Comment, ModerationEvent, NudgeWarning, Report, Vote
 from discuss.models.reader import ReaderSession, SentNotification
 from discuss.models.enums import AuthorKind, CommentStatus, RejectReason, ReportReason, Role
 from discuss.models.site import Site, Thread
 from discuss.models.types import UTCDateTime, iso, utcnow
 from discuss.models.user import Ban, User
 
-__all__ = ["AuthorKind", "Ban", "Comment", "CommentStatus", "ModerationEvent", "RejectReason",
+__all__ = ["AuthorKind", "Ban", "Comment", "CommentStatus", "ModerationEvent", "NudgeWarning", "RejectReason",
            "ReaderSession", "Report", "ReportReason", "Role", "SentNotification", "Site", "Thread",
            "UTCDateTime", "User", "Vote", "iso", "utcnow"]

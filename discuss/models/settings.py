@@ -42,6 +42,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "premoderated_user_ids": [],
     # What happens to a deleted reader's comments: "anonymize" or "remove"
     "account_deletion_policy": "anonymize",
+    # Reports: hold a published comment (reason reports_threshold) once it has this many open
+    # reports; 0 turns it off.
+    "auto_hold_reports": 0,
+    # Close a thread to new comments this many days after its first comment; 0 never closes.
+    "auto_close_days": 0,
 }
 
 LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
@@ -62,7 +67,8 @@ def merged_settings(overrides: dict[str, Any]) -> dict[str, Any]:
 IDENTITIES = ("guest", "account", "sso")
 DELETION_POLICIES = ("anonymize", "remove")
 INT_RANGES = {"max_depth": (0, 10), "edit_window_minutes": (0, 1440), "max_links": (0, 50),
-              "new_commenter_approved_min": (0, 100)}
+              "new_commenter_approved_min": (0, 100), "auto_hold_reports": (0, 1000),
+              "auto_close_days": (0, 3650)}
 BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge")
 CHOICES = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
            "account_deletion_policy": DELETION_POLICIES}
