@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from discuss.extensions import db
+from discuss.models import CommentStatus, ModerationEvent, Role
+from tests.dashboard_support import make_staff, sign_in
+from tests.factories import make_comment, make_site, make_thread
 from discuss.models.settings import merged_settings
 from discuss.moderation.calibration import band_of, calibrate
 from discuss.moderation.replay import (ReplayRow, outcome, recall_and_holds, replay, stored_reasons,
@@ -135,3 +139,71 @@ def test_suggested_thresholds_for_a_lower_target():
 def test_no_rejections_no_suggestion():
     rows = [ReplayRow(1, s(0.2, 0.1), (), "approved")]
     assert suggest_thresholds(rows, CURRENT, 0.9)["toxicity"]["threshold"] is None
+
+
+# -- the same set stored in the database, through the API ------------------------------------------
+
+
+# (row, status now, moderator decided, reasons now, reasons of the pipeline's decision)
+STORED = {1: (CommentStatus.REJECTED, True, ["reject:abuse"], ["toxicity:toxicity"]),
+          2: (CommentStatus.PUBLISHED, True, [], ["toxicity:insult"]),
+          3: (CommentStatus.PUBLISHED, False, [], []),
+          4: (CommentStatus.PUBLISHED, True, [], ["toxicity:toxicity"]),
+          5: (CommentStatus.REJECTED, True, ["reject:spam"], []),
+          6: (CommentStatus.REJECTED, False, ["toxicity:severe_toxicity"], ["toxicity:severe_toxicity"]),
+          7: (CommentStatus.REJECTED, True, ["reject:spam"], ["banned_word"]),
+          8: (CommentStatus.PUBLISHED, True, [], ["premoderation:site"])}
+
+
+@pytest.fixture
+def stored_rows(app, client):
+    site = make_site(**{k: CURRENT[k] for k in ("hold_thresholds", "reject_thresholds")})
+    thread = make_thread(site)
+    ids = {}
+    for row in ROWS:
+        status, decided, reasons, pipeline = STORED[row.comment_id]
+        comment = make_comment(thread, body=f"Comment {row.comment_id}", status=status, reasons=reasons,
+                               scores=row.scores, moderator_decided=decided)
+        db.session.add(ModerationEvent(site_id=site.id, comment_id=comment.id, actor_label="pipeline",
+                                       action="create", reasons=pipeline))
+        ids[row.comment_id] = comment.id
+    db.session.commit()
+    sign_in(client, make_staff("admin@example.com", Role.ADMIN))
+    return ids
+
+
+def test_replay_api_gives_the_hand_counted_answer(client, stored_rows):
+    response = client.post("/api/v1/moderation/sites/news/replay",
+                           json={"hold_thresholds": {"toxicity": 0.55, "insult": 0.8}, "sample": 5})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["comments"], body["changed"]) == (8, 2)
+    assert body["transitions"]["held->published"]["approved_by_moderator"] == 1
+    assert body["transitions"]["published->held"]["rejected_by_moderator"] == 1
+    assert body["toxic"] == {"let_through": 0, "caught": 1}
+    assert body["proposed"]["hold_thresholds"]["toxicity"] == 0.55
+    assert [(s["id"], s["excerpt"]) for s in body["sample"]] == [
+        (stored_rows[2], "Comment 2"), (stored_rows[5], "Comment 5")]
+
+
+def test_calibration_api_matches_the_pure_computation(client, stored_rows):
+    body = client.get("/api/v1/moderation/sites/news/calibration?target_recall=1").get_json()
+    assert (body["decisions"], body["moderator_rejected"]) == (6, 3)
+    assert body["overall"]["flagged"] == 5 and body["overall"]["flagged_and_rejected"] == 2
+    assert body["suggested"]["toxicity"]["threshold"] == 0.6 and body["suggested"]["insult"]["threshold"] == 0.2
+    assert body["trusted"] is False
+
+
+@pytest.mark.parametrize("body,field", [({"hold_thresholds": {"toxicity": 2}}, "hold_thresholds"),
+                                        ({"from": "yesterday"}, "from"),
+                                        ({"from": "2026-12-02", "to": "2026-11-01"}, "from"),
+                                        ({"sample": -1}, "sample"), ({"thresholds": {}}, "thresholds")])
+def test_replay_refuses_bad_input(client, stored_rows, body, field):
+    response = client.post("/api/v1/moderation/sites/news/replay", json=body)
+    assert response.status_code == 400
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_replay_is_for_staff_of_the_site(client, stored_rows):
+    sign_in(client, make_staff("mod@example.com", Role.MODERATOR, []))
+    assert client.post("/api/v1/moderation/sites/news/replay", json={}).status_code == 404
