@@ -13,6 +13,9 @@ from discuss.errors import ApiError
 from discuss.extensions import db
 from discuss.models import RejectReason, User
 from discuss.moderation import actions as moderation
+from discuss.moderation.undo import latest_action_event
+from discuss.scoring import ScorerState
+from discuss.scoring.runtime import get_scoring
 
 ACTION_DONE = {"approve": "Approved", "reject": "Rejected", "remove": "Removed", "restore": "Restored",
                "feature": "Featured", "unfeature": "Unfeatured"}
@@ -22,7 +25,10 @@ def page_context(site_id: int | None = None, **extra):
     """What every staff page shows: the sites you moderate and the queue counts."""
     sites = list(sites_by_slug(g.actor).values())
     current_site = next((s for s in sites if s.id == site_id), None)
+    scorer = get_scoring().status()
     return {"actor": g.actor, "sites": sites, "current_site": current_site,
+            "stats_site": current_site or (sites[0] if sites else None),
+            "scorer_status": None if scorer["state"] == ScorerState.READY.value else scorer,
             "counts": queue_counts(g.actor, site_id), "queue_titles": QUEUE_TITLES, "queues": QUEUES,
             "reject_reasons": [r.value for r in RejectReason], **extra}
 
@@ -100,7 +106,10 @@ def comment_action(comment_id: int, action: str):
     except ApiError as err:
         return action_failed(err, url_for("dashboard.comment_detail", comment_id=comment_id))
     if wants_fetch_json():
+        event = latest_action_event(g.actor, comment.id)
         return jsonify({"ok": True, "id": comment.id, "status": comment.status.value,
+                        "event_id": event.id if event is not None else None,
+                        "undo_url": url_for("dashboard.undo", event_id=event.id) if event is not None else None,
                         "counts": queue_counts(g.actor, _site_filter_id(site_id))})
     flash(f"{ACTION_DONE.get(action, 'Done')}: comment #{comment_id}.", "ok")
     return back_to(url_for("dashboard.comment_detail", comment_id=comment_id))
