@@ -68,7 +68,7 @@ def stacked_bars(title: str, days: list[str], series: list[Series], height: int 
 
 def hbars(title: str, items: list[tuple[str, float, str]], unit: str = "") -> Markup:
     """Horizontal bars, one per (label, value, css) row, the value printed after each bar."""
-    row_h, label_w = 22, 128
+    row_h, label_w = 22, 150
     height = TOP + row_h * max(1, len(items)) + 4
     top = max((value for _, value, _ in items), default=0) or 1
     plot_w = WIDTH - label_w - 44
@@ -78,7 +78,7 @@ def hbars(title: str, items: list[tuple[str, float, str]], unit: str = "") -> Ma
     for i, (label, value, css) in enumerate(items):
         y = TOP + i * row_h
         w = plot_w * value / top
-        short = label if len(label) <= 22 else label[:21] + "…"
+        short = label if len(label) <= 21 else label[:20] + "…"
         parts.append(f'<text class="label" x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(short)}'
                      f'<title>{escape(label)}</title></text>'
                      f'<rect class="series-{css}" x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="{row_h - 8}">'

@@ -85,11 +85,13 @@ def site_stats(slug: str):
         days = 30
     stats = queue_health(site, days)
     replay_result = None
+    # Calibration and replay cover the same days as the charts unless the form names a range.
+    args = {"from": stats["since"][:10], **{k: v for k, v in request.args.items() if v}}
     try:
-        since, until = parse_range(request.args)
+        since, until = parse_range(args)
         calibration = site_calibration(site, since, until, request.args.get("target_recall"))
         if request.args.get("replay"):
-            replay_result = run_replay(site, _replay_body(request.args, labels))
+            replay_result = run_replay(site, _replay_body(args, labels))
     except ApiError as err:
         errors.update(err.fields or {"form": err.message})
         since, until = parse_range({})
@@ -99,7 +101,7 @@ def site_stats(slug: str):
     return render_template("dashboard/stats.html", site=site, stats=stats, charts=stats_charts(stats), days=days,
                            suggested_args=suggested_args,
                            calibration=calibration, replay=replay_result, labels=labels, settings=settings,
-                           errors=errors, args=request.args, range_from=since.date().isoformat(),
+                           errors=errors, args=args, range_from=since.date().isoformat(),
                            range_to=request.args.get("to") or "", **page_context(site.id))
 
 
