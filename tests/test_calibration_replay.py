@@ -207,3 +207,36 @@ def test_replay_refuses_bad_input(client, stored_rows, body, field):
 def test_replay_is_for_staff_of_the_site(client, stored_rows):
     sign_in(client, make_staff("mod@example.com", Role.MODERATOR, []))
     assert client.post("/api/v1/moderation/sites/news/replay", json={}).status_code == 404
+
+
+def test_grouped_replay_equals_replaying_every_comment(client, app):
+    """The SQL grouping is exact: the same counts as running the rules on each comment."""
+    import random
+
+    from discuss.models.types import utcnow
+    from discuss.moderation.replay_data import load_groups, load_rows, proposed_settings
+    from discuss.moderation.replay import threshold_points
+
+    rng = random.Random(5)
+    site = make_site(**{k: CURRENT[k] for k in ("hold_thresholds", "reject_thresholds")})
+    thread = make_thread(site)
+    extra = [[], [], [], ["banned_word"], ["links:too_many"], ["premoderation:site", "suspect_word"]]
+    for i in range(120):
+        scores = {label: rng.choice([0.1, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.95, 0.97, rng.random()])
+                  for label in ("toxicity", "insult", "severe_toxicity", "threat")}
+        if i % 7 == 0:
+            scores.pop("threat")
+        make_comment(thread, body=f"c{i}", reasons=rng.choice(extra), scores=scores)
+    make_comment(thread, body="never scored", scores=None, status=CommentStatus.PENDING,
+                 reasons=["scoring_unavailable"])
+    since, until = utcnow().replace(hour=0, minute=0, second=0, microsecond=0), utcnow().replace(year=2100)
+    proposed = proposed_settings(site, {"hold_thresholds": {"toxicity": 0.6, "insult": 0.75, "threat": 0.55},
+                                        "reject_thresholds": {"severe_toxicity": 0.85}})
+    current = site.effective_settings()
+    groups = load_groups(site.id, since, until, threshold_points(current, proposed))
+    per_comment = load_rows(site.id, since, until)
+    assert sum(g.count for g in groups) == len(per_comment) == 120 and len(groups) < 120
+    grouped, single = replay(groups, current, proposed), replay(per_comment, current, proposed)
+    assert grouped.changed > 10
+    assert grouped.transitions == single.transitions
+    assert (grouped.held_before, grouped.held_after) == (single.held_before, single.held_after)

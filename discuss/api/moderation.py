@@ -24,7 +24,7 @@ from discuss.moderation.presenters import build_items, comment_json, event_json
 from discuss.moderation.queues import (QUEUES, load_queue, parse_filters, queue_counts, visible_comment,
                                        visible_thread)
 from discuss.moderation.calibration import site_calibration
-from discuss.moderation.replay import parse_range, run_replay
+from discuss.moderation.replay_data import parse_range, run_replay
 from discuss.moderation.sites import apply_thresholds, save_site_settings
 from discuss.moderation.stats import parse_days, queue_health
 from discuss.moderation.undo import undo_event

@@ -12,7 +12,7 @@ from discuss.errors import ApiError
 from discuss.identity.staff import sites_by_slug
 from discuss.moderation.calibration import site_calibration
 from discuss.moderation.queues import queue_counts
-from discuss.moderation.replay import parse_range, run_replay
+from discuss.moderation.replay_data import parse_range, run_replay
 from discuss.moderation.sites import apply_thresholds
 from discuss.moderation.stats import parse_days, queue_health
 from discuss.moderation.undo import undo_event

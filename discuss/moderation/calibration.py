@@ -1,7 +1,7 @@
 """Calibration: how well the toxicity thresholds agree with the site's own moderators.
 
 It rests on comments a moderator decided (held and then approved or rejected; published and
-later removed; reported and kept or removed), as loaded by ``replay.load_rows``. Per label:
+later removed; reported and kept or removed), as loaded by ``replay_data.load_rows``. Per label:
 
 - caught: decided comments whose score reaches the label's current hold threshold;
 - precision: of those, the share a moderator rejected;
@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from discuss.models import Site
-from discuss.moderation.replay import (MOD_REJECTED, PUBLISHED, ReplayRow, load_rows, outcomes,
-                                       parse_target, suggest_thresholds)
+from discuss.moderation.replay import MOD_REJECTED, PUBLISHED, ReplayRow, outcomes, suggest_thresholds
+from discuss.moderation.replay_data import load_rows, parse_target
 
 MIN_DECISIONS = 50         # below this the page says the figures are too few to trust
 MIN_REJECTIONS = 10

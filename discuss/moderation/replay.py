@@ -15,15 +15,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import select
-
-from discuss.errors import ValidationFailed
-from discuss.extensions import db
-from discuss.models import Comment, CommentStatus, ModerationEvent, Site, Thread, utcnow
-from discuss.models.settings import clean_settings, merged_settings
 from discuss.moderation.rules import Outcome, Rule, RuleContext, ToxicityRule, Verdict, run_rules
 
 PUBLISHED, HELD, REJECTED = "published", "held", "rejected"
@@ -38,10 +32,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 @dataclass(frozen=True)
 class ReplayRow:
-    comment_id: int
+    """One comment, or (``count`` > 1, ``comment_id`` None) a group of undecided comments whose
+    scores reach exactly the same thresholds: the rules give every member the same outcome."""
+    comment_id: int | None
     scores: dict[str, float]
     stored_reasons: tuple[str, ...] = ()   # the non-toxicity automatic reasons
     verdict: str | None = None             # MOD_REJECTED, MOD_APPROVED or None (no human decision)
+    count: int = 1
+    key: tuple | None = None               # a group's key in the SQL grouping (to find sample comments)
 
 
 @dataclass
@@ -105,6 +103,7 @@ class ReplayResult:
     approved_newly_held: int
     approved_no_longer_held: int
     sample: list[dict[str, Any]] = field(default_factory=list)
+    changed_groups: list[tuple[ReplayRow, str, str]] = field(default_factory=list)
 
     @property
     def reviews_delta(self) -> int:
@@ -128,26 +127,30 @@ def replay(rows: list[ReplayRow], current: dict[str, Any], proposed: dict[str, A
     transitions: dict[str, Counter] = {}
     held_before = held_after = let_through = caught = newly_held = no_longer_held = 0
     sample: list[dict[str, Any]] = []
+    changed_groups: list[tuple[ReplayRow, str, str]] = []
     for row in rows:
         before, after = outcome(row, current), outcome(row, proposed)
-        held_before += before == HELD
-        held_after += after == HELD
+        n = row.count
+        held_before += n * (before == HELD)
+        held_after += n * (after == HELD)
         if before == after:
             continue
         key = f"{before}->{after}"
-        transitions.setdefault(key, Counter())[row.verdict or "undecided"] += 1
+        transitions.setdefault(key, Counter())[row.verdict or "undecided"] += n
         if row.verdict == MOD_REJECTED:
-            let_through += after == PUBLISHED
-            caught += before == PUBLISHED
+            let_through += n * (after == PUBLISHED)
+            caught += n * (before == PUBLISHED)
         elif row.verdict == MOD_APPROVED:
-            newly_held += after == HELD
-            no_longer_held += before == HELD
-        if len(sample) < sample_size:
+            newly_held += n * (after == HELD)
+            no_longer_held += n * (before == HELD)
+        if row.comment_id is None:
+            changed_groups.append((row, before, after))
+        elif len(sample) < sample_size:
             sample.append({"id": row.comment_id, "before": before, "after": after, "moderator": row.verdict,
                            "scores": row.scores})
     changed = sum(sum(c.values()) for c in transitions.values())
     return ReplayResult(
-        comments=len(rows), changed=changed,
+        comments=sum(r.count for r in rows), changed=changed, changed_groups=changed_groups,
         transitions={k: {"total": sum(c.values()), "rejected_by_moderator": c[MOD_REJECTED],
                          "approved_by_moderator": c[MOD_APPROVED], "undecided": c["undecided"]}
                      for k, c in sorted(transitions.items())},
@@ -197,107 +200,12 @@ def suggest_thresholds(rows: list[ReplayRow], settings: dict[str, Any], target_r
     return suggestions
 
 
-# -- queries and input ----------------------------------------------------------------------------
-
-def parse_range(body: dict[str, Any], now: datetime | None = None) -> tuple[datetime, datetime]:
-    """``from``/``to`` as YYYY-MM-DD (inclusive UTC days); default the last 30 days."""
-    now = now or utcnow()
-    errors: dict[str, str] = {}
-    days: dict[str, date] = {}
-    for key, default in (("from", (now - timedelta(days=29)).date()), ("to", now.date())):
-        raw = body.get(key)
-        try:
-            days[key] = date.fromisoformat(raw) if raw not in (None, "") else default
-        except (TypeError, ValueError):
-            errors[key] = "a date like 2026-12-01"
-    if not errors and days["from"] > days["to"]:
-        errors["from"] = "on or before 'to'"
-    if not errors and (days["to"] - days["from"]).days >= MAX_RANGE_DAYS:
-        errors["to"] = f"at most {MAX_RANGE_DAYS} days after 'from'"
-    if errors:
-        raise ValidationFailed(errors)
-    start = datetime.combine(days["from"], datetime.min.time(), tzinfo=timezone.utc)
-    end = datetime.combine(days["to"] + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-    return start, end
-
-
-def proposed_settings(site: Site, body: dict[str, Any]) -> dict[str, Any]:
-    """The site's settings with the proposed thresholds overlaid (labels not named keep theirs)."""
-    unknown = sorted(set(body) - {"hold_thresholds", "reject_thresholds", "from", "to", "sample",
-                                  "target_recall"})
-    if unknown:
-        raise ValidationFailed({key: "unknown field" for key in unknown})
-    changes = {k: body[k] for k in ("hold_thresholds", "reject_thresholds") if k in body}
-    cleaned = clean_settings(changes)
-    return merged_settings({**(site.settings or {}), **cleaned})
-
-
-def parse_target(raw: Any, default: float = 0.9) -> float:
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = -1
-    if isinstance(raw, bool) or not 0 < value <= 1:
-        raise ValidationFailed({"target_recall": "a number above 0 and at most 1"})
-    return value
-
-
-def load_rows(site_id: int, since: datetime, until: datetime, decided_only: bool = False) -> list[ReplayRow]:
-    """Scored comments posted in [since, until) on the site, with their stored reasons and verdicts."""
-    query = (select(Comment.id, Comment.scores, Comment.status, Comment.reasons, Comment.moderator_decided)
-             .join(Thread, Thread.id == Comment.thread_id)
-             .where(Thread.site_id == site_id, Comment.created_at >= since, Comment.created_at < until,
-                    Comment.scores.is_not(None), Comment.status != CommentStatus.DELETED))
-    if decided_only:
-        query = query.where(Comment.moderator_decided.is_(True))
-    rows, decided = [], []
-    for cid, scores, status, reasons, moderator_decided in db.session.execute(query):
-        if not isinstance(scores, dict) or not scores:
-            continue
-        if moderator_decided:
-            decided.append((cid, scores, status))
-        else:
-            rows.append(ReplayRow(cid, scores, stored_reasons(reasons)))
-    pipeline = _pipeline_reasons(site_id, since, until) if decided else {}
-    for cid, scores, status in decided:
-        verdict = {CommentStatus.REJECTED: MOD_REJECTED, CommentStatus.PUBLISHED: MOD_APPROVED}.get(status)
-        rows.append(ReplayRow(cid, scores, stored_reasons(pipeline.get(cid, ())), verdict))
-    rows.sort(key=lambda r: r.comment_id)
-    return rows
-
-
-def _pipeline_reasons(site_id: int, since: datetime, until: datetime) -> dict[int, list[str]]:
-    """The latest automatic decision's reasons for each moderator-decided comment in the range."""
-    query = (select(ModerationEvent.comment_id, ModerationEvent.reasons)
-             .join(Comment, Comment.id == ModerationEvent.comment_id)
-             .where(ModerationEvent.site_id == site_id, ModerationEvent.actor_label == "pipeline",
-                    ModerationEvent.action.in_(PIPELINE_ACTIONS), Comment.moderator_decided.is_(True),
-                    Comment.created_at >= since, Comment.created_at < until)
-             .order_by(ModerationEvent.id))
-    return {cid: list(reasons or []) for cid, reasons in db.session.execute(query)}
-
-
-def comment_excerpts(ids: list[int], length: int = 160) -> dict[int, str]:
-    if not ids:
-        return {}
-    return {cid: (text or "")[:length] for cid, text in
-            db.session.execute(select(Comment.id, Comment.body_text).where(Comment.id.in_(ids)))}
-
-
-def run_replay(site: Site, body: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """``POST /api/v1/moderation/sites/SLUG/replay``: the answer as a JSON-ready dict."""
-    proposed = proposed_settings(site, body)
-    since, until = parse_range(body, now)
-    sample = body.get("sample", 20)
-    if isinstance(sample, bool) or not isinstance(sample, int) or not 0 <= sample <= MAX_SAMPLE:
-        raise ValidationFailed({"sample": f"a whole number from 0 to {MAX_SAMPLE}"})
-    current = site.effective_settings()
-    rows = load_rows(site.id, since, until)
-    result = replay(rows, current, proposed, sample_size=sample).as_json()
-    excerpts = comment_excerpts([s["id"] for s in result["sample"]])
-    for item in result["sample"]:
-        item["excerpt"] = excerpts.get(item["id"], "")
-    return {"site": site.slug, "from": since.date().isoformat(), "to": (until - timedelta(days=1)).date().isoformat(),
-            "current": thresholds_of(current), "proposed": thresholds_of(proposed), **result}
+def threshold_points(*settings: dict[str, Any]) -> dict[str, list[float]]:
+    """Every hold or reject threshold in any of the settings, per label, highest first."""
+    points: dict[str, set[float]] = {}
+    for entry in settings:
+        for key in ("hold_thresholds", "reject_thresholds"):
+            for label, value in (entry.get(key) or {}).items():
+                if value is not None:
+                    points.setdefault(label, set()).add(float(value))
+    return {label: sorted(values, reverse=True) for label, values in sorted(points.items())}
