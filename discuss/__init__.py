@@ -86,7 +86,13 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return db.session.get(models.User, int(user_id))
+        # "id:version"; a session from before the version was bumped (deactivation, password
+        # reset) no longer loads. A bare id is version 0 (sessions from before versions existed).
+        raw_id, _, version = user_id.partition(":")
+        user = db.session.get(models.User, int(raw_id))
+        if user is None or int(version or 0) != (user.session_version or 0):
+            return None
+        return user
 
 
 def _register_blueprints(app: Flask) -> None:

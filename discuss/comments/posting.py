@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
 from discuss.extensions import db
+from discuss.identity.staff import staff_name_taken
 from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
 from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown
@@ -163,6 +164,8 @@ def _resolve_author(data: NewComment, site: Site, settings: dict) -> tuple[User,
         raise ValidationFailed({"author_name": "is required to post as a guest"})
     if len(name) > current_app.config["MAX_NAME_CHARS"]:
         raise ValidationFailed({"author_name": f"must be at most {current_app.config['MAX_NAME_CHARS']} characters"})
+    if staff_name_taken(name, viewer.id if viewer is not None else None):
+        raise ValidationFailed({"author_name": "this name belongs to a member of staff; choose another"})
     email = (data.author_email or "").strip() or None
     if settings.get("require_guest_email") and not email:
         raise ValidationFailed({"author_email": "is required on this site"})

@@ -10,4 +10,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(when, "when")
 
 
-from discuss.dashboard import admin_views, insights_views, views  # noqa: E402,F401  (routes register on import)
+from discuss.dashboard import admin_views, insights_views, staff_views, views  # noqa: E402,F401  (routes register on import)

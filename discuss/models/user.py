@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from discuss.extensions import db
@@ -33,6 +33,14 @@ class User(UserMixin, db.Model):
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Staff: last dashboard request (updated at most once a minute).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped to revoke every dashboard session and every invite or reset link issued before.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: bumping session_version signs every dashboard session out."""
+        return f"{self.id}:{self.session_version or 0}"
 
     @property
     def is_staff(self) -> bool:

@@ -1,4 +1,4 @@
-"""moderation intelligence: nudge warnings (the nudge funnel) and undo links on audit events
+"""moderation intelligence: nudge warnings (the nudge funnel), undo links on audit events, staff last seen and session version
 
 Revision ID: 0003_moderation_intelligence
 Revises: 0002
@@ -32,6 +32,10 @@ def upgrade():
     with op.batch_alter_table("nudge_warning", schema=None) as batch_op:
         batch_op.create_index("ix_nudge_site_created", ["site_id", "created_at"], unique=False)
 
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("session_version", sa.Integer(), nullable=False, server_default="0"))
+
     with op.batch_alter_table("moderation_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("undo_of_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key("fk_event_undo_of", "moderation_event", ["undo_of_id"], ["id"],
@@ -44,6 +48,9 @@ def downgrade():
         batch_op.drop_constraint("uq_event_undo_of", type_="unique")
         batch_op.drop_constraint("fk_event_undo_of", type_="foreignkey")
         batch_op.drop_column("undo_of_id")
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("session_version")
+        batch_op.drop_column("last_seen_at")
     with op.batch_alter_table("nudge_warning", schema=None) as batch_op:
         batch_op.drop_index("ix_nudge_site_created")
     op.drop_table("nudge_warning")

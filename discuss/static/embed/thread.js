@@ -234,6 +234,7 @@
           h('span', { class: 'dc-who' },
             h('span', { class: 'dc-author', text: name }),
             own ? h('span', { class: 'dc-badge', text: t('you') }) : null,
+            c.author && c.author.staff ? h('span', { class: 'dc-badge dc-badge-staff', text: t('staff') }) : null,
             c.featured ? h('span', { class: 'dc-badge dc-badge-pick', text: t('featured') }) : null,
             c.status === 'pending' ? h('span', { class: 'dc-badge dc-badge-pending', text: t('awaiting') }) : null),
           h('span', { class: 'dc-when' }, timeEl(c.created_at),
