@@ -174,3 +174,63 @@ def test_dashboard_at_360px(live, chromium):
         shot(page, f"insights-360-{name}.png")
     assert not page.errors, page.errors
     context.close()
+
+
+def test_comment_page_refreshes_after_an_action_without_reloading(live, chromium):
+    app, base, _ = live
+    with app.app_context():
+        site = db.session.query(Site).filter_by(slug="ledger").one()
+        thread = make_thread(site, "ferry-timetable")
+        author = make_user("ferry_rider")
+        make_comment(thread, author, "Earlier comment, already published.")
+        held = make_comment(thread, author, "When does the first ferry leave?", status=CommentStatus.PENDING,
+                            reasons=["premoderation:new_commenter"])
+        held_id = held.id
+    context, page = signed_in(chromium, base, "editor@ledger.example")
+    page.goto(base + f"/mod/comments/{held_id}")
+    page.evaluate("window.__sameDocument = true")
+    assert "1 published" in page.locator(".thread-panel").inner_text()
+    page.locator(f"#c{held_id} button:has-text('Approve')").click()
+    page.wait_for_selector(".thread-panel:has-text('2 published')")
+    assert page.evaluate("window.__sameDocument === true")            # no reload: the page re-read itself
+    assert "2 published" in page.locator(f"#c{held_id} .history").inner_text()
+    assert "History (1)" in page.locator(f"#c{held_id} .history-log summary").inner_text()
+    assert "approve pending → published" in page.locator(f"#c{held_id} .history-log").inner_text()
+    shot(page, "insights-comment-refreshed.png")
+    assert not page.errors, page.errors
+    context.close()
+
+
+def test_staff_invite_flow_from_link_to_first_sign_in(live, chromium):
+    app, base, _ = live
+    context, page = signed_in(chromium, base, "admin@ledger.example")
+    page.click(".mainnav a:has-text('Staff')")
+    page.wait_for_url("**/mod/staff")
+    page.fill("#invite-email", "reporter@ledger.example")
+    page.select_option("#invite-role", "moderator")
+    page.check(".invite-form input[name=sites]")
+    page.click("button:has-text('Send invitation')")
+    link = page.locator("#invite-link").input_value()
+    assert "/auth/invite?token=" in link
+    shot(page, "insights-staff.png")
+    context.close()
+
+    newcomer = chromium.new_context(viewport={"width": 360, "height": 800})
+    page = newcomer.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(link)
+    assert "reporter@ledger.example" in page.inner_text("main")
+    page.fill("#display_name", "Rosa Reporter")
+    page.fill("#password", "first sign-in passphrase")
+    shot(page, "insights-invite-accept.png")
+    page.click("button:has-text('Join and sign in')")
+    page.wait_for_url("**/mod/queue/pending")
+    assert "Welcome, Rosa Reporter" in page.locator(".flash-ok").inner_text()
+    assert page.locator(".whoami").inner_text().startswith("Rosa Reporter")
+    page.goto(link)                                                    # a second use is refused
+    assert "already used" in page.inner_text("main")
+    with app.app_context():
+        from discuss.models import User
+        user = db.session.query(User).filter_by(email="reporter@ledger.example").one()
+        assert user.role is Role.MODERATOR and user.last_seen_at is not None
+    newcomer.close()
