@@ -828,7 +828,8 @@
       err,
       h('div', { class: 'dc-form-actions' }, submit,
         h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: () => { renderCompose(); focusIn('.dc-id button'); } }),
-        h('button', { type: 'button', class: 'dc-link dc-switch', text: t(reg ? 'to_sign_in' : 'to_register'), onclick: () => openAuth(reg ? 'login' : 'register') })));
+        h('button', { type: 'button', class: 'dc-link dc-switch', text: t(reg ? 'to_sign_in' : 'to_register'), onclick: () => openAuth(reg ? 'login' : 'register') }),
+        reg ? null : h('button', { type: 'button', class: 'dc-link dc-forgot', text: t('forgot_link'), onclick: openForgot })));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       err.textContent = '';
@@ -860,6 +861,35 @@
     composeHost.replaceChildren(form);
     form.querySelector('input').focus();
   }
+  /* Password reset: the service emails a one-time link; the new password is chosen on its page. */
+  function openForgot() {
+    const id = nextId('f');
+    const msg = h('p', { class: 'dc-hint', role: 'status' });
+    const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t('forgot_send') });
+    const form = h('form', { class: 'dc-panel dc-auth', novalidate: true, 'aria-labelledby': id + 't' },
+      h('h3', { class: 'dc-form-title', id: id + 't', text: t('forgot_title') }),
+      h('div', { class: 'dc-field' }, h('label', { for: id + 'e', class: 'dc-label', text: t('email_label_required') }),
+        h('input', { id: id + 'e', name: 'email', type: 'email', class: 'dc-input', required: true, autocomplete: 'email', maxlength: 254 })),
+      msg,
+      h('div', { class: 'dc-form-actions' }, submit,
+        h('button', { type: 'button', class: 'dc-link dc-switch', text: t('to_sign_in'), onclick: () => openAuth('login') })));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const email = form.querySelector('input').value.trim();
+      if (!email) { msg.textContent = t('err_fill_in'); return; }
+      submit.disabled = true;
+      try {
+        await api('POST', '/auth/password/forgot', { email, site: CFG.site });
+        msg.textContent = t('forgot_sent');
+      } catch (ex) {
+        submit.disabled = false;
+        msg.textContent = errorText(ex);
+      }
+    });
+    composeHost.replaceChildren(form);
+    form.querySelector('input').focus();
+  }
+
   /* ---------- "My account": reply emails, data download, password, deletion ---------- */
   async function openAccount() {
     let v = auth.viewer;
