@@ -210,7 +210,8 @@ def test_replay_is_for_staff_of_the_site(client, stored_rows):
 
 
 def test_grouped_replay_equals_replaying_every_comment(client, app):
-    """The SQL grouping is exact: the same counts as running the rules on each comment."""
+    """The SQL grouping is exact: the same counts as running the rules on each comment, moderator
+    verdicts and the pipeline's stored reasons of decided comments included."""
     import random
 
     from discuss.models.types import utcnow
@@ -226,7 +227,17 @@ def test_grouped_replay_equals_replaying_every_comment(client, app):
                   for label in ("toxicity", "insult", "severe_toxicity", "threat")}
         if i % 7 == 0:
             scores.pop("threat")
-        make_comment(thread, body=f"c{i}", reasons=rng.choice(extra), scores=scores)
+        reasons = rng.choice(extra)
+        if i % 4 == 0:  # decided by a moderator: the pipeline's reasons live on in its audit row only
+            rejected = i % 8 == 0
+            comment = make_comment(thread, body=f"c{i}", scores=scores, moderator_decided=True,
+                                   status=CommentStatus.REJECTED if rejected else CommentStatus.PUBLISHED,
+                                   reasons=["reject:spam"] if rejected else [])
+            db.session.add(ModerationEvent(site_id=site.id, comment_id=comment.id, actor_label="pipeline",
+                                           action="create", reasons=reasons))
+            db.session.commit()
+        else:
+            make_comment(thread, body=f"c{i}", reasons=reasons, scores=scores)
     make_comment(thread, body="never scored", scores=None, status=CommentStatus.PENDING,
                  reasons=["scoring_unavailable"])
     since, until = utcnow().replace(hour=0, minute=0, second=0, microsecond=0), utcnow().replace(year=2100)
@@ -240,3 +251,6 @@ def test_grouped_replay_equals_replaying_every_comment(client, app):
     assert grouped.changed > 10
     assert grouped.transitions == single.transitions
     assert (grouped.held_before, grouped.held_after) == (single.held_before, single.held_after)
+    assert (grouped.moderator_rejected_caught, grouped.moderator_rejected_let_through) == (
+        single.moderator_rejected_caught, single.moderator_rejected_let_through)
+    assert sum(t["rejected_by_moderator"] + t["approved_by_moderator"] for t in grouped.transitions.values()) > 0

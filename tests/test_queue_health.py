@@ -138,3 +138,16 @@ def test_stats_are_scoped_to_the_moderators_sites(client, admin):
     assert client.get("/api/v1/moderation/sites/sports/stats").status_code == 200
     sign_in(client, make_user("Reader"))
     assert client.get("/api/v1/moderation/sites/news/stats").status_code == 403
+
+
+def test_automatic_publications_fall_on_their_utc_day(client, admin):
+    from discuss.models import ModerationEvent, utcnow
+
+    site = db.session.scalar(select(Site).where(Site.slug == "news"))
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    for moment in (today - timedelta(minutes=30), today + timedelta(minutes=1), today + timedelta(minutes=2)):
+        db.session.add(ModerationEvent(site_id=site.id, actor_label="pipeline", action="create",
+                                       to_status="published", created_at=moment))
+    db.session.commit()
+    per_day = client.get("/api/v1/moderation/sites/news/stats?days=2").get_json()["per_day"]
+    assert [d["published_auto"] for d in per_day] == [1, 2]

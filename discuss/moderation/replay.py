@@ -39,7 +39,7 @@ class ReplayRow:
     stored_reasons: tuple[str, ...] = ()   # the non-toxicity automatic reasons
     verdict: str | None = None             # MOD_REJECTED, MOD_APPROVED or None (no human decision)
     count: int = 1
-    key: tuple | None = None               # a group's key in the SQL grouping (to find sample comments)
+    ids: tuple[int, ...] = ()              # a group's sample of comment ids (its lowest and highest)
 
 
 @dataclass
@@ -103,7 +103,6 @@ class ReplayResult:
     approved_newly_held: int
     approved_no_longer_held: int
     sample: list[dict[str, Any]] = field(default_factory=list)
-    changed_groups: list[tuple[ReplayRow, str, str]] = field(default_factory=list)
 
     @property
     def reviews_delta(self) -> int:
@@ -127,7 +126,7 @@ def replay(rows: list[ReplayRow], current: dict[str, Any], proposed: dict[str, A
     transitions: dict[str, Counter] = {}
     held_before = held_after = let_through = caught = newly_held = no_longer_held = 0
     sample: list[dict[str, Any]] = []
-    changed_groups: list[tuple[ReplayRow, str, str]] = []
+    changed_rows: list[tuple[ReplayRow, str, str]] = []
     for row in rows:
         before, after = outcome(row, current), outcome(row, proposed)
         n = row.count
@@ -143,14 +142,19 @@ def replay(rows: list[ReplayRow], current: dict[str, Any], proposed: dict[str, A
         elif row.verdict == MOD_APPROVED:
             newly_held += n * (after == HELD)
             no_longer_held += n * (before == HELD)
-        if row.comment_id is None:
-            changed_groups.append((row, before, after))
-        elif len(sample) < sample_size:
-            sample.append({"id": row.comment_id, "before": before, "after": after, "moderator": row.verdict,
-                           "scores": row.scores})
+        changed_rows.append((row, before, after))
+    # The sample: comments a moderator decided first (their verdict says whether the change is good).
+    def order(item: tuple[ReplayRow, str, str]) -> tuple[bool, int]:
+        row = item[0]
+        return row.verdict is None, row.comment_id if row.comment_id is not None else min(row.ids, default=0)
+
+    for row, before, after in sorted(changed_rows, key=order):
+        for comment_id in (row.comment_id,) if row.comment_id is not None else row.ids:
+            if len(sample) < sample_size:
+                sample.append({"id": comment_id, "before": before, "after": after, "moderator": row.verdict})
     changed = sum(sum(c.values()) for c in transitions.values())
     return ReplayResult(
-        comments=sum(r.count for r in rows), changed=changed, changed_groups=changed_groups,
+        comments=sum(r.count for r in rows), changed=changed,
         transitions={k: {"total": sum(c.values()), "rejected_by_moderator": c[MOD_REJECTED],
                          "approved_by_moderator": c[MOD_APPROVED], "undecided": c["undecided"]}
                      for k, c in sorted(transitions.items())},

@@ -91,26 +91,30 @@ def load_rows(site_id: int, since: datetime, until: datetime, decided_only: bool
 
 def _pipeline_reasons(site_id: int, since: datetime, until: datetime) -> dict[int, list[str]]:
     """The latest automatic decision's reasons for each moderator-decided comment in the range."""
+    decided = (select(Comment.id).join(Thread, Thread.id == Comment.thread_id)
+               .where(Thread.site_id == site_id, Comment.moderator_decided.is_(True),
+                      Comment.created_at >= since, Comment.created_at < until))
+    # Looked up by comment (an index), not by scanning the site's whole audit trail.
     query = (select(ModerationEvent.comment_id, ModerationEvent.reasons)
-             .join(Comment, Comment.id == ModerationEvent.comment_id)
-             .where(ModerationEvent.site_id == site_id, ModerationEvent.actor_label == "pipeline",
-                    ModerationEvent.action.in_(PIPELINE_ACTIONS), Comment.moderator_decided.is_(True),
-                    Comment.created_at >= since, Comment.created_at < until)
+             .where(ModerationEvent.comment_id.in_(decided), ModerationEvent.actor_label == "pipeline",
+                    ModerationEvent.action.in_(PIPELINE_ACTIONS))
              .order_by(ModerationEvent.id))
     return {cid: list(reasons or []) for cid, reasons in db.session.execute(query)}
 
 
-def comment_excerpts(ids: list[int], length: int = 160) -> dict[int, str]:
+def sample_details(ids: list[int], length: int = 160) -> dict[int, tuple[dict[str, float], str]]:
+    """The scores and the first characters of the text of the sample's comments."""
     if not ids:
         return {}
-    return {cid: (text or "")[:length] for cid, text in
-            db.session.execute(select(Comment.id, Comment.body_text).where(Comment.id.in_(ids)))}
+    return {cid: (scores or {}, (text or "")[:length]) for cid, scores, text in
+            db.session.execute(select(Comment.id, Comment.scores, Comment.body_text).where(Comment.id.in_(ids)))}
 
 
 def _grouped(site_id: int, since: datetime, until: datetime, points: dict[str, list[float]]):
-    """Undecided scored comments with, per label, the highest threshold their score reaches (0 if
-    none): two comments with the same such values meet exactly the same thresholds, so the rules
-    decide them alike. Each label is read from the JSON once, in an inner query kept apart."""
+    """Scored comments keyed by, per label, the highest threshold their score reaches (0 if none),
+    their stored reasons (two flags) and the moderator's verdict, packed into one integer: comments
+    with the same key meet exactly the same thresholds and rules, so the rules decide them alike.
+    Each comment's scores and reasons are read once, in an inner query kept apart (OFFSET 0)."""
     labels = list(points)
     record = None
     if labels and db.session.get_bind().dialect.name == "postgresql":
@@ -123,63 +127,68 @@ def _grouped(site_id: int, since: datetime, until: datetime, points: dict[str, l
         values = [record.c[label] for label in labels]
     else:
         values = [Comment.scores[label].as_float() for label in labels]
-    scores = [value.label(f"s{i}") for i, value in enumerate(values)]
-    reasons = cast(Comment.reasons, String)
-    reject = case((or_(*[reasons.like(f'%"{code}"%') for code in STORED_REJECT_CODES]), 1), else_=0)
-    hold = case((or_(*[reasons.like(f'%"{prefix}%') for prefix in STORED_HOLD_PREFIXES]), 1), else_=0)
+    # A moderator's decision replaced the comment's reasons: read the pipeline's from its audit row.
+    pipeline = (select(ModerationEvent.reasons).where(ModerationEvent.comment_id == Comment.id,
+                                                      ModerationEvent.actor_label == "pipeline",
+                                                      ModerationEvent.action.in_(PIPELINE_ACTIONS))
+                .order_by(ModerationEvent.id.desc()).limit(1).scalar_subquery())
+    reasons = case((Comment.moderator_decided.is_(True), cast(pipeline, String)), else_=cast(Comment.reasons, String))
+    verdict = case((and_(Comment.moderator_decided.is_(True), Comment.status == CommentStatus.REJECTED), 1),
+                   (and_(Comment.moderator_decided.is_(True), Comment.status == CommentStatus.PUBLISHED), 2),
+                   else_=0)
     scored = or_(*[value.is_not(None) for value in values]) if labels else Comment.scores.is_not(None)
-    inner = select(Comment.id.label("id"), *scores, reject.label("r"), hold.label("h")).select_from(Comment)
+    inner = select(Comment.id.label("id"), *[v.label(f"s{i}") for i, v in enumerate(values)],
+                   reasons.label("rt"), verdict.label("v")).select_from(Comment)
     if record is not None:
         inner = inner.join(record, true())
     inner = (inner.join(Thread, Thread.id == Comment.thread_id)
              .where(Thread.site_id == site_id, Comment.created_at >= since, Comment.created_at < until,
-                    Comment.moderator_decided.is_(False), Comment.status != CommentStatus.DELETED, scored)
-             .offset(0).subquery())  # OFFSET 0: the planner may not inline it and re-read the JSON per threshold
-    reached = [case(*[(inner.c[f"s{i}"] >= t, t) for t in points[label]], else_=0.0).label(f"p{i}")
-               for i, label in enumerate(labels)]
-    return inner, reached, labels
+                    Comment.status != CommentStatus.DELETED, scored)
+             .offset(0).subquery())
+    key, multiplier = literal_column("0"), 1
+    for i, label in enumerate(labels):  # index 0 below every threshold, len(points) at the highest
+        ts = points[label]
+        reached = case(*[(inner.c[f"s{i}"] >= t, len(ts) - k) for k, t in enumerate(ts)], else_=0)
+        key, multiplier = key + reached * multiplier, multiplier * (len(ts) + 1)
+    reject = case((or_(*[inner.c.rt.like(f'%"{code}"%') for code in STORED_REJECT_CODES]), 1), else_=0)
+    hold = case((or_(*[inner.c.rt.like(f'%"{prefix}%') for prefix in STORED_HOLD_PREFIXES]), 1), else_=0)
+    key = key + reject * multiplier + hold * (2 * multiplier) + inner.c.v * (4 * multiplier)
+    return inner, key, multiplier
+
+
+def _decode(key: int, points: dict[str, list[float]]) -> tuple[dict[str, float], tuple, str | None]:
+    """A group key back to representative scores (the thresholds reached), stored reasons, verdict."""
+    scores = {}
+    for label, ts in points.items():
+        key, index = divmod(key, len(ts) + 1)
+        scores[label] = ts[len(ts) - index] if index else 0.0
+    key, reject = divmod(key, 2)
+    verdict, hold = divmod(key, 2)
+    stored = (("banned_word",) if reject else ()) + (("suspect_word",) if hold else ())
+    return scores, stored, {1: MOD_REJECTED, 2: MOD_APPROVED}.get(verdict)
+
+
+def groups_query(site_id: int, since: datetime, until: datetime, points: dict[str, list[float]]):
+    inner, key, _ = _grouped(site_id, since, until, points)
+    grouped = select(key.label("k"), inner.c.id).subquery()
+    return (select(grouped.c.k, func.count().label("n"), func.min(grouped.c.id), func.max(grouped.c.id))
+            .group_by(grouped.c.k))
 
 
 def load_groups(site_id: int, since: datetime, until: datetime, points: dict[str, list[float]]) -> list[ReplayRow]:
-    inner, reached, labels = _grouped(site_id, since, until, points)
-    query = (select(*reached, inner.c.r, inner.c.h, func.count().label("n"))
-             .group_by(*reached, inner.c.r, inner.c.h))
+    """Every scored comment in the range, as groups the rules cannot tell apart (see ``_grouped``)."""
     groups = []
-    for row in db.session.execute(query):
-        values = tuple(row[: len(labels)])
-        stored = (("banned_word",) if row.r else ()) + (("suspect_word",) if row.h else ())
-        groups.append(ReplayRow(None, dict(zip(labels, values)), stored, None, int(row.n),
-                                key=values + (int(row.r), int(row.h))))
+    for k, n, first, last in db.session.execute(groups_query(site_id, since, until, points)):
+        scores, stored, verdict = _decode(int(k), points)
+        groups.append(ReplayRow(None, scores, stored, verdict, int(n), ids=tuple(dict.fromkeys((first, last)))))
     return groups
-
-
-def group_sample(site_id: int, since: datetime, until: datetime, points: dict[str, list[float]],
-                 changed: list[tuple[ReplayRow, str, str]], limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` comments from the groups that change outcome, oldest id first."""
-    if not changed or limit <= 0:
-        return []
-    inner, reached, labels = _grouped(site_id, since, until, points)
-    keyed = select(inner.c.id, *reached, inner.c.r, inner.c.h).subquery()
-    columns = [keyed.c[f"p{i}"] for i in range(len(labels))] + [keyed.c.r, keyed.c.h]
-    by_key = {row.key: (before, after) for row, before, after in changed}
-    query = (select(keyed.c.id, *columns)
-             .where(or_(*[and_(*[c == v for c, v in zip(columns, key)]) for key in by_key]))
-             .order_by(keyed.c.id).limit(limit))
-    out = []
-    for row in db.session.execute(query):
-        key = tuple(row[1: len(labels) + 1]) + (int(row.r), int(row.h))
-        before, after = by_key[key]
-        out.append({"id": row.id, "before": before, "after": after, "moderator": None,
-                    "scores": dict(zip(labels, key[: len(labels)]))})
-    return out
 
 
 def run_replay(site: Site, body: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """``POST /api/v1/moderation/sites/SLUG/replay``: the answer as a JSON-ready dict.
 
-    Comments a moderator decided are replayed one by one (their verdicts matter); the others in
-    groups that reach the same thresholds (``load_groups``), so the work in Python does not grow
-    with the number of comments."""
+    The rules run once per group of comments they cannot tell apart (``load_groups``), so the work
+    in Python does not grow with the number of comments."""
     proposed = proposed_settings(site, body)
     since, until = parse_range(body, now)
     sample = body.get("sample", 20)
@@ -187,14 +196,9 @@ def run_replay(site: Site, body: dict[str, Any], now: datetime | None = None) ->
         raise ValidationFailed({"sample": f"a whole number from 0 to {MAX_SAMPLE}"})
     current = site.effective_settings()
     points = threshold_points(current, proposed)
-    rows = load_rows(site.id, since, until, decided_only=True) + load_groups(site.id, since, until, points)
-    result = replay(rows, current, proposed, sample_size=sample)
-    answer = result.as_json()
-    answer["sample"] += group_sample(site.id, since, until, points, result.changed_groups,
-                                     sample - len(answer["sample"]))
-    answer["sample"].sort(key=lambda item: item["id"])
-    excerpts = comment_excerpts([s["id"] for s in answer["sample"]])
+    answer = replay(load_groups(site.id, since, until, points), current, proposed, sample_size=sample).as_json()
+    found = sample_details([s["id"] for s in answer["sample"]])
     for item in answer["sample"]:
-        item["excerpt"] = excerpts.get(item["id"], "")
+        item["scores"], item["excerpt"] = found.get(item["id"], ({}, ""))
     return {"site": site.slug, "from": since.date().isoformat(), "to": (until - timedelta(days=1)).date().isoformat(),
             "current": thresholds_of(current), "proposed": thresholds_of(proposed), **answer}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from discuss.errors import ValidationFailed
@@ -101,9 +101,14 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def summarize(events: list[EventRow], report_times: list[datetime], since: datetime, days: int,
-              undone_ids: set[int]) -> tuple[list[DayRow], Counter, list[float]]:
-    """Per-day outcomes, top reasons and decision times (seconds) from audit rows in time order."""
+              undone_ids: set[int], published_per_day: dict[date, int] | None = None
+              ) -> tuple[list[DayRow], Counter, list[float]]:
+    """Per-day outcomes, top reasons and decision times (seconds) from audit rows in time order.
+    ``published_per_day`` adds automatic publications counted elsewhere (in SQL: most rows are those)."""
     rows = {since.date() + timedelta(days=i): DayRow(since.date() + timedelta(days=i)) for i in range(days)}
+    for day, count in (published_per_day or {}).items():
+        if day in rows:
+            rows[day].published_auto += count
     reasons: Counter = Counter()
     entered_queue: dict[int, datetime] = {}
     decision_seconds: list[float] = []
@@ -190,14 +195,44 @@ def nudge_funnel(warnings: list[WarningRow], comments: list[FollowUp],
 
 # -- queries ---------------------------------------------------------------------------------------
 
+def _day(moment):
+    """The UTC calendar day of a timestamp column, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", moment))
+    return func.date(moment)  # SQLite stores UTC text
+
+
+def _auto_published(since: datetime, until: datetime):
+    E = ModerationEvent
+    return and_(E.actor_label == "pipeline", E.action.in_(AUTO_ACTIONS),
+                E.to_status == CommentStatus.PUBLISHED.value, E.created_at >= since, E.created_at < until)
+
+
+def _published_per_day(site_id: int, since: datetime, until: datetime) -> dict[date, int]:
+    """Automatic publications per day, counted in the database (they are most of the audit rows)."""
+    E = ModerationEvent
+    day = _day(E.created_at)
+    rows = db.session.execute(select(day, func.count()).where(E.site_id == site_id, _auto_published(since, until))
+                              .group_by(day))
+    return {value if isinstance(value, date) else date.fromisoformat(str(value)): int(n) for value, n in rows}
+
+
 def _event_rows(site_id: int, since: datetime, until: datetime) -> tuple[list[EventRow], set[int]]:
-    # Start a day early so a decision early in the window finds when its comment entered the queue.
-    query = (select(ModerationEvent.id, ModerationEvent.comment_id, ModerationEvent.action,
-                    ModerationEvent.actor_label, ModerationEvent.to_status, ModerationEvent.from_status,
-                    ModerationEvent.reasons, ModerationEvent.created_at, ModerationEvent.actor_id,
-                    ModerationEvent.undo_of_id)
-             .where(ModerationEvent.site_id == site_id, ModerationEvent.created_at >= since - timedelta(days=30),
-                    ModerationEvent.created_at < until))
+    """The other audit rows ``summarize`` counts, reasons (JSON) read only where it counts them."""
+    E = ModerationEvent
+    needs_reasons = or_(E.to_status.in_([CommentStatus.PENDING.value, CommentStatus.REJECTED.value]),
+                        E.action == REPORTS_HOLD_ACTION)
+    relevant = or_(E.action.in_(AUTO_ACTIONS + (REPORTS_HOLD_ACTION, "undo") + tuple(MODERATOR_OUTCOMES)),
+                   E.to_status == CommentStatus.PENDING.value)
+    # A month before the window too, so an early decision finds when its comment entered the queue.
+    early = since - timedelta(days=30)
+    in_window = E.created_at >= since
+    query = (select(E.id, E.comment_id, E.action, E.actor_label, E.to_status, E.from_status,
+                    case((and_(needs_reasons, in_window), E.reasons), else_=None).label("reasons"),
+                    E.created_at, E.actor_id, E.undo_of_id)
+             .where(E.site_id == site_id, E.created_at >= early, E.created_at < until, relevant,
+                    or_(in_window, E.to_status == CommentStatus.PENDING.value),
+                    ~_auto_published(since, until)))
     rows, undone = [], set()
     for r in db.session.execute(query):
         if r.undo_of_id is not None:
@@ -254,7 +289,8 @@ def queue_health(site: Site, days: int, now: datetime | None = None,
     now = now or utcnow()
     since, until = window(days, now)
     events, undone = _event_rows(site.id, since, until)
-    day_rows, reasons, seconds = summarize(events, _report_times(site.id, since, until), since, days, undone)
+    day_rows, reasons, seconds = summarize(events, _report_times(site.id, since, until), since, days, undone,
+                                           _published_per_day(site.id, since, until))
     warnings, follow_ups = _funnel_rows(site.id, since, until, abandon_minutes)
     totals = {key: sum(getattr(r, key) for r in day_rows)
               for key in ("published_auto", "rejected_auto", "approved", "rejected", "removed", "reports")}
