@@ -107,3 +107,25 @@ def test_audit_log_offers_undo_once(client, world):
 def test_settings_page_has_the_report_and_close_settings(client, world):
     html = page(client, "/mod/sites/news/settings")
     assert 'name="auto_hold_reports"' in html and 'name="auto_close_days"' in html
+
+
+def test_bulk_action_can_be_undone_from_the_queue_for_ten_seconds(client, world, monkeypatch):
+    import discuss.dashboard.views as views
+
+    ids = [world.pending.id, world.toxic.id]
+    client.post("/mod/bulk", data={"ids": [str(i) for i in ids], "action": "reject", "reason": "spam"})
+    html = page(client, "/mod/queue/rejected")
+    assert 'action="/mod/bulk/undo"' in html and "Rejected: 2 comments" in html
+    response = client.post("/mod/bulk/undo", data={"next": "/mod/queue/pending"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [db.session.get(Comment, i).status for i in ids] == [CommentStatus.PENDING] * 2
+    assert db.session.query(ModerationEvent).filter_by(action="undo").count() == 2
+
+    client.post("/mod/bulk", data={"ids": [str(i) for i in ids], "action": "reject", "reason": "spam"})
+    later = views.time.time() + 11
+    monkeypatch.setattr(views.time, "time", lambda: later)
+    assert 'action="/mod/bulk/undo"' not in page(client, "/mod/queue/rejected")
+    client.post("/mod/bulk/undo")
+    db.session.expire_all()
+    assert [db.session.get(Comment, i).status for i in ids] == [CommentStatus.REJECTED] * 2

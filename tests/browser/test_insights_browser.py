@@ -234,3 +234,27 @@ def test_staff_invite_flow_from_link_to_first_sign_in(live, chromium):
         user = db.session.query(User).filter_by(email="reporter@ledger.example").one()
         assert user.role is Role.MODERATOR and user.last_seen_at is not None
     newcomer.close()
+
+
+def test_bulk_reject_then_undo_from_the_queue(live, chromium):
+    app, base, _ = live
+    with app.app_context():
+        site = db.session.query(Site).filter_by(slug="ledger").one()
+        thread = make_thread(site, "bulk-story")
+        ids = [make_comment(thread, make_user(f"bulk{i}"), f"Spam number {i}", status=CommentStatus.PENDING,
+                            reasons=["suspect_word"]).id for i in range(2)]
+        thread_id = thread.id
+    context, page = signed_in(chromium, base, "editor@ledger.example")
+    page.goto(base + f"/mod/queue/pending?site=ledger&thread={thread_id}")
+    for comment_id in ids:
+        page.check(f"#c{comment_id} .js-select")
+    page.click("button:has-text('Reject selected')")
+    page.wait_for_selector(".undo-toast:has-text('Rejected: 2 comments')")
+    shot(page, "insights-bulk-undo.png")
+    page.click(".undo-toast button:has-text('Undo')")
+    page.wait_for_selector(".flash-ok:has-text('Undone: 2 of 2')")
+    with app.app_context():
+        db.session.expire_all()
+        assert [db.session.get(Comment, i).status for i in ids] == [CommentStatus.PENDING] * 2
+    assert not page.errors, page.errors
+    context.close()

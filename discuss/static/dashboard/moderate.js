@@ -215,6 +215,9 @@
         countSelected();
       });
     }
+    document.querySelectorAll(".js-expire").forEach(function (el) {
+      setTimeout(function () { el.remove(); }, 1000 * parseInt(el.getAttribute("data-seconds") || "10", 10));
+    });
     var first = items()[0];
     if (first) { select(first, false); }
   });
