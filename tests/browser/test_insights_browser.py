@@ -28,7 +28,8 @@ def live(tmp_path_factory):
     from tests.support.scorers import KeywordScorer
 
     app = create_app({"TESTING": True, "SECRET_KEY": "browser-test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
-                      "RATELIMIT_ENABLED": False, "SCORER": KeywordScorer(), "WTF_CSRF_ENABLED": True})
+                      "RATELIMIT_ENABLED": False, "SCORER": KeywordScorer(), "WTF_CSRF_ENABLED": True,
+                      "MAIL_ENABLED": False})
     with app.app_context():
         db.create_all()
         site = make_site("ledger")
