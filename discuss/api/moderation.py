@@ -23,7 +23,11 @@ from discuss.moderation.audit import PER_PAGE, load_events, parse_audit_filters
 from discuss.moderation.presenters import build_items, comment_json, event_json
 from discuss.moderation.queues import (QUEUES, load_queue, parse_filters, queue_counts, visible_comment,
                                        visible_thread)
-from discuss.moderation.sites import save_site_settings
+from discuss.moderation.calibration import site_calibration
+from discuss.moderation.replay_data import parse_range, run_replay
+from discuss.moderation.sites import apply_thresholds, save_site_settings
+from discuss.moderation.stats import parse_days, queue_health
+from discuss.moderation.undo import undo_event
 
 # Its own blueprint (in the API package) because its callers differ from the public API's:
 # staff sessions and site tokens, no CORS. The public blueprint's CORS hooks stay off it.
@@ -241,3 +245,46 @@ def patch_settings(slug: str):
     save_site_settings(g.actor, site, body.get("settings", body), origins=origins)
     return jsonify({"site": site.slug, "settings": site.effective_settings(),
                     "allowed_origins": site.allowed_origins})
+
+
+# -- moderation intelligence: queue health, calibration, replay, thresholds, undo ----------------
+
+def moderated_site(slug: str) -> Site:
+    site = sites_by_slug(g.actor).get(slug)
+    if site is None:
+        raise NotFound("site")
+    return site
+
+
+@api_bp.get("/sites/<slug>/stats")
+def site_stats(slug: str):
+    return jsonify(queue_health(moderated_site(slug), parse_days(request.args.get("days"))))
+
+
+@api_bp.get("/sites/<slug>/calibration")
+def site_calibration_view(slug: str):
+    since, until = parse_range(request.args)
+    return jsonify(site_calibration(moderated_site(slug), since, until, request.args.get("target_recall")))
+
+
+@api_bp.post("/sites/<slug>/replay")
+def site_replay(slug: str):
+    return jsonify(run_replay(moderated_site(slug), json_body()))
+
+
+@api_bp.post("/sites/<slug>/thresholds")
+def site_apply_thresholds(slug: str):
+    site = configurable_site(g.actor, slug)
+    body = json_body()
+    unknown = sorted(set(body) - {"hold_thresholds", "reject_thresholds", "note"})
+    if unknown:
+        raise ValidationFailed({key: "unknown field" for key in unknown})
+    apply_thresholds(g.actor, site, body.get("hold_thresholds"), body.get("reject_thresholds"), body.get("note"))
+    settings = site.effective_settings()
+    return jsonify({"site": site.slug, "hold_thresholds": settings["hold_thresholds"],
+                    "reject_thresholds": settings["reject_thresholds"]})
+
+
+@api_bp.post("/events/<int:event_id>/undo")
+def undo(event_id: int):
+    return jsonify({"event": event_json(undo_event(g.actor, event_id))})

@@ -199,6 +199,13 @@ def public_paths() -> dict[str, Any]:
             "Signed out.", {"type": "object", "required": ["signed_out"]}), security=MAYBE_READER, tag="readers")},
         "/auth/sso": {"post": op("Sign in with the publisher's signed token (HS256 JWT).", signed_in,
                                  request=body(object_schema(readers.SSO_SCHEMA)), security=[{}], tag="readers")},
+        "/auth/password/forgot": {"post": op("Email a password-reset link (202 whether or not the address has "
+                                             "an account).", answer("Accepted.", {"type": "object"}, status="202"),
+                                             request=body(object_schema(readers.FORGOT_SCHEMA)), security=[{}],
+                                             tag="readers")},
+        "/auth/password/reset": {"post": op("Set a new password from a reset link; signs out everywhere.", answer(
+            "Reset.", {"type": "object", "required": ["reset"]}), request=body(object_schema(readers.RESET_SCHEMA)),
+            security=[{}], tag="readers")},
         "/auth/verify/resend": {"post": op("Send the email verification link again (rate-limited).", answer(
             "Queued.", {"type": "object", "required": ["sent"]}, status="202"), security=READER, tag="readers")},
         "/auth/verify": {

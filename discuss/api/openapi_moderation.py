@@ -95,4 +95,36 @@ def moderation_paths(op: Callable, answer: Callable, body: Callable, ref: Callab
                    if method == "patch" else {}))
             for method, summary in (("get", "A site's settings (admins and the site's token)."),
                                     ("patch", "Change a site's settings."))},
+        **_insight_paths(staff, answer, body, id_schema),
+    }
+
+
+def _insight_paths(staff: Callable, answer: Callable, body: Callable, id_schema: dict) -> dict[str, Any]:
+    """Queue health, calibration, replay, thresholds and undo (docs/moderation-intelligence.md)."""
+    slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    day = {"type": "string", "description": "YYYY-MM-DD (UTC); default: the last 30 days."}
+    thresholds = {"type": "object", "description": "label -> score in (0, 1]",
+                  "additionalProperties": {"type": "number"}}
+    obj = {"type": "object"}
+    return {
+        "/moderation/sites/{slug}/stats": {"get": staff("Queue health: outcomes per day, queue, time to "
+                                                        "decision, reports, reasons, the nudge funnel.", answer(
+            "The stats.", obj), params=[slug, {"name": "days", "in": "query", "schema": {"type": "string"}}])},
+        "/moderation/sites/{slug}/calibration": {"get": staff("How well the thresholds agree with moderators.", answer(
+            "Per-label calibration.", obj), params=[slug, *({"name": key, "in": "query", "schema": {"type": "string"}}
+                                                            for key in ("from", "to", "target_recall"))])},
+        "/moderation/sites/{slug}/replay": {"post": staff("What would change with other thresholds.", answer(
+            "Transitions, their moderator decisions and suggested thresholds.", obj), params=[slug], request=body({
+                "type": "object", "properties": {"hold_thresholds": thresholds, "reject_thresholds": thresholds,
+                                                 "from": day, "to": day, "target_recall": {"type": "number"}}}))},
+        "/moderation/sites/{slug}/thresholds": {"post": staff("Apply thresholds (admins; one audited action).",
+                                                              answer("The site's thresholds now.", obj),
+                                                              params=[slug], request=body({
+            "type": "object", "additionalProperties": False, "properties": {
+                "hold_thresholds": thresholds, "reject_thresholds": thresholds,
+                "note": {"type": ["string", "null"]}}}))},
+        "/moderation/events/{event_id}/undo": {"post": staff("Undo a moderation action (409 not_reversible "
+                                                             "when the comment changed since).", answer(
+            "The undo event.", {"type": "object", "required": ["event"]}), params=[
+            {"name": "event_id", "in": "path", "required": True, "schema": id_schema}])},
     }

@@ -20,6 +20,8 @@ from discuss.jobs import notifications
 from discuss.comments import privacy
 from discuss.identity import readers
 from discuss.identity import sso
+from discuss.identity import staff_admin
+from discuss.jobs.account_mail import send_reset_later
 from discuss.models.queries import require_site
 from discuss.models import iso
 
@@ -36,6 +38,9 @@ PROFILE_SCHEMA = {"display_name": Field(str, max_len=128, nullable=True),
 PASSWORD_SCHEMA = {"current_password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
                    "new_password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)}
 TOKEN_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1)}
+FORGOT_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3), "site": SITE}
+RESET_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1),
+                "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)}
 
 
 def _login_limit() -> str:
@@ -81,6 +86,26 @@ def login():
     data = json_body(LOGIN_SCHEMA)
     _check_account_site(data["site"])
     return _signed_in(readers.authenticate(data["email"], data["password"]))
+
+
+@bp.post("/auth/password/forgot")
+@limiter.limit(_login_limit, key_func=client_ip)
+def forgot_password():
+    """202 whether or not the address has an account, so the answer reveals nothing."""
+    data = json_body(FORGOT_SCHEMA)
+    _check_account_site(data["site"])
+    found = staff_admin.reset_candidate(data["email"])
+    if found is not None:
+        send_reset_later(*found)
+    return jsonify({"sent": True, "message": "If an account uses that address, a reset link is on its way."}), 202
+
+
+@bp.post("/auth/password/reset")
+@limiter.limit(_login_limit, key_func=client_ip)
+def reset_password():
+    data = json_body(RESET_SCHEMA)
+    staff_admin.reset_password(data["token"], data["password"])
+    return jsonify({"reset": True, "signed_out_everywhere": True})
 
 
 @bp.post("/auth/logout")

@@ -6,8 +6,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from discuss.errors import ApiError
 from discuss.extensions import limiter, login_manager
 from discuss.identity import staff as staff_service
+from discuss.identity import staff_admin
+from discuss.jobs.account_mail import send_reset_later
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -58,3 +61,57 @@ def logout():
     g.pop("csrf_token", None)
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+# -- invitation and password reset (one-time links from email) --------------------------------------
+
+@bp.route("/invite", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def accept_invite():
+    token = request.values.get("token", "")
+    try:
+        invited = staff_admin.invited_user(token)
+    except ApiError as err:
+        return render_template("auth/link_problem.html", message=err.message), 400
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = staff_admin.accept_invite(token, request.form.get("display_name", ""),
+                                             request.form.get("password", ""))
+        except ApiError as err:
+            errors = err.fields or {"form": err.message}
+        else:
+            logout_user()
+            login_user(user, remember=False)
+            flash(f"Welcome, {user.display_name}. You are signed in.", "ok")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/invite.html", token=token, invited=invited, errors=errors,
+                           name=request.form.get("display_name", invited.display_name)), (400 if errors else 200)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    sent = False
+    if request.method == "POST":
+        found = staff_admin.reset_candidate(request.form.get("email", ""))
+        if found is not None:
+            send_reset_later(*found)
+        sent = True  # the same answer either way: no one learns which emails have accounts
+    return render_template("auth/forgot.html", sent=sent)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password():
+    token = request.values.get("token", "")
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = staff_admin.reset_password(token, request.form.get("password", ""))
+        except ApiError as err:
+            errors = err.fields or {"form": err.message}
+        else:
+            logout_user()
+            return render_template("auth/reset.html", done=True, staff=user.is_staff, token="", errors={})
+    return render_template("auth/reset.html", done=False, token=token, errors=errors), (400 if errors else 200)

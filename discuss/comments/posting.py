@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
 from discuss.extensions import db
+from discuss.identity.staff import staff_name_taken
 from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
 from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
@@ -19,8 +20,9 @@ from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
 from discuss.comments import proof_of_work
-from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, decide, nudge_hook,
-                                      previous_warning)
+from discuss.moderation.nudges import record_warning
+from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, ToxicityWarning, decide,
+                                      nudge_hook, previous_warning)
 from discuss.moderation.rescoring import score_and_route
 
 
@@ -84,9 +86,14 @@ def post_comment(data: NewComment) -> PostResult:
 
     warned, rephrased = previous_warning(data.warning_token, site.id, data.article, text)
     on_outcome = nudge_hook(settings, site, thread, data.acknowledge_warning, text)
-    decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
-                      source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome,
-                      ip_hash=data.ip_hash)
+    try:
+        decision = decide(settings=settings, thread=thread, author=author, text=text, html=html,
+                          source=ScoreSource(current_app.config["SCORING"]), on_outcome=on_outcome,
+                          ip_hash=data.ip_hash)
+    except ToxicityWarning as warning:
+        # The start of the nudge funnel (stats): who was warned where, nothing of the text.
+        record_warning(site.id, data.article, author.id, data.ip_hash, warning.extra.get("labels", []))
+        raise
     if decision.details.get("refused"):
         _refuse(decision)
     if data.acknowledge_warning and decision.toxicity_labels and decision.status is CommentStatus.PENDING:
@@ -165,6 +172,8 @@ def _resolve_author(data: NewComment, site: Site, settings: dict) -> tuple[User,
         raise ValidationFailed({"author_name": "is required to post as a guest"})
     if len(name) > current_app.config["MAX_NAME_CHARS"]:
         raise ValidationFailed({"author_name": f"must be at most {current_app.config['MAX_NAME_CHARS']} characters"})
+    if staff_name_taken(name, viewer.id if viewer is not None else None):
+        raise ValidationFailed({"author_name": "this name belongs to a member of staff; choose another"})
     email = (data.author_email or "").strip() or None
     if settings.get("require_guest_email") and not email:
         raise ValidationFailed({"author_email": "is required on this site"})

@@ -9,6 +9,7 @@ from discuss.extensions import db
 from discuss.jobs import webhooks
 from discuss.models import Comment, CommentStatus, Report, ReportReason, User, Vote
 from discuss.moderation.audit import record_event
+from discuss.moderation.reports import hold_if_reported_enough
 from discuss.models.queries import touch_thread
 
 
@@ -68,6 +69,8 @@ def report(comment_id: int, viewer: User | None, reason: str, note: str | None, 
     record_event(site_id=comment.thread.site_id, action="report",
                  actor_label=f"reader:{viewer.id}" if viewer else "reader:anonymous", comment=comment,
                  reasons=[f"report:{reason}"], note=entry.note)
+    if hold_if_reported_enough(comment):
+        touch_thread(comment.thread_id)
     db.session.commit()
     webhooks.announce(comment)
     return entry

@@ -22,6 +22,7 @@ from discuss.comments.serializers import PUBLIC_COLUMNS as _COLUMNS
 from discuss.comments.live import last_published_id
 from discuss.comments.serializers import public_comment, public_comment_of, thread_link
 from discuss.models import Comment, CommentStatus, Site, Thread, User
+from discuss.models.queries import thread_closed
 
 SORTS = ("oldest", "newest", "top")
 _PLACEHOLDER_STATUSES = (CommentStatus.DELETED, CommentStatus.REJECTED)
@@ -182,13 +183,14 @@ def read_thread(site: Site, thread: Thread | None, article_id: str, page: PageRe
                            "published_count": 0, "last_id": 0},
                 "settings": public_settings(site), "comments": [], "next_cursor": None}
         return body, json.dumps(body, separators=(",", ":")).encode()
-    key = (thread.id, thread.revision, page, json.dumps(site.settings or {}, sort_keys=True))
+    closed = thread_closed(thread, site.effective_settings())
+    key = (thread.id, thread.revision, closed, page, json.dumps(site.settings or {}, sort_keys=True))
     cache = _page_cache()
     cached = cache.get(key)
     if cached is not None:
         return cached
     body = {"thread": {"article": thread.article_id, "title": thread.title, "url": thread.url,
-                       "closed": thread.is_closed, "published_count": thread.published_count,
+                       "closed": closed, "published_count": thread.published_count,
                        "last_id": last_published_id(thread.id)},
             "settings": public_settings(site), **build_page(thread, page, thread_link(thread, site))}
     value = (body, json.dumps(body, separators=(",", ":")).encode())

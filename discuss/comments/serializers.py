@@ -13,13 +13,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from discuss.jobs.mail import public_url
-from discuss.models import Comment, CommentStatus, Site, Thread, User, iso
+from discuss.models import Comment, CommentStatus, Role, Site, Thread, User, iso
 from discuss.models.links import article_link, comment_link
 
 # The columns a public comment is built from: thread pages select exactly these.
 PUBLIC_COLUMNS = (Comment.id, Comment.parent_id, Comment.root_id, Comment.depth, Comment.status,
                   Comment.author_id, Comment.author_name, Comment.body_html, Comment.created_at,
-                  Comment.edited_at, Comment.likes, Comment.is_featured, User.avatar_url)
+                  Comment.edited_at, Comment.likes, Comment.is_featured, User.avatar_url, User.role)
+STAFF_ROLES = (Role.MODERATOR, Role.ADMIN)
 _VISIBLE = (CommentStatus.PUBLISHED, CommentStatus.PENDING)
 
 
@@ -35,7 +36,8 @@ def public_comment(row, link: str | None = None) -> dict[str, Any]:
     return {
         "id": row.id, "parent_id": row.parent_id, "depth": row.depth,
         "status": row.status.value if visible else "deleted",
-        "author": {"id": row.author_id, "name": row.author_name, "avatar_url": row.avatar_url} if visible else None,
+        "author": {"id": row.author_id, "name": row.author_name, "avatar_url": row.avatar_url,
+                   "staff": row.role in STAFF_ROLES} if visible else None,
         "html": row.body_html if visible else None,
         "created_at": iso(row.created_at), "edited_at": iso(row.edited_at) if visible else None,
         "likes": row.likes if visible else 0, "featured": bool(row.is_featured) and visible,
@@ -44,8 +46,10 @@ def public_comment(row, link: str | None = None) -> dict[str, Any]:
 
 
 def public_comment_of(comment: Comment) -> dict[str, Any]:
-    fields = {c.key: getattr(comment, c.key) for c in PUBLIC_COLUMNS if c.key != "avatar_url"}
-    row = SimpleNamespace(**fields, avatar_url=comment.author.avatar_url if comment.author else None)
+    fields = {c.key: getattr(comment, c.key) for c in PUBLIC_COLUMNS if c.key not in ("avatar_url", "role")}
+    author = comment.author
+    row = SimpleNamespace(**fields, avatar_url=author.avatar_url if author else None,
+                          role=author.role if author else None)
     return public_comment(row, thread_link(comment.thread, comment.thread.site))
 
 

@@ -12,4 +12,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(permalink, "permalink")
 
 
-from discuss.dashboard import admin_views, views  # noqa: E402,F401  (routes register on import)
+from discuss.dashboard import admin_views, insights_views, staff_views, views  # noqa: E402,F401  (routes register on import)

@@ -7,6 +7,7 @@ from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from discuss.identity.staff import Actor
+from discuss.identity.staff_admin import touch_last_seen
 
 
 def staff_page(view):
@@ -18,5 +19,6 @@ def staff_page(view):
         if not current_user.is_staff or not current_user.is_active_account:
             abort(403)
         g.actor = Actor.for_user(current_user._get_current_object())
+        touch_last_seen(g.actor.user)
         return view(*args, **kwargs)
     return wrapper

@@ -19,6 +19,7 @@ from discuss.models.settings import BOOL_KEYS, IDENTITIES, INT_RANGES
 from discuss.moderation.sites import save_site_settings
 from discuss.dashboard.webhook_panel import webhook_context
 from discuss.jobs import webhooks as webhook_service
+from discuss.moderation.undo import reversible, undone_ids
 
 
 @bp.get("/audit")
@@ -33,8 +34,10 @@ def audit_log():
     events, total = load_events(g.actor, filters)
     slugs = {site.id: slug for slug, site in sites.items()}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    undone = undone_ids([e.id for e in events])
     return render_template("dashboard/audit.html", events=events, total=total, filters=filters,
                            per_page=PER_PAGE, actions=known_actions(g.actor), site_slugs=slugs,
+                           undone=undone, reversible=reversible,
                            actor_name=actor_name, query_args=args, **page_context(filters.site_id))
 
 

@@ -21,6 +21,9 @@ HELP = {
                    "(reason ban_evasion; 0 = off).",
     "rejection_feedback": "Whether the author of a rejected comment is told why (for example, a banned word).",
     "proof_of_work": "Readers' browsers solve a small puzzle (ALTCHA) before posting, so floods cost the sender.",
+    "auto_hold_reports": "Take a published comment out of the thread for review once it has this many open "
+                         "reports (0 = never).",
+    "auto_close_days": "Close a thread to new comments this many days after its first comment (0 = never).",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
@@ -29,6 +32,8 @@ LABELS = {
     "toxicity_nudge": "Toxicity nudge", "webhooks_allow_private": "Webhooks may reach private addresses",
     "ban_ip_days": "Ban covers the address (days)",
     "rejection_feedback": "Tell authors why a comment was rejected", "proof_of_work": "Proof of work before posting",
+    "toxicity_nudge": "Toxicity nudge", "auto_hold_reports": "Hold after this many reports",
+    "auto_close_days": "Close threads after (days)",
 }
 
 

@@ -1,7 +1,9 @@
 """Dashboard pages: queues, one comment, and the moderation actions. Thin: services do the work."""
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+import time
+
+from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 
 from discuss.dashboard import bp
 from discuss.dashboard.access import staff_page
@@ -14,16 +16,32 @@ from discuss.security import parse_int_arg
 from discuss.extensions import db
 from discuss.models import RejectReason, User
 from discuss.moderation import actions as moderation
+from discuss.moderation.undo import latest_action_event, undo_event
+from discuss.scoring import ScorerState
+from discuss.scoring.runtime import get_scoring
 
+BULK_UNDO_KEY = "bulk_undo"
+UNDO_SECONDS = 10
 ACTION_DONE = {"approve": "Approved", "reject": "Rejected", "remove": "Removed", "restore": "Restored",
                "feature": "Featured", "unfeature": "Unfeatured"}
+
+
+def bulk_undo_offer() -> dict | None:
+    """The last bulk action, while it can still be undone from the queue (10 s)."""
+    offer = session.get(BULK_UNDO_KEY)
+    if not offer or time.time() - offer.get("at", 0) > UNDO_SECONDS:
+        return None
+    return {**offer, "seconds_left": max(1, int(UNDO_SECONDS - (time.time() - offer["at"])))}
 
 
 def page_context(site_id: int | None = None, **extra):
     """What every staff page shows: the sites you moderate and the queue counts."""
     sites = list(sites_by_slug(g.actor).values())
     current_site = next((s for s in sites if s.id == site_id), None)
+    scorer = get_scoring().status()
     return {"actor": g.actor, "sites": sites, "current_site": current_site,
+            "stats_site": current_site or (sites[0] if sites else None),
+            "scorer_status": None if scorer["state"] == ScorerState.READY.value else scorer,
             "counts": queue_counts(g.actor, site_id), "queue_titles": QUEUE_TITLES, "queues": QUEUES,
             "reject_reasons": [r.value for r in RejectReason], **extra}
 
@@ -66,6 +84,7 @@ def queue(queue: str):
     items = build_items(page.comments, with_reports=True)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("dashboard/queue.html", page=page, items=items, filters=filters, sorts=SORTS,
+                           bulk_undo=bulk_undo_offer(),
                            queue_name=queue, query_args=args, chips=filter_chips(queue, args),
                            **page_context(filters.site_id))
 
@@ -101,7 +120,10 @@ def comment_action(comment_id: int, action: str):
     except ApiError as err:
         return action_failed(err, url_for("dashboard.comment_detail", comment_id=comment_id))
     if wants_fetch_json():
+        event = latest_action_event(g.actor, comment.id)
         return jsonify({"ok": True, "id": comment.id, "status": comment.status.value,
+                        "event_id": event.id if event is not None else None,
+                        "undo_url": url_for("dashboard.undo", event_id=event.id) if event is not None else None,
                         "counts": queue_counts(g.actor, _site_filter_id(site_id))})
     flash(f"{ACTION_DONE.get(action, 'Done')}: comment #{comment_id}.", "ok")
     return back_to(url_for("dashboard.comment_detail", comment_id=comment_id))
@@ -127,6 +149,9 @@ def bulk_action():
         return action_failed(err, default)
     done = sum(1 for r in results if r.ok)
     skipped = len(results) - done
+    events = [latest_action_event(g.actor, r.comment_id) for r in results if r.ok]
+    session[BULK_UNDO_KEY] = {"ids": [e.id for e in events if e is not None], "at": time.time(),
+                              "label": f"{ACTION_DONE.get(action, 'Done')}: {done} comment{'s' if done != 1 else ''}"}
     flash(f"{ACTION_DONE.get(action, 'Done')}: {done} comment{'s' if done != 1 else ''}"
           + (f"; {skipped} skipped (not in a state that allows it)" if skipped else "") + ".",
           "ok" if not skipped else "warn")
@@ -195,4 +220,24 @@ def thread_action(thread_id: int, action: str):
     except ApiError as err:
         return action_failed(err, default)
     flash(f"Thread “{thread.title or thread.article_id}”: {action} done.", "ok")
+    return back_to(default)
+
+
+@bp.post("/bulk/undo")
+@staff_page
+def bulk_undo():
+    offer = bulk_undo_offer()
+    session.pop(BULK_UNDO_KEY, None)
+    default = url_for("dashboard.queue", queue="pending")
+    if offer is None:
+        flash("Too late to undo from the queue: undo from the audit log instead.", "error")
+        return back_to(default)
+    undone = 0
+    for event_id in offer["ids"]:
+        try:
+            undo_event(g.actor, event_id)
+            undone += 1
+        except ApiError:
+            db.session.rollback()
+    flash(f"Undone: {undone} of {len(offer['ids'])}.", "ok" if undone == len(offer["ids"]) else "warn")
     return back_to(default)

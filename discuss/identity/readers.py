@@ -23,7 +23,7 @@ from discuss.identity.revocation import end_all_sessions
 from discuss.identity.tokens import register_bearer_resolver
 from discuss.models import AuthorKind, ReaderSession, Site, User, utcnow
 from discuss.sanitize import normalize_name
-from discuss.identity.staff import MIN_PASSWORD_CHARS, normalize_email
+from discuss.identity.staff import MIN_PASSWORD_CHARS, normalize_email, staff_name_taken
 
 SESSION_PREFIX = "drs_"
 VERIFY_SALT = "discuss.verify-email"
@@ -116,6 +116,8 @@ def find_account(email: str) -> User | None:
 def register(email: str, password: str, display_name: str) -> SignedIn:
     email = normalize_email(email)
     name = _clean_name(display_name)
+    if staff_name_taken(name):
+        raise ValidationFailed({"display_name": "this name belongs to a member of staff; choose another"})
     _check_password(password)
     if find_account(email) is not None:
         raise ApiError("email_taken", "An account with this email already exists. Sign in instead.", 409)
@@ -164,7 +166,10 @@ def update_profile(user: User, *, display_name: str | None = None, notify_replie
     if display_name is not None:
         if user.kind is AuthorKind.SSO:
             raise Forbidden("Your name comes from the publisher's site; change it there.", "managed_by_publisher")
-        user.display_name = _clean_name(display_name)
+        name = _clean_name(display_name)
+        if not user.is_staff and staff_name_taken(name, user.id):
+            raise ValidationFailed({"display_name": "this name belongs to a member of staff; choose another"})
+        user.display_name = name
     if notify_replies is not None:
         user.notify_replies = notify_replies
     if notify_digest is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -105,6 +106,22 @@ def sign_out(user: User) -> None:
     """Staff sign-out ends every session of this account on the server, not just this cookie."""
     end_all_sessions(user)
     db.session.commit()
+
+
+def name_key(name: str) -> str:
+    """Compatibility-folded, case-folded, no spaces: "Ｅditor  Ann" and "editorann" are one name."""
+    return "".join(unicodedata.normalize("NFKC", name or "").casefold().split())
+
+
+def staff_name_taken(name: str, user_id: int | None = None) -> bool:
+    """Whether ``name`` is a staff member's display name (other than ``user_id``'s own): readers
+    may not post under it, so nobody can pass for a moderator."""
+    key = name_key(name)
+    if not key:
+        return False
+    names = db.session.scalars(select(User.display_name).where(User.role.in_([Role.MODERATOR, Role.ADMIN]),
+                                                               User.id != (user_id or -1)))
+    return any(name_key(existing) == key for existing in names)
 
 
 def set_digest(email: str, on: bool) -> User | None:

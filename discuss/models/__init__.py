@@ -1,4 +1,4 @@
-from discuss.models.comment import Comment, ModerationEvent, Report, Vote
+from discuss.models.comment import Comment, ModerationEvent, NudgeWarning, Report, Vote
 from discuss.models.reader import ReaderSession, SentNotification
 from discuss.models.imports import ImportRef
 from discuss.models.enums import AuthorKind, CommentStatus, RejectReason, ReportReason, Role
@@ -7,6 +7,6 @@ from discuss.models.types import UTCDateTime, iso, utcnow
 from discuss.models.user import Ban, User
 from discuss.models.webhook import Webhook, WebhookDelivery
 
-__all__ = ["AuthorKind", "Ban", "Comment", "CommentStatus", "ImportRef", "ModerationEvent", "RejectReason",
+__all__ = ["AuthorKind", "Ban", "Comment", "CommentStatus", "ImportRef", "ModerationEvent", "NudgeWarning", "RejectReason",
            "ReaderSession", "Report", "ReportReason", "Role", "SentNotification", "Site", "Thread",
            "UTCDateTime", "User", "Vote", "Webhook", "WebhookDelivery", "iso", "utcnow"]

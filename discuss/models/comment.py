@@ -101,7 +101,8 @@ class Report(db.Model):
 class ModerationEvent(db.Model):
     """Audit row for every status change and moderator action, human or automatic."""
 
-    __table_args__ = (Index("ix_event_site_created", "site_id", "created_at"),)
+    __table_args__ = (Index("ix_event_site_created", "site_id", "created_at"),
+                      UniqueConstraint("undo_of_id", name="uq_event_undo_of"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
@@ -117,6 +118,23 @@ class ModerationEvent(db.Model):
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     note: Mapped[str | None] = mapped_column(String(1000))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set on an "undo" row: the event it reversed (an event is undone at most once).
+    undo_of_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_event.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class NudgeWarning(db.Model):
+    """A toxicity nudge shown to a reader: the start of the nudge funnel (warned, then rephrased,
+    posted anyway or abandoned). The reader is the author id if known, else the IP hash."""
+
+    __table_args__ = (Index("ix_nudge_site_created", "site_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    article_id: Mapped[str] = mapped_column(String(512))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

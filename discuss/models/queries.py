@@ -6,11 +6,14 @@ need them, and domains only import downwards.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from sqlalchemy import func, select, update
 
 from discuss.errors import ApiError
 from discuss.extensions import db
-from discuss.models import Comment, CommentStatus, Site, Thread
+from discuss.models import Comment, CommentStatus, Site, Thread, utcnow
 
 
 def site_by_slug(slug: str) -> Site | None:
@@ -51,3 +54,16 @@ def published_counts(site: Site, article_ids: list[str]) -> dict[str, int]:
     counts = {article_id: 0 for article_id in article_ids}
     counts.update({article_id: count for article_id, count in rows})
     return counts
+
+
+def thread_closed(thread: Thread, settings: dict[str, Any], now: datetime | None = None) -> bool:
+    """Closed by a moderator, or by the site's ``auto_close_days`` after the thread's first comment.
+
+    A thread row is created by its first comment, so its ``created_at`` is that comment's time.
+    """
+    if thread.is_closed:
+        return True
+    days = int(settings.get("auto_close_days") or 0)
+    if not days or thread.created_at is None:
+        return False
+    return (now or utcnow()) >= thread.created_at + timedelta(days=days)

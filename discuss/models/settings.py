@@ -52,6 +52,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "rejection_feedback": "quiet",
     # Proof of work (ALTCHA) before posting: "off", "guests" or "everyone".
     "proof_of_work": "off",
+    # Reports: hold a published comment (reason reports_threshold) once it has this many open
+    # reports; 0 turns it off.
+    "auto_hold_reports": 0,
+    # Close a thread to new comments this many days after its first comment; 0 never closes.
+    "auto_close_days": 0,
 }
 
 LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
@@ -74,7 +79,8 @@ def merged_settings(overrides: dict[str, Any]) -> dict[str, Any]:
 IDENTITIES = ("guest", "account", "sso")
 DELETION_POLICIES = ("anonymize", "remove")
 INT_RANGES = {"max_depth": (0, 10), "edit_window_minutes": (0, 1440), "max_links": (0, 50),
-              "new_commenter_approved_min": (0, 100), "ban_ip_days": (0, 365)}
+              "new_commenter_approved_min": (0, 100), "ban_ip_days": (0, 365), "auto_hold_reports": (0, 1000),
+              "auto_close_days": (0, 3650)}
 BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge", "webhooks_allow_private")
 CHOICES = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
            "account_deletion_policy": DELETION_POLICIES, "rejection_feedback": REJECTION_FEEDBACK,

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     # were issued with and stop working when it changes.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Staff: last dashboard request (updated at most once a minute).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session cookie: the id and the session version."""

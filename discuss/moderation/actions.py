@@ -115,8 +115,15 @@ def _handler_for(action: str) -> Callable[..., None]:
     return handlers[action]
 
 
+def previous_state(comment: Comment) -> dict:
+    """What an undo needs to put back (moderation.undo): stored in the action's audit details."""
+    return {"reasons": list(comment.reasons or []), "moderator_decided": bool(comment.moderator_decided),
+            "is_featured": bool(comment.is_featured)}
+
+
 def _decide(actor: Actor, comment: Comment, to_status: CommentStatus, action: str, reasons: list[str],
-            note: str | None, details: dict | None = None) -> None:
+            note: str | None, details: dict | None = None, previous: dict | None = None) -> None:
+    details = {**(details or {}), "previous": previous or previous_state(comment)}
     change_status(comment, to_status, reasons=reasons, action=action, actor=actor.user,
                   actor_label=actor.label, note=note, details=details)
     comment.moderator_decided = True
@@ -124,16 +131,22 @@ def _decide(actor: Actor, comment: Comment, to_status: CommentStatus, action: st
 
 def _approve(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
     if comment.status == CommentStatus.PENDING:
-        _decide(actor, comment, CommentStatus.PUBLISHED, "approve", [], note)
+        # A comment held by its reports (reports_threshold) is decided: its reports are resolved.
+        resolved = _resolve_reports(comment) if comment.report_count else []
+        _decide(actor, comment, CommentStatus.PUBLISHED, "approve", [], note,
+                {"reports_resolved": len(resolved), "reports_resolved_ids": resolved} if resolved else None)
     elif comment.status == CommentStatus.REJECTED:
         _decide(actor, comment, CommentStatus.PUBLISHED, "restore", [], note)
     elif comment.status == CommentStatus.PUBLISHED and comment.report_count > 0:
         # Approving a reported comment keeps it up and clears the reports.
+        previous = previous_state(comment)
         resolved = _resolve_reports(comment)
         comment.moderator_decided = True
         record_event(site_id=comment.thread.site_id, action="approve", actor=actor.user,
                      actor_label=actor.label, comment=comment, from_status=comment.status,
-                     to_status=comment.status, note=note, details={"reports_resolved": resolved})
+                     to_status=comment.status, note=note,
+                     details={"reports_resolved": len(resolved), "reports_resolved_ids": resolved,
+                              "previous": previous})
     else:
         raise InvalidTransition(comment, "approve")
 
@@ -145,17 +158,21 @@ def _reject(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
     if comment.status != CommentStatus.PENDING:
         raise InvalidTransition(comment, "reject")
     code = parse_reject_reason(reason).value
-    _decide(actor, comment, CommentStatus.REJECTED, "reject", [f"reject:{code}"], note)
+    resolved = _resolve_reports(comment) if comment.report_count else []
+    _decide(actor, comment, CommentStatus.REJECTED, "reject", [f"reject:{code}"], note,
+            {"reports_resolved": len(resolved), "reports_resolved_ids": resolved} if resolved else None)
 
 
 def _remove(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
     if comment.status != CommentStatus.PUBLISHED:
         raise InvalidTransition(comment, "remove")
     code = parse_reject_reason(reason).value
+    previous = previous_state(comment)
     resolved = _resolve_reports(comment)
     comment.is_featured = False
     _decide(actor, comment, CommentStatus.REJECTED, "remove", [f"reject:{code}"], note,
-            {"reports_resolved": resolved} if resolved else None)
+            {"reports_resolved": len(resolved), "reports_resolved_ids": resolved} if resolved else None,
+            previous=previous)
 
 
 def _restore(actor: Actor, comment: Comment, *, reason=None, note=None) -> None:
@@ -180,12 +197,16 @@ def _set_featured(actor: Actor, comment: Comment, featured: bool, note: str | No
                  actor=actor.user, actor_label=actor.label, comment=comment, note=note)
 
 
-def _resolve_reports(comment: Comment) -> int:
-    result = db.session.execute(update(Report).where(Report.comment_id == comment.id,
-                                                     Report.resolved_at.is_(None))
-                                .values(resolved_at=utcnow()).execution_options(synchronize_session=False))
+def _resolve_reports(comment: Comment) -> list[int]:
+    """Resolve the comment's open reports; their ids, so an undo can reopen exactly these."""
+    ids = list(db.session.scalars(select(Report.id).where(Report.comment_id == comment.id,
+                                                          Report.resolved_at.is_(None)).order_by(Report.id)))
+    if ids:
+        db.session.execute(update(Report).where(Report.id.in_(ids)).values(resolved_at=utcnow())
+                           .execution_options(synchronize_session=False))
     comment.report_count = 0
-    return result.rowcount or 0
+    return ids
+
 
 
 # --- authors ------------------------------------------------------------------------------
@@ -206,11 +227,12 @@ def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = N
     ban = Ban(site_id=site_id, user_id=user.id, until=until, reason=clean_note(reason),
               created_by_id=actor.user.id if actor.user else None, ip_hash=ip_hash, ip_until=ip_until)
     db.session.add(ban)
+    db.session.flush()
     rejected = _reject_pending_of(actor, site_id, user.id) if reject_pending else []
     record_event(site_id=site_id, action="suspend" if days else "ban", actor=actor.user,
                  actor_label=actor.label, target_user_id=user.id, note=ban.reason,
                  details={"until": until.isoformat() if until else None, "days": days,
-                          "rejected_comment_ids": rejected})
+                          "rejected_comment_ids": rejected, "ban_id": ban.id})
     db.session.commit()
     webhooks.announce(*rejected)
     return ban

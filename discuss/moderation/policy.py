@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from discuss.errors import ApiError
 from discuss.extensions import db
 from discuss.models import AuthorKind, Ban, Comment, CommentStatus, Site, Thread, User, utcnow
+from discuss.models.queries import thread_closed
 from discuss.moderation.rules import RULES, Outcome, Rule, RuleContext, ThreadOpenRule, ToxicityRule, Verdict, run_rules
 from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
@@ -98,7 +99,7 @@ def decide(*, settings: dict[str, Any], thread: Thread, author: User, text: str,
     """Run the registered rules. Raises nothing itself; a refusal comes back as a REFUSE verdict."""
     ctx = RuleContext(
         settings=settings, text=text, html=html,
-        thread_closed=thread.is_closed, thread_premoderated=thread.is_premoderated,
+        thread_closed=thread_closed(thread, settings), thread_premoderated=thread.is_premoderated,
         author_id=author.id, author_banned=is_banned(thread.site_id, author.id), now=utcnow(),
         ip_banned=author.kind is AuthorKind.GUEST and is_ip_banned(thread.site_id, ip_hash),
         approved_count=lambda: approved_count(thread.site_id, author.id),

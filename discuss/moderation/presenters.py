@@ -207,4 +207,5 @@ def event_json(event: ModerationEvent) -> dict[str, Any]:
             "actor_id": event.actor_id, "comment_id": event.comment_id, "thread_id": event.thread_id,
             "target_user_id": event.target_user_id, "from_status": event.from_status,
             "to_status": event.to_status, "reasons": list(event.reasons or []), "note": event.note,
-            "details": event.details, "created_at": event.created_at.isoformat()}
+            "details": event.details, "undo_of_id": event.undo_of_id,
+            "created_at": event.created_at.isoformat()}

@@ -50,16 +50,35 @@ def update_settings(site: Site, changes: dict) -> Site:
 def save_site_settings(actor: Actor, site: Site, changes: dict[str, Any],
                        origins: list[str] | None = None) -> Site:
     """Validate and store settings (and embed origins), with an audit row naming what changed."""
-    cleaned = clean_settings(changes)
+    return _save(actor, site, clean_settings(changes), origins, action="settings")
+
+
+def apply_thresholds(actor: Actor, site: Site, hold: dict[str, float] | None,
+                     reject: dict[str, float] | None, note: str | None = None) -> Site:
+    """Apply proposed toxicity thresholds (from a replay) as one audited action."""
+    changes = {k: v for k, v in (("hold_thresholds", hold), ("reject_thresholds", reject)) if v is not None}
+    if not changes:
+        raise ValidationFailed({"hold_thresholds": "give hold_thresholds, reject_thresholds or both"})
+    return _save(actor, site, clean_settings(changes), None, action="apply_thresholds", note=note)
+
+
+def _save(actor: Actor, site: Site, cleaned: dict[str, Any], origins: list[str] | None, *, action: str,
+          note: str | None = None) -> Site:
+    """Store changes with an audit row holding each changed key's old and new value (undo uses them)."""
     before = merged_settings(site.settings or {})
-    changed = sorted(k for k, v in cleaned.items() if before.get(k) != v)
+    after = merged_settings({**(site.settings or {}), **cleaned})
+    changed = sorted(k for k in cleaned if before.get(k) != after.get(k))
+    old = {k: before.get(k) for k in changed}
+    new = {k: after.get(k) for k in changed}
     if origins is not None:
         normalized = sorted({normalize_origin(o) for o in origins if o.strip()})
         if normalized != sorted(site.allowed_origins or []):
+            old["allowed_origins"], new["allowed_origins"] = sorted(site.allowed_origins or []), normalized
             site.allowed_origins = normalized
             changed.append("allowed_origins")
     if changed:
-        record_event(site_id=site.id, action="settings", actor=actor.user, actor_label=actor.label,
-                     details={"changed": changed})
+        record_event(site_id=site.id, action=action, actor=actor.user, actor_label=actor.label,
+                     note=(note or "").strip()[:1000] or None,
+                     details={"changed": changed, "old": old, "new": new})
     # Threshold mappings overlay the defaults (merged_settings): set 1.0 to stop holding on a label.
     return update_settings(site, cleaned)

@@ -70,6 +70,8 @@
         var ok = result[0], body = result[1];
         if (!ok) { flash((body.error && body.error.message) || "That did not work.", "error"); return; }
         updateCounts(body.counts);
+        if (body.undo_url) { offerUndo(body.undo_url, "Comment #" + body.id + ": " + body.status); }
+        if (document.querySelector(".thread-panel")) { refreshPage(); return; }
         if (item) {
           item.classList.add("is-done");
           item.querySelector(".status-badge").textContent = body.status + " ✓";
@@ -79,6 +81,70 @@
         }
       })
       .catch(function () { form.submit(); });
+  }
+
+  /* After an action, the comment page re-reads itself (author counts, thread counts, history)
+     and the queue re-reads one item after an undo: the server renders, the page swaps it in. */
+  function fetchPage() {
+    return fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.text(); })
+      .then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+  }
+
+  function refreshPage() {
+    return fetchPage().then(function (doc) {
+      var fresh = doc.querySelector("main"), main = document.querySelector("main");
+      if (fresh && main) { main.innerHTML = fresh.innerHTML; bind(main); select(items()[0], false); }
+    });
+  }
+
+  function refreshItem(commentId) {
+    return fetchPage().then(function (doc) {
+      var fresh = doc.getElementById("c" + commentId), old = document.getElementById("c" + commentId);
+      if (fresh && old) {
+        old.replaceWith(fresh);
+        bind(fresh);
+        select(fresh, false);
+      }
+    });
+  }
+
+  var undoTimer = null;
+  function offerUndo(url, label) {
+    var old = document.querySelector(".undo-toast");
+    if (old) { old.remove(); }
+    clearTimeout(undoTimer);
+    var toast = document.createElement("div");
+    toast.className = "undo-toast";
+    toast.setAttribute("role", "status");
+    var text = document.createElement("span");
+    text.textContent = label;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "js-undo";
+    button.textContent = "Undo";
+    button.addEventListener("click", function () {
+      toast.remove();
+      clearTimeout(undoTimer);
+      var data = new FormData();
+      var token = document.querySelector('meta[name="csrf-token"]');
+      data.append("csrf_token", token ? token.content : "");
+      fetch(url, { method: "POST", body: data, credentials: "same-origin",
+                   headers: { "X-Requested-With": "fetch", "Accept": "application/json" } })
+        .then(function (response) { return response.json().then(function (body) { return [response.ok, body]; }); })
+        .then(function (result) {
+          var ok = result[0], body = result[1];
+          if (!ok) { flash((body.error && body.error.message) || "Could not undo.", "error"); return; }
+          updateCounts(body.counts);
+          flash("Undone.", "ok");
+          if (document.querySelector(".thread-panel")) { refreshPage(); }
+          else if (body.comment_id) { refreshItem(body.comment_id); }
+        });
+    });
+    toast.appendChild(text);
+    toast.appendChild(button);
+    document.body.appendChild(toast);
+    undoTimer = setTimeout(function () { toast.remove(); }, 10000);
   }
 
   function clickAction(name) {
@@ -123,15 +189,21 @@
     if (label) { label.textContent = n ? n + " selected" : ""; }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form.js-action").forEach(function (form) {
+  function bind(root) {
+    root.querySelectorAll("form.js-action").forEach(function (form) {
       form.addEventListener("submit", function (event) { event.preventDefault(); submitAction(form); });
     });
-    document.querySelectorAll(".mod-item").forEach(function (item) {
+    var roots = root.classList && root.classList.contains("mod-item") ? [root] : root.querySelectorAll(".mod-item");
+    Array.prototype.forEach.call(roots, function (item) {
       item.addEventListener("click", function (event) {
         if (!event.target.closest("a, button, input, select, summary, label")) { select(item, false); }
       });
     });
+    root.querySelectorAll(".js-select").forEach(function (box) { box.addEventListener("change", countSelected); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    bind(document);
     document.querySelectorAll(".js-help").forEach(function (button) { button.addEventListener("click", toggleHelp); });
     document.querySelectorAll(".js-autosubmit select, select.js-autosubmit-field").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });
@@ -143,7 +215,9 @@
         countSelected();
       });
     }
-    document.querySelectorAll(".js-select").forEach(function (box) { box.addEventListener("change", countSelected); });
+    document.querySelectorAll(".js-expire").forEach(function (el) {
+      setTimeout(function () { el.remove(); }, 1000 * parseInt(el.getAttribute("data-seconds") || "10", 10));
+    });
     var first = items()[0];
     if (first) { select(first, false); }
   });

@@ -276,6 +276,7 @@
           h('span', { class: 'dc-who' },
             h('span', { class: 'dc-author', text: name }),
             own ? h('span', { class: 'dc-badge', text: t('you') }) : null,
+            c.author && c.author.staff ? h('span', { class: 'dc-badge dc-badge-staff', text: t('staff') }) : null,
             c.featured ? h('span', { class: 'dc-badge dc-badge-pick', text: t('featured') }) : null,
             c.status === 'pending' ? h('span', { class: 'dc-badge dc-badge-pending', text: t('awaiting') }) : null),
           h('span', { class: 'dc-when' }, timeEl(c.created_at),
@@ -942,7 +943,8 @@
       err,
       h('div', { class: 'dc-form-actions' }, submit,
         h('button', { type: 'button', class: 'dc-btn', text: t('cancel'), onclick: () => { renderCompose(); focusIn('.dc-id button'); } }),
-        h('button', { type: 'button', class: 'dc-link dc-switch', text: t(reg ? 'to_sign_in' : 'to_register'), onclick: () => openAuth(reg ? 'login' : 'register') })));
+        h('button', { type: 'button', class: 'dc-link dc-switch', text: t(reg ? 'to_sign_in' : 'to_register'), onclick: () => openAuth(reg ? 'login' : 'register') }),
+        reg ? null : h('button', { type: 'button', class: 'dc-link dc-forgot', text: t('forgot_link'), onclick: openForgot })));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       err.textContent = '';
@@ -974,6 +976,35 @@
     composeHost.replaceChildren(form);
     form.querySelector('input').focus();
   }
+  /* Password reset: the service emails a one-time link; the new password is chosen on its page. */
+  function openForgot() {
+    const id = nextId('f');
+    const msg = h('p', { class: 'dc-hint', role: 'status' });
+    const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t('forgot_send') });
+    const form = h('form', { class: 'dc-panel dc-auth', novalidate: true, 'aria-labelledby': id + 't' },
+      h('h3', { class: 'dc-form-title', id: id + 't', text: t('forgot_title') }),
+      h('div', { class: 'dc-field' }, h('label', { for: id + 'e', class: 'dc-label', text: t('email_label_required') }),
+        h('input', { id: id + 'e', name: 'email', type: 'email', class: 'dc-input', required: true, autocomplete: 'email', maxlength: 254 })),
+      msg,
+      h('div', { class: 'dc-form-actions' }, submit,
+        h('button', { type: 'button', class: 'dc-link dc-switch', text: t('to_sign_in'), onclick: () => openAuth('login') })));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const email = form.querySelector('input').value.trim();
+      if (!email) { msg.textContent = t('err_fill_in'); return; }
+      submit.disabled = true;
+      try {
+        await api('POST', '/auth/password/forgot', { email, site: CFG.site });
+        msg.textContent = t('forgot_sent');
+      } catch (ex) {
+        submit.disabled = false;
+        msg.textContent = errorText(ex);
+      }
+    });
+    composeHost.replaceChildren(form);
+    form.querySelector('input').focus();
+  }
+
   /* ---------- "My account": reply emails, data download, password, deletion ---------- */
   async function openAccount() {
     let v = auth.viewer;

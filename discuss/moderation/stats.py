@@ -1,0 +1,307 @@
+"""Queue health for one site: what the pipeline and the moderators did, day by day.
+
+Everything is computed from the audit trail (one ModerationEvent per decision), the reports
+and the nudge warnings. The queries fetch plain rows; the arithmetic is in pure functions
+(``summarize``, ``nudge_funnel``, ``percentile``) so tests can check exact counts.
+
+Definitions (shown on the stats page too):
+- an automatic outcome is the pipeline's decision when a comment is posted, edited or rescored,
+  plus automatic holds by the reports threshold;
+- a moderator outcome is an approve/restore, reject or remove by staff or a site token; undone
+  decisions and the undo rows themselves are left out;
+- time to decision runs from the moment a comment entered the pending queue to the
+  moderator's decision on it;
+- a nudge is "abandoned" when the warned reader posted nothing in that thread within
+  ``ABANDON_MINUTES``.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from discuss.errors import ValidationFailed
+from discuss.extensions import db
+from discuss.models import (Comment, CommentStatus, ModerationEvent, NudgeWarning, Report, Site, Thread,
+                            utcnow)
+
+MAX_DAYS = 365
+ABANDON_MINUTES = 30
+AUTO_ACTIONS = ("create", "edit", "rescore")
+REPORTS_HOLD_ACTION = "hold"
+MODERATOR_OUTCOMES = {"approve": "approved", "restore": "approved", "reject": "rejected", "remove": "removed"}
+TOP_REASONS = 10
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    comment_id: int | None
+    action: str
+    actor_label: str
+    to_status: str | None
+    from_status: str | None
+    reasons: tuple[str, ...]
+    created_at: datetime
+    by_staff: bool
+
+
+@dataclass
+class DayRow:
+    day: date
+    published_auto: int = 0
+    held_auto: dict[str, int] = field(default_factory=dict)
+    rejected_auto: int = 0
+    approved: int = 0
+    rejected: int = 0
+    removed: int = 0
+    reports: int = 0
+
+    @property
+    def held_auto_total(self) -> int:
+        return sum(self.held_auto.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "published_auto": self.published_auto,
+                "held_auto": dict(sorted(self.held_auto.items())), "held_auto_total": self.held_auto_total,
+                "rejected_auto": self.rejected_auto, "approved": self.approved, "rejected": self.rejected,
+                "removed": self.removed, "reports": self.reports}
+
+
+def parse_days(raw: Any, default: int = 30) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"days": f"a whole number of days from 1 to {MAX_DAYS}"}) from None
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationFailed({"days": f"a whole number of days from 1 to {MAX_DAYS}"})
+    return days
+
+
+def window(days: int, now: datetime) -> tuple[datetime, datetime]:
+    """[start of the first day, now): ``days`` calendar days in UTC, today included."""
+    today = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
+    return today - timedelta(days=days - 1), now
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100): the smallest value with at least p% at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summarize(events: list[EventRow], report_times: list[datetime], since: datetime, days: int,
+              undone_ids: set[int], published_per_day: dict[date, int] | None = None
+              ) -> tuple[list[DayRow], Counter, list[float]]:
+    """Per-day outcomes, top reasons and decision times (seconds) from audit rows in time order.
+    ``published_per_day`` adds automatic publications counted elsewhere (in SQL: most rows are those)."""
+    rows = {since.date() + timedelta(days=i): DayRow(since.date() + timedelta(days=i)) for i in range(days)}
+    for day, count in (published_per_day or {}).items():
+        if day in rows:
+            rows[day].published_auto += count
+    reasons: Counter = Counter()
+    entered_queue: dict[int, datetime] = {}
+    decision_seconds: list[float] = []
+    for event in sorted(events, key=lambda e: (e.created_at, e.id)):
+        if event.to_status == CommentStatus.PENDING.value and event.comment_id is not None:
+            entered_queue[event.comment_id] = event.created_at
+        if event.id in undone_ids or event.action == "undo":
+            continue
+        row = rows.get(event.created_at.date())
+        if row is None:
+            continue
+        automatic = (event.actor_label == "pipeline" and event.action in AUTO_ACTIONS) or (
+            event.action == REPORTS_HOLD_ACTION and event.actor_label.startswith("rule:"))
+        if automatic:
+            _count_automatic(row, event, reasons)
+        elif event.by_staff and event.action in MODERATOR_OUTCOMES:
+            outcome = MODERATOR_OUTCOMES[event.action]
+            setattr(row, outcome, getattr(row, outcome) + 1)
+            queued_at = entered_queue.get(event.comment_id) if event.comment_id else None
+            if event.from_status == CommentStatus.PENDING.value and queued_at is not None:
+                decision_seconds.append((event.created_at - queued_at).total_seconds())
+    for moment in report_times:
+        row = rows.get(moment.date())
+        if row is not None:
+            row.reports += 1
+    return [rows[d] for d in sorted(rows)], reasons, decision_seconds
+
+
+def _count_automatic(row: DayRow, event: EventRow, reasons: Counter) -> None:
+    codes = [r for r in event.reasons if r != "nudge:acknowledged"]
+    if event.to_status == CommentStatus.PUBLISHED.value:
+        row.published_auto += 1
+    elif event.to_status == CommentStatus.PENDING.value:
+        primary = codes[0] if codes else "unknown"
+        row.held_auto[primary] = row.held_auto.get(primary, 0) + 1
+        reasons.update(codes or ["unknown"])
+    elif event.to_status == CommentStatus.REJECTED.value:
+        row.rejected_auto += 1
+        reasons.update(codes or ["unknown"])
+
+
+@dataclass(frozen=True)
+class WarningRow:
+    id: int
+    article_id: str
+    author_id: int | None
+    ip_hash: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    article_id: str
+    author_id: int | None
+    ip_hash: str | None
+    created_at: datetime
+    rephrased: bool
+
+
+def nudge_funnel(warnings: list[WarningRow], comments: list[FollowUp],
+                 abandon_minutes: int = ABANDON_MINUTES) -> dict[str, int]:
+    """Each warning ends as rephrased, posted anyway, or abandoned (nothing posted by that reader in
+    that thread within ``abandon_minutes``). The first comment after the warning decides."""
+    limit = timedelta(minutes=abandon_minutes)
+    by_reader: dict[tuple, list[FollowUp]] = defaultdict(list)
+    for c in comments:
+        by_reader[(c.article_id, "a", c.author_id)].append(c)
+        if c.ip_hash:
+            by_reader[(c.article_id, "i", c.ip_hash)].append(c)
+    funnel = {"warned": 0, "rephrased": 0, "posted_anyway": 0, "abandoned": 0}
+    for w in warnings:
+        funnel["warned"] += 1
+        key = (w.article_id, "a", w.author_id) if w.author_id is not None else (w.article_id, "i", w.ip_hash)
+        candidates = sorted((c for c in by_reader.get(key, []) if w.created_at <= c.created_at <= w.created_at + limit),
+                            key=lambda c: c.created_at)
+        if not candidates:
+            funnel["abandoned"] += 1
+        elif candidates[0].rephrased:
+            funnel["rephrased"] += 1
+        else:
+            funnel["posted_anyway"] += 1
+    return funnel
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+def _day(moment):
+    """The UTC calendar day of a timestamp column, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", moment))
+    return func.date(moment)  # SQLite stores UTC text
+
+
+def _auto_published(since: datetime, until: datetime):
+    E = ModerationEvent
+    return and_(E.actor_label == "pipeline", E.action.in_(AUTO_ACTIONS),
+                E.to_status == CommentStatus.PUBLISHED.value, E.created_at >= since, E.created_at < until)
+
+
+def _published_per_day(site_id: int, since: datetime, until: datetime) -> dict[date, int]:
+    """Automatic publications per day, counted in the database (they are most of the audit rows)."""
+    E = ModerationEvent
+    day = _day(E.created_at)
+    rows = db.session.execute(select(day, func.count()).where(E.site_id == site_id, _auto_published(since, until))
+                              .group_by(day))
+    return {value if isinstance(value, date) else date.fromisoformat(str(value)): int(n) for value, n in rows}
+
+
+def _event_rows(site_id: int, since: datetime, until: datetime) -> tuple[list[EventRow], set[int]]:
+    """The other audit rows ``summarize`` counts, reasons (JSON) read only where it counts them."""
+    E = ModerationEvent
+    needs_reasons = or_(E.to_status.in_([CommentStatus.PENDING.value, CommentStatus.REJECTED.value]),
+                        E.action == REPORTS_HOLD_ACTION)
+    relevant = or_(E.action.in_(AUTO_ACTIONS + (REPORTS_HOLD_ACTION, "undo") + tuple(MODERATOR_OUTCOMES)),
+                   E.to_status == CommentStatus.PENDING.value)
+    # A month before the window too, so an early decision finds when its comment entered the queue.
+    early = since - timedelta(days=30)
+    in_window = E.created_at >= since
+    query = (select(E.id, E.comment_id, E.action, E.actor_label, E.to_status, E.from_status,
+                    case((and_(needs_reasons, in_window), E.reasons), else_=None).label("reasons"),
+                    E.created_at, E.actor_id, E.undo_of_id)
+             .where(E.site_id == site_id, E.created_at >= early, E.created_at < until, relevant,
+                    or_(in_window, E.to_status == CommentStatus.PENDING.value),
+                    ~_auto_published(since, until)))
+    rows, undone = [], set()
+    for r in db.session.execute(query):
+        if r.undo_of_id is not None:
+            undone.add(r.undo_of_id)
+        rows.append(EventRow(r.id, r.comment_id, r.action, r.actor_label, r.to_status, r.from_status,
+                             tuple(r.reasons or ()), r.created_at,
+                             r.actor_id is not None or r.actor_label.startswith("api:")))
+    return rows, undone
+
+
+def _report_times(site_id: int, since: datetime, until: datetime) -> list[datetime]:
+    return list(db.session.scalars(
+        select(Report.created_at).join(Comment, Comment.id == Report.comment_id)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Report.created_at >= since, Report.created_at < until)))
+
+
+def pending_queue(site_id: int, now: datetime) -> dict[str, Any]:
+    count, oldest = db.session.execute(
+        select(func.count(Comment.id), func.min(Comment.status_changed_at))
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.status == CommentStatus.PENDING)).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return {"size": int(count or 0),
+            "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest is not None else None}
+
+
+def _funnel_rows(site_id: int, since: datetime, until: datetime,
+                 abandon_minutes: int) -> tuple[list[WarningRow], list[FollowUp]]:
+    warnings = [WarningRow(*r) for r in db.session.execute(
+        select(NudgeWarning.id, NudgeWarning.article_id, NudgeWarning.author_id, NudgeWarning.ip_hash,
+               NudgeWarning.created_at)
+        .where(NudgeWarning.site_id == site_id, NudgeWarning.created_at >= since,
+               NudgeWarning.created_at < until))]
+    if not warnings:
+        return [], []
+    articles = sorted({w.article_id for w in warnings})
+    follow = aliased(Comment)
+    comments = [FollowUp(r.article_id, r.author_id, r.ip_hash, r.created_at, bool(r.rephrased_after_warning))
+                for r in db.session.execute(
+                    select(Thread.article_id, follow.author_id, follow.ip_hash, follow.created_at,
+                           follow.rephrased_after_warning)
+                    .join(Thread, Thread.id == follow.thread_id)
+                    .where(Thread.site_id == site_id, Thread.article_id.in_(articles),
+                           follow.created_at >= since,
+                           follow.created_at < until + timedelta(minutes=abandon_minutes)))]
+    return warnings, comments
+
+
+def queue_health(site: Site, days: int, now: datetime | None = None,
+                 abandon_minutes: int = ABANDON_MINUTES) -> dict[str, Any]:
+    """The stats page and ``GET /api/v1/moderation/sites/SLUG/stats`` in one JSON-ready dict."""
+    now = now or utcnow()
+    since, until = window(days, now)
+    events, undone = _event_rows(site.id, since, until)
+    day_rows, reasons, seconds = summarize(events, _report_times(site.id, since, until), since, days, undone,
+                                           _published_per_day(site.id, since, until))
+    warnings, follow_ups = _funnel_rows(site.id, since, until, abandon_minutes)
+    totals = {key: sum(getattr(r, key) for r in day_rows)
+              for key in ("published_auto", "rejected_auto", "approved", "rejected", "removed", "reports")}
+    totals["held_auto"] = sum(r.held_auto_total for r in day_rows)
+    return {
+        "site": site.slug, "days": days, "since": since.isoformat(), "until": until.isoformat(),
+        "per_day": [r.as_json() for r in day_rows], "totals": totals,
+        "pending": pending_queue(site.id, now),
+        "time_to_decision": {"decisions": len(seconds), "p50_seconds": percentile(seconds, 50),
+                             "p90_seconds": percentile(seconds, 90)},
+        "top_reasons": [{"reason": r, "count": n} for r, n in reasons.most_common(TOP_REASONS)],
+        "nudge_funnel": {**nudge_funnel(warnings, follow_ups, abandon_minutes),
+                         "abandon_minutes": abandon_minutes},
+    }
