@@ -8,16 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from discuss.extensions import db
-from discuss.models import Comment, CommentStatus, ModerationEvent, Role
+from discuss.models import Comment, CommentStatus, ModerationEvent
 from discuss.scoring.runtime import EXTENSION_KEY, ScoringService
-from tests.dashboard_support import build_world, make_staff, sign_in
+from tests.dashboard_support import sign_in
 
 
-@pytest.fixture
-def world(app, client):
-    w = build_world()
-    sign_in(client, w.users["admin"])
-    return w
+pytestmark = pytest.mark.signed_in("admin")  # the shared `world` fixture (conftest) signs this role in
 
 
 def page(client, url: str) -> str:

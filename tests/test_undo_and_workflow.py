@@ -9,18 +9,14 @@ from sqlalchemy import select
 
 from discuss.extensions import db
 from discuss.models import Ban, Comment, CommentStatus, ModerationEvent, Report, Role, Thread, utcnow
-from tests.dashboard_support import build_world, make_staff, sign_in
+from tests.dashboard_support import make_staff, sign_in
 from tests.factories import make_comment, make_site, make_thread
 from tests.support.api import post_comment, read_thread
 
 API = "/api/v1/moderation"
 
 
-@pytest.fixture
-def world(app, client):
-    w = build_world()
-    sign_in(client, w.users["moderator"])
-    return w
+pytestmark = pytest.mark.signed_in("moderator")  # the shared `world` fixture (conftest) signs this role in
 
 
 def act(client, comment_id, action, **extra):
