@@ -45,7 +45,7 @@ def staff_invite():
         return _render(errors=err.fields or {"form": err.message}, status=400)
     sent = send_invite_later(user, token, g.actor.user.display_name)
     # Shown once, like an API token, so an admin without working mail can pass it on.
-    return _render(invite={"email": user.email, "link": invite_link(mail.public_url(), token), "mailed": sent != "off"})
+    return _render(invite={"email": user.email, "link": invite_link(mail.public_url() or "", token), "mailed": sent != "off"})
 
 
 @bp.post("/staff/<int:user_id>/roles")

@@ -14,7 +14,8 @@ from discuss.models import User
 
 
 def _later(job: Job, *args) -> str:
-    if not current_app.config.get("MAIL_ENABLED", True):
+    # No mail without a configured public URL: links are never built from a request's Host header.
+    if not current_app.config.get("MAIL_ENABLED", True) or mail.public_url() is None:
         return "off"
     return run_later(job, *args)
 

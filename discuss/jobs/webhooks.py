@@ -155,7 +155,8 @@ def comment_payload(event: str, comment: Comment, change: ModerationEvent | None
                     "permalink": permalink(thread.url, comment.id, site=site.slug, article=thread.article_id,
                                            base_url=public_url())},
         "reasons": list(comment.reasons or []), "scores": comment.scores or {},
-        "moderation_url": f"{public_url()}/mod/comments/{comment.id}",
+        # Without DISCUSS_PUBLIC_URL there is no trustworthy base for a link: null, not "None/mod/…".
+        "moderation_url": f"{public_url()}/mod/comments/{comment.id}" if public_url() else None,
     }
     if change is not None and change.action == "report":
         report = db.session.scalar(select(Report).where(Report.comment_id == comment.id)
@@ -194,7 +195,8 @@ def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
         text = " ".join((comment.get("text") or "").split())
         if text:
             lines.append("> " + _slack_escape(text[:300] + ("…" if len(text) > 300 else "")))
-        lines.append(f"<{payload['moderation_url']}|Open in the moderation dashboard>")
+        if payload["moderation_url"]:
+            lines.append(f"<{payload['moderation_url']}|Open in the moderation dashboard>")
     else:
         lines.append(_slack_escape(payload.get("message", "")))
     return {"text": "\n".join(lines)}

@@ -43,8 +43,10 @@ def live(tmp_path_factory):
                             scores={"toxicity": 0.91, "insult": 0.86, "threat": 0.02})
         ids = {"held": held.id}
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_URL"] = base  # links (the invite) are built only from the configured public URL
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, f"http://127.0.0.1:{server.server_port}", ids
+    yield app, base, ids
     server.shutdown()
 
 
