@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 import time
 import uuid
 
@@ -39,6 +40,11 @@ def hook_app(make_app):
     app = make_app(**FAST)
     with app.app_context():
         yield app
+    # Let this test's delivery threads finish their retries: on PostgreSQL the next test reuses
+    # the same database (and ids), so a late retry would land in the next test's receiver.
+    for thread in threading.enumerate():
+        if thread.name.startswith("discuss-job:"):
+            thread.join(timeout=30)
 
 
 @pytest.fixture
