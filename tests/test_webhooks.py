@@ -21,18 +21,9 @@ from discuss.moderation import actions
 from tests.dashboard_support import make_staff
 from tests.factories import make_comment, make_site, make_thread, make_user
 from tests.support.api import post_comment
-from tests.support.webhook_receiver import Receiver, start_receiver
+from tests.support.webhook_receiver import receiver  # noqa: F401  (fixture)
 
 FAST = {"WEBHOOK_RETRY_BASE_SECONDS": 0.05, "WEBHOOK_MAX_ATTEMPTS": 5, "PUBLIC_URL": "http://comments.test"}
-
-
-@pytest.fixture
-def receiver():
-    box = Receiver()
-    server = start_receiver(box)
-    yield box
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -10,16 +10,7 @@ from discuss.jobs import webhooks
 from discuss.models import Role
 from tests.dashboard_support import make_staff, sign_in
 from tests.factories import make_site
-from tests.support.webhook_receiver import Receiver, start_receiver
-
-
-@pytest.fixture
-def receiver():
-    box = Receiver()
-    server = start_receiver(box)
-    yield box
-    server.shutdown()
-    server.server_close()
+from tests.support.webhook_receiver import receiver  # noqa: F401  (fixture)
 
 
 @pytest.fixture

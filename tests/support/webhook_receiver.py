@@ -1,6 +1,8 @@
 """A real HTTP server that receives webhooks and checks their signatures, as a publisher's would."""
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 import hmac
 import json
@@ -90,3 +92,13 @@ def start_receiver(receiver: Receiver) -> ThreadingHTTPServer:
     receiver.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+@pytest.fixture
+def receiver():
+    """A real local webhook receiver on 127.0.0.1, shut down after the test."""
+    box = Receiver()
+    server = start_receiver(box)
+    yield box
+    server.shutdown()
+    server.server_close()
