@@ -8,7 +8,6 @@ state and, for the process answering, its scoring queue depth, and the RQ job qu
 from __future__ import annotations
 
 import hmac
-import time
 from datetime import timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -93,11 +92,8 @@ class _NowCollector:
         for value in ScorerState:
             state.add_metric([value.value], 1.0 if scoring.state is value else 0.0)
         yield state
-        batcher = getattr(scoring, "_batcher", None)
-        queue = getattr(batcher, "_queue", None)
-        if queue is not None:
-            yield GaugeMetricFamily("discuss_scorer_queue_depth", "Scoring requests waiting for the model "
-                                    "(in the process answering the scrape).", value=queue.qsize())
+        yield GaugeMetricFamily("discuss_scorer_queue_depth", "Scoring requests waiting for the model "
+                                "(in the process answering the scrape).", value=scoring.queue_depth)
         jobs = self._job_queue_depth()
         if jobs is not None:
             yield GaugeMetricFamily("discuss_job_queue_depth", "Jobs waiting on the RQ queue (scoring, mail, "
@@ -114,29 +110,11 @@ class _NowCollector:
 
 
 def instrument_scoring(service: ScoringService) -> None:
-    """Time scoring for /metrics without touching discuss/scoring: the poster's wait (queue
-    included) around ``score``, and each model call with its batch size around the batcher."""
-    score = service.score
+    """Time scoring for /metrics: the poster's wait (queue included) and each model call with its batch size."""
+    service.add_timing_hook(_observe_scoring)
 
-    def timed_score(text: str, timeout_s: float):
-        started = time.perf_counter()
-        try:
-            return score(text, timeout_s)
-        finally:
-            metrics.SCORING_SECONDS.labels(kind="interactive").observe(time.perf_counter() - started)
 
-    service.score = timed_score
-    batcher = getattr(service, "_batcher", None)
-    batch = getattr(batcher, "_score_batch", None)
-    if batch is None:
-        return
-
-    def timed_batch(texts):
-        started = time.perf_counter()
-        try:
-            return batch(texts)
-        finally:
-            metrics.SCORING_SECONDS.labels(kind="batch").observe(time.perf_counter() - started)
-            metrics.SCORING_BATCH_SIZE.observe(len(texts))
-
-    batcher._score_batch = timed_batch
+def _observe_scoring(kind: str, seconds: float, comments: int) -> None:
+    metrics.SCORING_SECONDS.labels(kind=kind).observe(seconds)
+    if kind == "batch":
+        metrics.SCORING_BATCH_SIZE.observe(comments)

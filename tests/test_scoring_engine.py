@@ -410,6 +410,22 @@ def test_bulk_rescoring_is_chunked_and_keeps_order():
     assert max(len(b) for b in scorer.calls) <= 4
 
 
+def test_timing_hooks_see_each_wait_and_model_call_and_a_raising_hook_never_fails_a_score():
+    service = ScoringService.from_scorer(FakeScorer(by_length=True), max_batch=4, window_ms=0)
+    seen: list[tuple[str, int]] = []
+
+    def broken(kind, seconds, comments):
+        raise RuntimeError("metrics backend down")
+
+    service.add_timing_hook(broken)
+    service.add_timing_hook(lambda kind, seconds, comments: seen.append((kind, comments)))
+    assert service.score("hello", timeout_s=2)["toxicity"] == pytest.approx(0.05)
+    service.score_many(["a"] * 6)
+    assert ("interactive", 1) in seen
+    assert sorted(comments for kind, comments in seen if kind == "batch") == [1, 2, 4]
+    assert service.queue_depth == 0
+
+
 def test_service_scores_with_the_real_tiny_model(onnx_cache):
     _, scorer = onnx_cache
     service = ScoringService.from_scorer(scorer)
@@ -424,7 +440,7 @@ def test_service_scores_with_the_real_tiny_model(onnx_cache):
 def _cli_app(tmp_path, **config):
     from flask import Flask
 
-    from discuss.scoring.cli import model_cli
+    from discuss.cli.model import model_cli
     from discuss.scoring.runtime import init_scoring
 
     app = Flask("model-check-test", instance_path=str(tmp_path / "instance"))

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from discuss.models import Site
 from discuss.models.queries import site_by_slug
 from discuss.scoring import ScorerState
-from discuss.scoring.cli import model_cli
+from discuss.cli.model import model_cli
 from discuss.scoring.runtime import get_scoring
 
 discuss_cli = AppGroup("discuss", help="Manage discuss: sites, staff, scoring, imports, webhooks.")

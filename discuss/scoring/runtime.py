@@ -27,6 +27,7 @@ DEFAULT_WINDOW_MS = 3.0
 CALL, INTERACTIVE, BULK = -1, 0, 1  # a CALL job (the model load) runs before any scoring
 
 log = logging.getLogger(__name__)
+TimingHook = Callable[[str, float, int], None]  # (kind, seconds, comments): see ScoringService.add_timing_hook
 
 
 @dataclass(order=True)
@@ -42,8 +43,10 @@ class MicroBatcher:
     """One worker thread; jobs queued while it is busy (or within ``window_s``) share one score_batch call."""
 
     def __init__(self, score_batch: Callable[[list[str]], list[dict[str, float]]],
-                 max_batch: int = DEFAULT_MAX_BATCH, window_s: float = DEFAULT_WINDOW_MS / 1000):
+                 max_batch: int = DEFAULT_MAX_BATCH, window_s: float = DEFAULT_WINDOW_MS / 1000,
+                 on_batch: Callable[[float, int], None] | None = None):
         self._score_batch = score_batch
+        self._on_batch = on_batch  # (seconds, comments) after each model call, failed ones included
         self.max_batch = max(1, int(max_batch))
         self.window_s = max(0.0, float(window_s))
         self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
@@ -102,6 +105,7 @@ class MicroBatcher:
             if not jobs:
                 continue  # every caller in this batch gave up already
             texts = [text for job in jobs for text in job.texts]
+            started = time.perf_counter()
             try:
                 results = self._score_batch(texts)
                 if len(results) != len(texts):
@@ -110,6 +114,9 @@ class MicroBatcher:
                 for job in jobs:
                     job.future.set_exception(exc)
                 continue
+            finally:
+                if self._on_batch is not None:
+                    self._on_batch(time.perf_counter() - started, len(texts))
             self.stats["batches"] += 1
             self.stats["texts"] += len(texts)
             self.stats["largest_batch"] = max(self.stats["largest_batch"], len(texts))
@@ -138,7 +145,8 @@ class ScoringService:
         self.error: str | None = None
         self._ready = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
-        self._batcher = MicroBatcher(self._score_batch, max_batch, window_ms / 1000)
+        self._timers: list[TimingHook] = []
+        self._batcher = MicroBatcher(self._score_batch, max_batch, window_ms / 1000, on_batch=self._timed_batch)
         self._started = False
 
     @classmethod
@@ -186,11 +194,35 @@ class ScoringService:
     def wait_ready(self, timeout: float | None = None) -> bool:
         return self._ready.wait(timeout)
 
+    def add_timing_hook(self, hook: TimingHook) -> None:
+        """``hook(kind, seconds, comments)``: kind ``interactive`` is one poster's whole wait in ``score`` (queue
+        included), ``batch`` one model call. For metrics (discuss/health.py); a hook that raises is logged."""
+        self._timers.append(hook)
+
+    def _timed(self, kind: str, seconds: float, comments: int) -> None:
+        for hook in self._timers:
+            try:
+                hook(kind, seconds, comments)
+            except Exception:  # noqa: BLE001 - metrics must never fail a score
+                log.exception("scoring timing hook failed")
+
+    def _timed_batch(self, seconds: float, comments: int) -> None:
+        self._timed("batch", seconds, comments)
+
+    @property
+    def queue_depth(self) -> int:
+        """Scoring requests (chunks) waiting for the model in this process."""
+        return self._batcher._queue.qsize()
+
     def _score_batch(self, texts: list[str]) -> list[dict[str, float]]:
         return self.scorer.score_batch(texts)
 
     def score(self, text: str, timeout_s: float) -> dict[str, float]:
-        return self._score(list([text]), timeout_s, INTERACTIVE)[0]
+        started = time.perf_counter()
+        try:
+            return self._score([text], timeout_s, INTERACTIVE)[0]
+        finally:
+            self._timed("interactive", time.perf_counter() - started, 1)
 
     def score_many(self, texts: Sequence[str], timeout_s: float | None = None) -> list[dict[str, float]]:
         return self._score(list(texts), timeout_s, BULK)

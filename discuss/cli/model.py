@@ -1,6 +1,7 @@
 """`flask discuss model ...`: operator commands for the toxicity model.
 
-``model_cli`` is registered under the ``discuss`` group by discuss/cli.py.
+``model_cli`` is registered under the ``discuss`` group by discuss/cli/group.py. It lives with the other commands
+(the top layer), not in discuss/scoring: the scorer serves comments, the CLI only reports on it.
 """
 from __future__ import annotations
 
