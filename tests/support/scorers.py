@@ -2,13 +2,14 @@
 
 ``FakeScorer()`` scores by keyword; ``FakeScorer(fixed={...})`` gives every text the same scores (threshold
 edges); ``FakeScorer(by_length=True)`` scores ``len(text) / 100`` (order and batching checks);
-``delay`` sleeps per batch (time budgets, micro-batching) and ``fail`` raises (a crashed model).
+``delay`` sleeps per batch (time budgets, micro-batching), ``fail`` raises (a crashed model) and ``gate`` is
+called before each batch (holds a scoring run mid-flight, for race tests).
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 from discuss.scoring.base import CORE_LABELS
 
@@ -25,8 +26,9 @@ class FakeScorer:
 
     def __init__(self, keywords: dict[str, dict[str, float]] | None = None, *,
                  fixed: dict[str, float] | None = None, by_length: bool = False,
-                 delay: float = 0.0, fail: bool = False):
+                 delay: float = 0.0, fail: bool = False, gate: Callable[[], object] | None = None):
         self.keywords = DEFAULT_KEYWORDS if keywords is None else keywords
+        self.gate = gate
         self.fixed, self.by_length, self.delay, self.fail = fixed, by_length, delay, fail
         self.calls: list[list[str]] = []  # every batch asked for, in order
         self._lock = threading.Lock()
@@ -46,6 +48,8 @@ class FakeScorer:
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         with self._lock:
             self.calls.append(list(texts))
+        if self.gate is not None:
+            self.gate()
         if self.delay:
             time.sleep(self.delay)
         if self.fail:
