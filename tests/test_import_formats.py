@@ -26,6 +26,8 @@ def build(fmt: str, path, s: fx.Scenario) -> str:
         path.write_bytes(fx.remark42_backup(s))
     elif fmt == "commento":
         path.write_bytes(fx.commento_json(s))
+    elif fmt == "comentario":
+        path.write_bytes(fx.comentario_json(s))
     else:
         fx.isso_database(s, str(path))
     return str(path)
@@ -37,6 +39,8 @@ FORMATS = {
     "wordpress": dict(states=("pending", "spam", "deleted"), unknown="weird", html=True),
     "remark42": dict(states=("deleted",), unknown=None, html=True),
     "commento": dict(states=("pending", "spam", "deleted"), unknown="weird", html=False),
+    # Comentario v3 has no spam flag; a comment neither approved nor pending was rejected by its moderators
+    "comentario": dict(states=("pending", "deleted"), unknown="rejected", html=False),
     "isso": dict(states=("pending", "deleted"), unknown="mode_8", html=False),
 }
 
@@ -97,9 +101,15 @@ def test_import_keeps_shape_statuses_and_sanitizes(app, client, site, tmp_path, 
     assert any(n["status"] == "deleted" and n["replies"] for n in flatten(page["comments"]))
     # thread B and its count
     sport = read(client, "https://news.example.com/2021/sport")
-    assert sport["thread"]["published_count"] == (2 if fmt == "commento" else 1)
+    assert sport["thread"]["published_count"] == (2 if fmt in ("commento", "comentario") else 1)
     if fmt == "commento":  # Commento's anonymous commenter has no name
         assert [n["author"]["name"] for n in sport["comments"]] == ["Zoë Ünicode", "Anonymous"]
+    if fmt == "comentario":  # an unregistered commenter is named by authorName; the edit time is kept
+        assert [n["author"]["name"] for n in sport["comments"]] == ["Zoë Ünicode", "Passer-by"]
+        assert db.session.scalar(select(Comment.edited_at).where(Comment.body_text == "Anonymous words.")) \
+            .isoformat() == "2021-03-24T08:00:00+00:00"
+        assert page["thread"]["title"] == "Budget — 2021"
+        assert nodes["Zoë Ünicode"]["featured"] is True  # isSticky
     # emails stored as a guest's are; one guest per person
     if fmt != "remark42":
         zoe = db.session.scalars(select(User).where(User.display_name == "Zoë Ünicode")).all()
@@ -200,8 +210,10 @@ def test_truncated_disqus_is_refused_with_its_line_and_nothing_is_left(app, site
      "malformed or truncated Remark42 backup at line 3"),
     ("remark42", b'{"comments":[]}\n', "not a Remark42 backup"),
     ("commento", b'{"version": 1, "comments": [{"commentHex": "a", "url": "/x", "creationDate": "2021-01-01T00:00:00Z",',
-     "malformed or truncated Commento JSON"),
-    ("commento", b'{"version": 2, "comments": []}', "not a Commento export"),
+     "malformed or truncated Commento/Comentario JSON"),
+    ("commento", b'{"version": 2, "comments": []}', "not a Commento or Comentario export"),
+    ("comentario", b'{"version": 3, "pages": [{"id": "p", "path": "/x"}], "comments": [{"id": "a", "pageId": "p",',
+     "malformed or truncated Commento/Comentario JSON"),
     ("isso", b"this is not a database at all, just some text" * 100, "not an Isso database"),
 ])
 def test_bad_files_are_refused_clearly(app, site, tmp_path, fmt, content, message):

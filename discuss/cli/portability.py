@@ -34,7 +34,7 @@ def _bar(total: int, unit: str, desc: str):
 @click.option("--route", is_flag=True, help="Also apply the site's rules to them (implies --score).")
 def import_archive(fmt: str, path: str, site_slug: str, dry_run: bool, article_from: str, score: bool,
                    route: bool) -> None:
-    """Import comments from disqus, wordpress, isso, remark42, commento, or a discuss export."""
+    """Import comments from disqus, wordpress, isso, remark42, commento/comentario, or a discuss export."""
     if fmt == "discuss":
         with _bar(os.path.getsize(path), "B", "restoring") as bar:
             try:

@@ -2,7 +2,7 @@
 
 One scenario (two threads, nesting three deep, every status the format has, unicode and
 hostile HTML in bodies) is rendered into Disqus XML, WordPress WXR, a Remark42 backup, a
-Commento export and a real Isso database written by Isso's own code.
+Commento export, a Comentario (v3) export and a real Isso database written by Isso's own code.
 """
 from __future__ import annotations
 
@@ -180,6 +180,48 @@ def commento_json(s: Scenario) -> bytes:
                      "deleted": False})
     return json.dumps({"version": 1, "comments": comments, "commenters": list(commenters.values())},
                       ensure_ascii=False, indent=1).encode()
+
+
+# -- Comentario (its own export, version 3) ------------------------------------------------------
+# The shape of Comentario's comentarioExportV3 (internal/svc/impex_comentario.go): version, pages, comments,
+# commenters, with the fields of the domainPage, comment and commenter definitions in its swagger.yml. Go writes
+# the struct's fields in order (commenters after comments) and the export is gzipped.
+
+ANONYMOUS_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _uuid(kind: str, key: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}:{key}"))
+
+
+def comentario_json(s: Scenario, gzipped: bool = True) -> bytes:
+    pages, commenters, comments = {}, {}, []
+    for tid, (url, _, title) in s.threads.items():
+        pages[tid] = {"id": _uuid("page", tid), "domainId": _uuid("domain", "news"), "path": url.split(".com", 1)[1],
+                      "title": title, "isReadonly": False, "createdTime": "2021-03-01T00:00:00Z",
+                      "countComments": 0, "countViews": 0}
+    for p in s.posts:
+        user = _uuid("user", p.author)
+        commenters.setdefault(user, {"id": user, "email": p.email or "", "name": p.author, "websiteUrl": "",
+                                     "hasAvatar": False, "isModerator": False, "isCommenter": True, "colourIndex": 3,
+                                     "createdTime": "2021-01-01T00:00:00Z"})
+        created = p.created.isoformat().replace("+00:00", "Z")
+        comments.append({"id": _uuid("comment", p.id), "parentId": p.parent and _uuid("comment", p.parent),
+                         "pageId": pages[p.thread]["id"], "markdown": "" if p.state == "deleted" else p.body,
+                         "html": "", "score": p.likes, "isSticky": p.likes > 0,
+                         "isApproved": p.state == "approved", "isPending": p.state == "pending",
+                         "isDeleted": p.state == "deleted", "createdTime": created,
+                         "moderatedTime": created, "userCreated": user, "userModerated": user,
+                         "authorName": "", "url": f"https://news.example.com{pages[p.thread]['path']}"})
+    comments.append({"id": _uuid("comment", "anon"), "parentId": None, "pageId": pages["B"]["id"],
+                     "markdown": "Anonymous words.", "html": "", "score": 0, "isSticky": False, "isApproved": True,
+                     "isPending": False, "isDeleted": False, "createdTime": "2021-03-23T00:00:00Z",
+                     "editedTime": "2021-03-24T08:00:00Z", "userCreated": ANONYMOUS_UUID, "authorName": "Passer-by"})
+    data = json.dumps({"version": 3, "pages": list(pages.values()), "comments": comments,
+                       "commenters": list(commenters.values())}, ensure_ascii=False).encode()
+    return gzip.compress(data) if gzipped else data
 
 
 # -- Isso ----------------------------------------------------------------------------------------

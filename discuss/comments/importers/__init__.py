@@ -19,8 +19,11 @@ from discuss.extensions import db
 from discuss.models import Site
 
 READERS = {"disqus": disqus.read, "wordpress": wordpress.read, "remark42": remark42.read,
-           "commento": commento.read}
-FORMATS = ("disqus", "wordpress", "isso", "remark42", "commento", "discuss")
+           "commento": commento.read, "comentario": commento.read}
+FORMATS = ("disqus", "wordpress", "isso", "remark42", "commento", "comentario", "discuss")
+# One reader takes both (told apart by the file's version), so both names share their import refs: importing the
+# same archive under the other name adds nothing.
+SOURCE_NAMES = {"comentario": "commento"}
 ARTICLE_FROM = ("url", "identifier")
 
 __all__ = ["ARTICLE_FROM", "FORMATS", "ImportFileError", "ImportOptions", "ImportSummary", "run_import"]
@@ -46,7 +49,7 @@ def run_import(fmt: str, path: str, site: Site, options: ImportOptions | None = 
         raise ImportFileError(f"unknown format '{fmt}'")
     if options.article_from not in ARTICLE_FROM:
         raise ImportFileError(f"--article-from must be one of {', '.join(ARTICLE_FROM)}")
-    writer = ImportWriter(site, fmt, options.article_from)
+    writer = ImportWriter(site, SOURCE_NAMES.get(fmt, fmt), options.article_from)
     try:
         if fmt == "isso":
             writer.feed(isso.read(path, options.on_progress))
