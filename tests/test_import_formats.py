@@ -234,6 +234,23 @@ def test_truncated_gzip_remark42_is_refused(app, site, tmp_path):
     _nothing_written()
 
 
+def test_remark42_cut_at_a_line_boundary_names_the_pages_the_metadata_lists_but_the_file_lacks(app, site, tmp_path):
+    # Remark42 writes no count or end marker: a cut between lines is a valid shorter backup. The metadata still
+    # lists every page, and comments come page by page, so the pages cut off whole are named.
+    lines = fx.remark42_backup(fx.scenario(()), gzipped=False).splitlines(keepends=True)
+    path = tmp_path / "cut.json"
+    path.write_bytes(b"".join(lines[:-1]))  # the last line is thread B's only comment
+    result = run(app, "remark42", str(path), "--site", "news")
+    assert result.exit_code == 0, result.output
+    assert "check: 1 page(s) listed in the backup's metadata have no comment in it " \
+           "(first: https://news.example.com/2021/sport)" in result.output
+    whole = tmp_path / "whole.json"
+    whole.write_bytes(b"".join(lines))
+    again = run(app, "remark42", str(whole), "--site", "news")
+    assert again.exit_code == 0 and "check:" not in again.output
+    assert "comments=1 " in again.output  # the rerun adds only what the cut lost
+
+
 def test_isso_database_without_isso_tables_is_refused(app, site, tmp_path):
     path = tmp_path / "other.db"
     sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()

@@ -67,6 +67,8 @@ def _echo_summary(summary) -> None:
         click.echo(f"replies whose parent was missing (kept at the top level): {data['replies_without_parent']}")
     for reason, count in sorted(data["skipped"].items()):
         click.echo(f"skipped {count}: {reason}")
+    for notice in data["notices"]:
+        click.echo(f"check: {notice}")
 
 
 def _score_imported(comment_ids: list[int], route: bool) -> None:

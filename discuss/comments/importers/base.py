@@ -64,6 +64,12 @@ class Skip:
     source_id: str | None = None
 
 
+@dataclass
+class Notice:
+    """Something the operator should check that does not stop the import (shown with the summary, audited)."""
+    text: str
+
+
 def map_status(state: str) -> tuple[CommentStatus, list[str]]:
     """The issue's mapping: approved, pending, spam, deleted; anything else is held, named."""
     if state == APPROVED:
@@ -89,12 +95,13 @@ class ImportSummary:
     skipped: Counter = field(default_factory=Counter)
     orphans: int = 0
     comment_ids: list[int] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"source": self.source, "dry_run": self.dry_run, "threads_created": self.threads_created,
                 "threads_reused": self.threads_reused, "comments": self.comments, "authors": self.authors,
                 "by_status": dict(self.by_status), "skipped": dict(self.skipped),
-                "replies_without_parent": self.orphans}
+                "replies_without_parent": self.orphans, "notices": list(self.notices)}
 
 
 def parse_time(value: str | float | int | None, what: str = "date") -> datetime:

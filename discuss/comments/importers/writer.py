@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
-from discuss.comments.importers.base import (ImportSummary, SourceComment, SourceThread, Skip,
+from discuss.comments.importers.base import (ImportSummary, Notice, SourceComment, SourceThread, Skip,
                                              map_status)
 from discuss.extensions import db
 from discuss.models import AuthorKind, Comment, CommentStatus, ImportRef, Site, Thread, User
@@ -48,7 +48,7 @@ class ImportWriter:
 
     # -- feeding -----------------------------------------------------------------------------
 
-    def feed(self, records: Iterable[SourceThread | SourceComment | Skip]) -> None:
+    def feed(self, records: Iterable[SourceThread | SourceComment | Skip | Notice]) -> None:
         for record in records:
             if isinstance(record, SourceComment):
                 self._batch.append(record)
@@ -56,6 +56,8 @@ class ImportWriter:
                     self._flush()
             elif isinstance(record, SourceThread):
                 self._threads[record.source_id] = record
+            elif isinstance(record, Notice):
+                self.summary.notices.append(record.text)
             else:
                 self.summary.skipped[record.reason] += 1
         self._flush()
