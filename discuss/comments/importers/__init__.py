@@ -1,7 +1,7 @@
 """Moving in: import another comment service's archive into a site, in one command.
 
-``run_import`` opens the file, runs the format's reader through the shared writer inside one
-transaction, and commits only if the whole file was read (``--dry-run`` rolls back even
+``run_import`` runs the format's reader (in a reader process that also cleans the bodies: pipeline.py) into
+the shared writer inside one transaction, and commits only if the whole file was read (``--dry-run`` rolls back even
 then). A malformed or truncated file raises ``ImportFileError`` and leaves nothing behind.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from discuss.comments.importers import commento, disqus, isso, remark42, wordpress
+from discuss.comments.importers import commento, disqus, isso, pipeline, remark42, wordpress
 from discuss.comments.importers.base import CountingReader, ImportFileError, ImportSummary
 from discuss.comments.importers.writer import ImportWriter
 from discuss.extensions import db
@@ -51,11 +51,7 @@ def run_import(fmt: str, path: str, site: Site, options: ImportOptions | None = 
         raise ImportFileError(f"--article-from must be one of {', '.join(ARTICLE_FROM)}")
     writer = ImportWriter(site, SOURCE_NAMES.get(fmt, fmt), options.article_from)
     try:
-        if fmt == "isso":
-            writer.feed(isso.read(path, options.on_progress))
-        else:
-            with _open(path, options.on_progress) as stream:
-                writer.feed(READERS[fmt](stream))
+        writer.feed(pipeline.prepared(lambda on_progress: _records(fmt, path, on_progress), options.on_progress))
         summary = writer.finish(os.path.basename(path))
     except BaseException:
         db.session.rollback()
@@ -67,6 +63,15 @@ def run_import(fmt: str, path: str, site: Site, options: ImportOptions | None = 
     else:
         db.session.commit()
     return summary
+
+
+def _records(fmt: str, path: str, on_progress: Callable[[int], None] | None) -> Iterator:
+    """The format reader's records (run in the reader process: pipeline.py)."""
+    if fmt == "isso":
+        yield from isso.read(path, on_progress)
+        return
+    with _open(path, on_progress) as stream:
+        yield from READERS[fmt](stream)
 
 
 @contextmanager

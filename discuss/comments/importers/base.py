@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from typing import IO, Callable
 
 from discuss.models import CommentStatus
+from discuss.sanitize import (clean_foreign_html, clean_html_to_paragraphs, clean_html_to_text, html_to_text,
+                              normalize_text, render_markdown)
 
 # Source states, after each reader has put its own vocabulary into these words.
 APPROVED, PENDING, SPAM, DELETED = "approved", "pending", "spam", "deleted"
@@ -56,6 +58,7 @@ class SourceComment:
     likes: int = 0
     featured: bool = False
     edited_at: datetime | None = None
+    cleaned: tuple[str, str, str] | None = None  # (markdown, html, text) once clean_body ran (pipeline.py)
 
 
 @dataclass
@@ -144,3 +147,16 @@ class CountingReader:
             if not line:
                 return
             yield line
+
+
+def clean_body(comment: SourceComment) -> tuple[str, str, str]:
+    """(markdown, html, text) as stored: HTML through the foreign-HTML allowlist, Markdown rendered as posted;
+    a deleted comment's text is not kept."""
+    if comment.state == DELETED:
+        return "", "", ""
+    if comment.html is not None:
+        html = clean_foreign_html(comment.html)
+        return clean_html_to_paragraphs(html), html, clean_html_to_text(html)
+    markdown = normalize_text(comment.markdown or "")
+    html = render_markdown(markdown)
+    return markdown, html, html_to_text(html)

@@ -17,13 +17,13 @@ from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from discuss.comments.importers.base import (ImportSummary, Notice, SourceComment, SourceThread, Skip,
-                                             map_status)
+                                             clean_body, map_status)
+from discuss.comments.importers.bulk import next_ids, write_rows
 from discuss.extensions import db
 from discuss.models import AuthorKind, Comment, CommentStatus, ImportRef, Site, Thread, User
 from discuss.models.queries import touch_thread
 from discuss.moderation.audit import record_event
-from discuss.sanitize import (clean_foreign_html, clean_html_to_paragraphs, clean_html_to_text, html_to_text,
-                              normalize_name, normalize_text, render_markdown)
+from discuss.sanitize import normalize_name
 
 BATCH = 1000
 AUTHOR_CACHE = 50_000
@@ -130,9 +130,9 @@ class ImportWriter:
         if new:
             users = [self._guest(wanted[key]) for key in new]
             ids = self._insert(User.__table__, users)
-            db.session.execute(insert(ImportRef.__table__), [
+            write_rows(ImportRef.__table__, [
                 {"site_id": self.site.id, "source": self.source, "kind": "author", "source_id": key,
-                 "target_id": user_id} for key, user_id in zip(new, ids)])
+                 "target_id": user_id, "parent_source_id": None} for key, user_id in zip(new, ids)])
             found.update(zip(new, ids))
             self.summary.authors += len(new)
         for key in wanted:
@@ -193,7 +193,7 @@ class ImportWriter:
         if not rows:
             return
         ids = self._insert(Comment.__table__, rows)
-        db.session.execute(insert(ImportRef.__table__), [
+        write_rows(ImportRef.__table__, [
             {"site_id": self.site.id, "source": self.source, "kind": "comment", "source_id": c.source_id,
              "target_id": comment_id, "parent_source_id": (c.parent_source_id or None) and c.parent_source_id[:255]}
             for c, comment_id in zip(keep, ids)])
@@ -205,16 +205,7 @@ class ImportWriter:
 
     def _row(self, comment: SourceComment, thread_id: int, author_id: int) -> dict | None:
         status, reasons = map_status(comment.state)
-        if status is CommentStatus.DELETED:
-            markdown = html = text = ""  # the text of a deleted comment is not kept
-        elif comment.html is not None:
-            html = clean_foreign_html(comment.html)
-            text = clean_html_to_text(html)
-            markdown = clean_html_to_paragraphs(html)
-        else:
-            markdown = normalize_text(comment.markdown or "")
-            html = render_markdown(markdown)
-            text = html_to_text(html)
+        markdown, html, text = comment.cleaned or clean_body(comment)
         if status is not CommentStatus.DELETED and not text:
             return None
         return {"thread_id": thread_id, "parent_id": None, "root_id": None, "depth": 0, "author_id": author_id,
@@ -227,22 +218,22 @@ class ImportWriter:
                 "status_changed_at": comment.created_at}
 
     def _insert(self, table, rows: list[dict]) -> list[int]:
-        """Insert rows in one executemany and return their ids, in order.
+        """Insert rows in one driver call (bulk.write_rows) and return their ids, in order.
 
-        PostgreSQL returns them (INSERT ... RETURNING, batched). SQLite would run a RETURNING
-        insert one row at a time to keep the order, so there the ids are given: SQLite has one
-        writer, and this transaction holds the write lock (taken below before the first id is
-        counted), so nobody else can take an id between reading the maximum and inserting.
+        The ids are chosen before the insert. PostgreSQL draws them from the table's sequence. SQLite has one
+        writer, and this transaction holds the write lock (taken below before the first id is counted), so
+        nobody else can take an id between reading the maximum and inserting.
         """
         if db.session.get_bind().dialect.name != "sqlite":
-            return list(db.session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
-        if not self._write_locked:
-            db.session.execute(update(Site.__table__).where(Site.__table__.c.id == self.site.id)
-                               .values(id=Site.__table__.c.id))
-            self._write_locked = True
-        start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-        ids = list(range(start, start + len(rows)))
-        db.session.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids)])
+            ids = next_ids(table, len(rows))
+        else:
+            if not self._write_locked:
+                db.session.execute(update(Site.__table__).where(Site.__table__.c.id == self.site.id)
+                                   .values(id=Site.__table__.c.id))
+                self._write_locked = True
+            start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+            ids = list(range(start, start + len(rows)))
+        write_rows(table, [{**row, "id": row_id} for row, row_id in zip(rows, ids)])
         return ids
 
     # -- finishing ---------------------------------------------------------------------------

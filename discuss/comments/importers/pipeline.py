@@ -1,0 +1,82 @@
+"""Reading and cleaning in a second process while this one writes: the two halves of an import overlap.
+
+Per comment, parsing plus sanitizing costs about as much CPU as the database writes (bench/import.py prints
+each). In one process they add up; here a forked reader process parses the file, cleans every body (the same
+discuss.sanitize calls as a posted comment) and hands records over in batches through a bounded queue, so on
+two cores the import takes about as long as the slower half. Memory stays flat: at most ``DEPTH`` batches wait.
+
+The reader process touches no database and no app state; its errors (a malformed or truncated file) come back
+as the same ImportFileError, raised here before the caller's transaction commits, so nothing is left behind.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+from typing import Callable, Iterator
+
+from discuss.comments.importers.base import ImportFileError, SourceComment, clean_body
+
+BATCH = 500
+DEPTH = 8
+POLL_S = 1.0
+
+
+def prepared(read: Callable[[], Iterator], on_progress: Callable[[int], None] | None = None) -> Iterator:
+    """The records ``read()`` yields, bodies already cleaned (``SourceComment.cleaned``), read in a child process.
+    ``read`` is called in the child; it reports progress through ``on_progress``'s counterpart there."""
+    context = multiprocessing.get_context("fork")  # the child needs the reader as it is here: no re-import
+    channel = context.Queue(maxsize=DEPTH)
+    child = context.Process(target=_produce, args=(read, channel), name="discuss-import-reader", daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                kind, payload, progressed = channel.get(timeout=POLL_S)
+            except queue_module.Empty:
+                if not child.is_alive():
+                    raise RuntimeError(f"the import's reader process died (exit code {child.exitcode})") from None
+                continue
+            if on_progress is not None and progressed:
+                on_progress(progressed)
+            if kind == "records":
+                yield from payload
+            elif kind == "file_error":
+                raise ImportFileError(payload)
+            elif kind == "error":
+                raise RuntimeError(f"the import's reader failed: {payload}")
+            else:
+                return
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join(5)
+        channel.close()
+
+
+def _produce(read: Callable[[], Iterator], channel) -> None:
+    progressed = [0]
+
+    def count(done: int) -> None:
+        progressed[0] += done
+
+    def send(kind: str, payload) -> None:
+        channel.put((kind, payload, progressed[0]))
+        progressed[0] = 0
+
+    batch: list = []
+    try:
+        for record in read(count):
+            if isinstance(record, SourceComment):
+                record.cleaned = clean_body(record)
+            batch.append(record)
+            if len(batch) >= BATCH:
+                send("records", batch)
+                batch = []
+        send("records", batch)
+        send("done", None)
+    except ImportFileError as err:
+        send("file_error", str(err))
+    except Exception as err:  # noqa: BLE001 - reported in the parent, which rolls back
+        send("error", f"{type(err).__name__}: {err}")
+    channel.close()
+    channel.join_thread()
