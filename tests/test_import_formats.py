@@ -290,3 +290,22 @@ def test_an_existing_thread_page_and_count_are_fresh_right_after_an_import(app, 
     assert len(flatten(page["comments"])) == 4
     assert client.post("/api/v1/counts", json={"site": "news", "articles": [ARTICLE_A]}).get_json()[
         "counts"][ARTICLE_A] == 4
+
+
+def test_bulk_writes_store_datetimes_exactly_as_sqlalchemy_does():
+    # bulk.py formats SQLite datetimes itself, for speed: ordering and equality compare these strings
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from discuss.comments.importers import bulk
+    from discuss.models.types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    reference = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    for moment in (datetime(2021, 3, 1, 12, 30, 15, tzinfo=timezone.utc),
+                   datetime(2021, 3, 1, 0, 30, 15, 123, tzinfo=timezone(timedelta(hours=2))),
+                   datetime(999, 1, 1, tzinfo=timezone.utc)):
+        assert bulk._processor(UTCDateTime(), dialect)(moment) == reference(moment)
+    with pytest.raises(ValueError):
+        bulk._sqlite_utc(datetime(2021, 3, 1))

@@ -12,9 +12,31 @@ Same transaction as the session (its connection), so a refused file still leaves
 """
 from __future__ import annotations
 
+from datetime import timezone
+
 from sqlalchemy import Table, text
 
 from discuss.extensions import db
+from discuss.models.types import UTCDateTime
+
+# SQLAlchemy's SQLite DATETIME storage format, written with one strftime instead of its two-step processing
+# (UTCDateTime to naive UTC, then a %-format of nine fields): the most expensive part of a row.
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _processor(column_type, dialect):
+    if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime):
+        return _sqlite_utc
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _sqlite_utc(moment):
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; use discuss.models.types.utcnow()")
+    moment = moment.astimezone(timezone.utc)
+    if moment.year < 1000:  # strftime does not pad the year to four digits
+        return f"{moment.year:04d}" + moment.strftime(SQLITE_DATETIME)[len(str(moment.year)):]
+    return moment.strftime(SQLITE_DATETIME)
 
 
 def next_ids(table: Table, count: int) -> list[int]:
@@ -38,13 +60,17 @@ def write_rows(table: Table, rows: list[dict]) -> None:
             default = column.default
             defaults[column.key] = default.arg(None) if default.is_callable else default.arg
     keys = given + list(defaults)
-    processors = [table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys]
-    fixed = [defaults[key] for key in defaults]
+    process = [_processor(table.c[key].type, dialect) for key in keys]
+    fixed = [value if value is None or process[i + len(given)] is None else process[i + len(given)](value)
+             for i, value in enumerate(defaults.values())]  # the defaults are converted once, not per row
+    converting = [(i, process[i]) for i in range(len(given)) if process[i] is not None]
 
     def values(row: dict) -> tuple:
-        raw = [row[key] for key in given] + fixed
-        return tuple(value if process is None or value is None else process(value)
-                     for value, process in zip(raw, processors))
+        out = [row[key] for key in given]
+        for i, convert in converting:
+            if out[i] is not None:
+                out[i] = convert(out[i])
+        return (*out, *fixed)
 
     columns = ", ".join(dialect.identifier_preparer.quote(table.c[key].name) for key in keys)
     target = dialect.identifier_preparer.quote(table.name)
