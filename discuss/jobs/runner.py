@@ -14,6 +14,7 @@ A job is a plain module-level function with plain arguments, passed as the funct
 from __future__ import annotations
 
 import functools
+import signal
 import threading
 import time
 from typing import Any, Callable
@@ -103,28 +104,35 @@ def run_worker(burst: bool = False, maintenance_seconds: int = 60) -> None:
     Maintenance (which hands jobs of a killed worker back to the queue once their time is up)
     runs every ``maintenance_seconds`` instead of RQ's 10 minutes."""
     from redis.exceptions import RedisError
+    from rq.exceptions import StopRequested
 
+    _STOP.clear()
     pause = 1.0
-    while True:
+    while not _STOP.is_set():
         worker = None
         try:
             jobs = queue()
-            worker = _worker_class()([jobs], connection=jobs.connection,
-                                          maintenance_interval=maintenance_seconds)
+            worker = _worker_class()([jobs], connection=jobs.connection, maintenance_interval=maintenance_seconds)
             worker.work(burst=burst, with_scheduler=True)
-            if burst or worker._stop_requested:
+            if burst or _STOP.is_set():
                 return
             current_app.logger.error("job worker stopped on its own (Redis away?); starting it again in %.0f s",
                                      pause)
+        except StopRequested:
+            return
         except RedisError as exc:
             current_app.logger.error("job worker lost Redis (%s); starting it again in %.0f s", exc, pause)
-        if worker is not None and worker._stop_requested:
-            return
-        _stop_scheduler(worker)
-        time.sleep(pause)
-        if worker is not None and worker._stop_requested:  # SIGTERM during the pause
-            return
+        finally:
+            _stop_scheduler(worker)  # a scheduler process left running would keep the worker from exiting
+        if threading.current_thread() is threading.main_thread():  # RQ's handlers belong to the dead worker
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: _STOP.set())
+        _STOP.wait(pause)
         pause = min(pause * 2, 30.0)
+
+
+# Set by SIGTERM/SIGINT: the worker loop ends instead of starting RQ's worker again.
+_STOP = threading.Event()
 
 
 def _stop_scheduler(worker) -> None:
@@ -142,6 +150,10 @@ def _worker_class():
         """Every job starts and ends with a fresh database session. A job that failed mid-
         transaction (the database restarted) would otherwise leave the shared session needing a
         rollback, and every later job would fail with PendingRollbackError."""
+
+        def request_stop(self, signum, frame):
+            _STOP.set()
+            return super().request_stop(signum, frame)
 
         def execute_job(self, job, queue):
             db.session.remove()
