@@ -31,6 +31,10 @@ _REFUSING_WRITES_HINTS = ("disk is full", "no space left", "diskfull", "disk ful
                           "read-only", "read only", "readonlysqltransaction", "quota", "could not extend file")
 
 
+# SQLite reports a wrong query as OperationalError too: that is a bug (a 500), not an outage.
+_BUG_HINTS = ("no such table", "no such column", "syntax error", "has no column")
+
+
 class WriteHealth:
     def __init__(self) -> None:
         self.failure: str | None = None
@@ -59,6 +63,8 @@ def database_failure_reason(exc: BaseException) -> str | None:
                             sa.PendingRollbackError, sa.TimeoutError)):
         return None
     text = f"{type(getattr(exc, 'orig', None) or exc).__name__} {exc}".lower()
+    if any(hint in text for hint in _BUG_HINTS):
+        return None
     if any(hint in text for hint in _REFUSING_WRITES_HINTS):
         return "refusing_writes"
     if getattr(exc, "connection_invalidated", False) or any(hint in text for hint in _UNREACHABLE_HINTS):

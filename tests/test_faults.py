@@ -66,12 +66,8 @@ def test_a_database_bug_is_still_a_server_error_not_disguised_as_an_outage(app, 
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = app.test_client().get("/test-only/bad-sql")
-    # SQLite reports a missing table as OperationalError; PostgreSQL as ProgrammingError. Either way
-    # it is not the database being away: it must not answer as a retryable 503 on PostgreSQL.
-    if PG_URL:
-        assert response.status_code == 500
-    else:
-        assert response.status_code in (500, 503)
+    assert response.status_code == 500  # a wrong query is a bug to fix, not a retryable 503
+    assert WRITE_HEALTH.failure is None
 
 
 # -- disk full: SQLite's max_page_count stands in for a full disk ----------------------------------

@@ -158,6 +158,7 @@ def _payload(i: int) -> dict:
 
 
 @pytest.mark.skipif(not PrivatePostgres.available(), reason="needs PostgreSQL's server binaries (pg_ctl)")
+@pytest.mark.skipif(bool(PG_URL), reason="runs its own PostgreSQL cluster: once, in the SQLite pass, is enough")
 def test_postgres_restart_under_load_answers_503_loses_nothing_and_recovers_without_restart(tiny_detoxify,
                                                                                             redis_url, tmp_path):
     from discuss import create_app
