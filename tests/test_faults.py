@@ -274,3 +274,22 @@ def test_queue_mode_comment_left_queued_by_a_redis_outage_is_routed_by_the_sweep
         result = Sweeper(app, interval_seconds=30).run_once(min_age_seconds=0)
         assert result["published"] == 1
         assert db.session.get(Comment, comment_id).status is CommentStatus.PUBLISHED
+
+
+def test_a_failed_job_is_retried_by_the_scheduler_every_worker_runs(make_app, redis_url):
+    from rq.job import Job
+    from redis import Redis
+
+    from discuss.jobs.runner import enqueue, queue, run_worker
+    from tests.support import fault_jobs
+
+    app = make_app(SCORING="queue", REDIS_URL=redis_url)
+    with app.app_context():
+        assert enqueue(fault_jobs.fail_first_time, redis_url, "faults:attempts", retry_after=(1,))
+        (job_id,) = queue().get_job_ids()
+        run_worker(burst=True)  # the first attempt fails: the retry waits in the scheduled registry
+        job = Job.fetch(job_id, connection=Redis.from_url(redis_url))
+        assert job.get_status(refresh=True) == "scheduled"
+        threading.Event().wait(1.5)
+        run_worker(burst=True)  # the worker's scheduler moves the due retry back onto the queue
+        assert job.get_status(refresh=True) == "finished" and job.return_value() == "second attempt ran"

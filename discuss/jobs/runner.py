@@ -5,8 +5,8 @@ A job is a plain module-level function with plain arguments, passed as the funct
 
 - ``enqueue(func, ...)`` puts it on the RQ queue in Redis that ``flask discuss worker``
   consumes. Scoring in queue mode uses this: the comment is committed as pending (reason
-  ``scoring_queued``) *before* it is enqueued, so a Redis outage never loses it; the next
-  worker start or ``flask discuss rescore`` picks it up.
+  ``scoring_queued``) *before* it is enqueued, so a Redis outage never loses it; a worker's
+  sweeper (moderation/sweeper.py) routes it once Redis or a worker is back.
 - ``run_later(func, ...)`` runs it after the response on the queue, in a thread, or inline,
   as config MAIL_DELIVERY says ("auto": the queue when SCORING=queue and REDIS_URL are set,
   else a background thread). Mail uses this.

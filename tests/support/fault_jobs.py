@@ -14,3 +14,12 @@ def fail_mid_transaction() -> None:
 def count_sites() -> int:
     return db.session.scalar(select(func.count(Site.id)))
 
+
+
+def fail_first_time(redis_url: str, key: str) -> str:
+    """Fails on its first run only (counted in Redis, so it holds across worker processes)."""
+    from redis import Redis
+
+    if Redis.from_url(redis_url).incr(key) == 1:
+        raise RuntimeError("first attempt fails")
+    return "second attempt ran"
