@@ -120,9 +120,11 @@ class _NowCollector:
         yield GaugeMetricFamily("discuss_pending_oldest_age_seconds", "Age of the oldest pending comment.", value=age)
         scoring = get_scoring(self.app)
         state = GaugeMetricFamily("discuss_scorer_state", "1 for the scorer's current state (in the process "
-                                  "answering the scrape).", labels=["state"])
+                                  "answering the scrape; in queue mode, the workers' published state).",
+                                  labels=["state"])
+        current = _scorer_state()["state"] if self.app.config.get("SCORING") == "queue" else scoring.state.value
         for value in ScorerState:
-            state.add_metric([value.value], 1.0 if scoring.state is value else 0.0)
+            state.add_metric([value.value], 1.0 if current == value.value else 0.0)
         yield state
         batcher = getattr(scoring, "_batcher", None)
         queue = getattr(batcher, "_queue", None)
