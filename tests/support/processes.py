@@ -37,14 +37,25 @@ def port_open(port: int) -> bool:
 
 
 def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-    if process is None or process.poll() is not None:
+    """Stop a process we started; then kill what is left of its session (RQ's scheduler is a
+    child process that outlives a SIGKILLed worker)."""
+    if process is None:
         return
-    process.send_signal(sig)
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    kill_session(process)
+
+
+def kill_session(process: subprocess.Popen) -> None:
     try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+        os.killpg(process.pid, signal.SIGKILL)  # started with start_new_session: its group id is its pid
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class PrivateRedis:
@@ -128,7 +139,7 @@ def model_env(tiny_detoxify) -> dict[str, str]:
 def start_worker(env: dict[str, str], log_path: str) -> subprocess.Popen:
     log = open(log_path, "ab")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "discuss", "worker"], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def start_gunicorn(env: dict[str, str], port: int, log_path: str, workers: int = 2,
@@ -136,7 +147,7 @@ def start_gunicorn(env: dict[str, str], port: int, log_path: str, workers: int =
     log = open(log_path, "ab")
     process = subprocess.Popen([os.path.join(VENV_BIN, "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
                                 "--graceful-timeout", str(graceful_timeout), "--timeout", "60", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(lambda: http("GET", port, "/healthz")[0] in (200, 503), 60, what="gunicorn")
     return process
 
