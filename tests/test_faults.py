@@ -194,10 +194,12 @@ def test_two_sweepers_at_once_route_each_comment_once(timed_out_app, slow_scorer
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
-    assert sum(r["published"] for r in results if r) == len(ids)
+        thread.join(60)
+    # A sweep that meets a locked database gives up for this round (the next one finishes).
+    Sweeper(timed_out_app, interval_seconds=30).run_once(min_age_seconds=0)
     rescores = db.session.scalars(select(ModerationEvent.comment_id).where(ModerationEvent.action == "rescore"))
-    assert sorted(rescores) == sorted(ids)
+    assert sorted(rescores) == sorted(ids)  # every comment routed, and each exactly once
+    assert all(db.session.get(Comment, i).status is CommentStatus.PUBLISHED for i in ids)
     # Idempotent: another round finds nothing left to do.
     assert sweepers[0].run_once(min_age_seconds=0) == {"published": 0, "pending": 0, "rejected": 0, "skipped": 0,
                                                         "failed": 0}

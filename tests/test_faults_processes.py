@@ -250,7 +250,11 @@ def sqlite_server(make_app, tmp_path):
         db.engine.dispose()
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     env = app_env(app.config["SQLALCHEMY_DATABASE_URI"], DISCUSS_SCORER_ENABLED="0")
-    server = start_gunicorn(env, 8630, str(tmp_path / "gunicorn.log"), graceful_timeout=20)
+    log = tmp_path / "gunicorn.log"
+    server = start_gunicorn(env, 8630, str(log), graceful_timeout=20)
+    # Both workers have built the app (each logs this start-up warning once), so neither is still
+    # loading when the test holds them mid-request.
+    wait_for(lambda: log.read_text().count("DISCUSS_PUBLIC_URL is not set") >= 2, 300, what="both workers")
     yield server, path
     stop(server)
 
@@ -271,19 +275,22 @@ def test_gunicorn_worker_killed_mid_post_is_replaced_and_a_retry_is_answered(sql
     payload = {**DEFAULT_POST, "body": "Posted while its worker was killed.", "author_name": "Kim"}
     lock = _write_lock(path)
     result = {}
-    poster = threading.Thread(target=lambda: result.update(answer=http("POST", 8630, "/api/v1/comments", payload)))
+    poster = threading.Thread(target=lambda: result.update(answer=http("POST", 8630, "/api/v1/comments", payload,
+                                                                       timeout=120)))
     poster.start()
-    time.sleep(1.5)  # the post waits for the database lock, mid-request
+    time.sleep(3)  # the post waits for the database lock, mid-request
     before = worker_pids(server.pid)
     for pid in before:
         os.kill(pid, signal.SIGKILL)
-    poster.join(30)
+    poster.join(60)
     lock.execute("ROLLBACK")
     lock.close()
-    assert result["answer"][0] == 0  # the connection dropped: no response at all, never a false success
+    # The connection dropped: no response at all, never a false success, and nothing stored.
+    assert result["answer"][0] == 0, result
+    assert _count(path, payload["body"]) == 0
     wait_for(lambda: len(set(worker_pids(server.pid)) - set(before)) == 2, 60, what="gunicorn to replace workers")
-    assert _count(path, payload["body"]) == 0  # killed before its commit: nothing stored
-    status, body = http("POST", 8630, "/api/v1/comments", payload)
+    wait_for(lambda: http("GET", 8630, "/healthz", timeout=60)[0] == 200, 300, what="the new workers to serve")
+    status, body = http("POST", 8630, "/api/v1/comments", payload, timeout=120)
     assert status in (201, 202), body
     assert _count(path, payload["body"]) == 1
 
@@ -294,7 +301,7 @@ def test_sigterm_under_load_lets_in_flight_posts_complete(sqlite_server):
     answers = []
     posters = [threading.Thread(target=lambda i=i: answers.append(http(
         "POST", 8630, "/api/v1/comments", {**DEFAULT_POST, "body": f"In flight at shutdown {i}.",
-                                           "author_name": f"Reader {i}"}))) for i in range(2)]
+                                           "author_name": f"Reader {i}"}, timeout=120))) for i in range(2)]
     for poster in posters:
         poster.start()
     time.sleep(1.5)  # both sync workers hold a post waiting for the lock
@@ -303,7 +310,7 @@ def test_sigterm_under_load_lets_in_flight_posts_complete(sqlite_server):
     lock.execute("ROLLBACK")
     lock.close()
     for poster in posters:
-        poster.join(30)
+        poster.join(120)
     assert sorted(status for status, _ in answers) == [201, 201], answers
     assert server.wait(30) == 0
     assert _count(path, "In flight at shutdown") == 2
