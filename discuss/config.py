@@ -202,6 +202,9 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     SCORER_ENABLED = False
     SCORING_TIMEOUT_MS = 5000
+    # No background sweeper in test apps: one left behind by an earlier test could route a later
+    # test's comments (PostgreSQL tests share one database). Sweeper tests start their own.
+    SWEEP_SECONDS = 0
 
 
 class ProductionConfig(Config):
