@@ -10,6 +10,11 @@ import glob
 import os
 import tempfile
 
+# On SIGTERM (a deploy, systemd stop) gunicorn stops accepting connections and gives requests
+# in flight this many seconds to finish before it kills the workers (README: Faults and
+# self-healing). Longer than a post's worst case: scoring's time budget plus a database wait.
+graceful_timeout = 30
+
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="discuss-metrics-")
 

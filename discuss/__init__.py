@@ -79,6 +79,10 @@ def _init_scoring(app: Flask) -> None:
     app.before_request(service.start)  # idempotent; starts it where nothing else did
     if click.get_current_context(silent=True) is None:  # a web process (gunicorn), not a CLI command
         service.start()
+        if not app.config.get("SCORER"):
+            # Comments held because scoring ran past its time budget are routed while we run.
+            from discuss.moderation.sweeper import start_sweeper
+            start_sweeper(app)
 
 
 def _resolve_defaults(app: Flask) -> None:
@@ -98,6 +102,14 @@ def _resolve_defaults(app: Flask) -> None:
     if uri.startswith("sqlite"):
         # WAL lets readers proceed while a writer commits; busy_timeout waits instead of failing.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}})
+    else:
+        # A server database can restart under us: pre-ping replaces a connection it dropped
+        # instead of failing the next request or job with it, and a server that does not answer
+        # fails a request in seconds (a 503) rather than hanging a worker.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("pool_pre_ping", True)
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            options.setdefault("connect_args", {"connect_timeout": 5})
     if app.config.get("REDIS_URL"):
         app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     else:
@@ -109,7 +121,7 @@ def _resolve_defaults(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from discuss import models  # noqa: F401  (register tables with the metadata)
     from discuss.extensions import csrf, db, limiter, login_manager, migrate
-    from discuss.storage import install_sqlite_pragmas
+    from discuss.storage import install_sqlite_pragmas, install_write_health
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -118,6 +130,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     with app.app_context():
         install_sqlite_pragmas(db.engine)
+    install_write_health()
 
     @login_manager.user_loader
     def load_user(session_id: str):

@@ -90,6 +90,10 @@ class Config:
     SCORER_BATCH_WINDOW_MS = 3
     IP_RETENTION_DAYS = 90
     PROXY_HOPS = 0
+    # Self-healing (issue 19): every SWEEP_SECONDS a worker (queue mode) or each web process
+    # (inline mode, model ready) routes comments that have waited for a score longer than that:
+    # lost enqueues, Redis outages, killed workers, time budgets exceeded. 0 turns it off.
+    SWEEP_SECONDS = 30
 
     # Sessions
     SESSION_COOKIE_HTTPONLY = True
@@ -170,7 +174,7 @@ class Config:
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS",
-                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS"):
+                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS", "SWEEP_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
         for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"):
@@ -198,6 +202,9 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     SCORER_ENABLED = False
     SCORING_TIMEOUT_MS = 5000
+    # No background sweeper in test apps: one left behind by an earlier test could route a later
+    # test's comments (PostgreSQL tests share one database). Sweeper tests start their own.
+    SWEEP_SECONDS = 0
 
 
 class ProductionConfig(Config):

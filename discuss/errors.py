@@ -63,6 +63,33 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         return jsonify(err.to_dict()), err.status
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    @app.errorhandler(SQLAlchemyError)
+    def handle_database_error(err: SQLAlchemyError):
+        """The database is away or refuses writes: a 503 that says so, never a 500. The
+        transaction is rolled back, so nothing is half-written; the client may try again."""
+        from discuss.storage import WRITE_HEALTH, database_failure_reason
+
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+            db.session.remove()
+        reason = database_failure_reason(err)
+        if reason is None:
+            raise err  # a bug, not an outage: a 500 with the traceback in the log
+        WRITE_HEALTH.failed(reason)
+        app.logger.error("database %s: %s", reason, err)
+        message = ("The database is not accepting writes right now" if reason == "refusing_writes"
+                   else "The database is not available right now")
+        if not wants_json():
+            return f"{message}. Nothing was saved; please try again in a minute.", 503, {
+                "Retry-After": "30", "Content-Type": "text/plain; charset=utf-8"}
+        response, status = error_response("database_unavailable", f"{message}. Nothing was saved; please "
+                                          "try again in a minute.", 503, reason=reason)
+        response.headers["Retry-After"] = "30"
+        return response, status
+
     @app.errorhandler(429)
     def handle_rate_limited(err):
         if wants_json():

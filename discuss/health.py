@@ -8,7 +8,8 @@ state and, for the process answering, its scoring queue depth, and the RQ job qu
 from __future__ import annotations
 
 import hmac
-from datetime import timezone
+import time
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -19,27 +20,58 @@ from discuss import metrics
 from discuss.errors import error_response
 from discuss.extensions import db
 from discuss.jobs.mail import mail_status
+from discuss.jobs.scorer_state import workers_status
 from discuss.models import Comment, CommentStatus, utcnow
 from discuss.scoring import ScorerState
 from discuss.scoring.runtime import ScoringService, get_scoring
+from discuss.storage import WRITE_HEALTH
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception as exc:  # report, don't raise: health must answer
-        database = f"error: {type(exc).__name__}"
-    scorer = get_scoring().status()
+    database, writes = _database_state()
     mail = mail_status()
-    # The service is up as long as the database answers; a loading or failed scorer only
-    # means new comments wait in the moderation queue.
-    status = 200 if database == "ok" else 503
-    return jsonify({"status": "ok" if status == 200 else "degraded", "database": database,
-                    "scorer": scorer, "mail": mail}), status
+    # The service is up as long as the database answers and takes writes; a loading or failed
+    # scorer only means new comments wait in the moderation queue.
+    status = 200 if database == "ok" and writes == "ok" else 503
+    return jsonify({"status": "ok" if status == 200 else "degraded", "database": database, "writes": writes,
+                    "scorer": _scorer_state(), "mail": mail}), status
+
+
+def _database_state() -> tuple[str, str]:
+    """("ok" or "error: ...", "ok" or "failing: ..."). Writes fail when the database is read-only
+    (asked cheaply, no lock taken) or when a write in this process failed (disk full, read-only)
+    and none has committed since."""
+    try:
+        if db.engine.dialect.name == "postgresql":
+            read_only = db.session.execute(text("SHOW transaction_read_only")).scalar() == "on"
+        else:
+            read_only = bool(db.session.execute(text("PRAGMA query_only")).scalar())
+        db.session.rollback()
+    except Exception as exc:  # report, don't raise: health must answer
+        db.session.remove()
+        return f"error: {type(exc).__name__}", "unknown"
+    if read_only:
+        return "ok", "failing: the database is read-only"
+    if WRITE_HEALTH.failure is not None:
+        since = datetime.fromtimestamp(WRITE_HEALTH.since or 0, timezone.utc).isoformat(timespec="seconds")
+        return "ok", f"failing: {WRITE_HEALTH.failure} since {since}"
+    return "ok", "ok"
+
+
+def _scorer_state() -> dict:
+    """Inline: this process's model. Queue mode: what the workers publish to Redis (the web
+    processes never load the model). The pre-submit nudge needs a score while the reader
+    waits, so it works inline only."""
+    config = current_app.config
+    if config.get("SCORING") == "queue":
+        if not config.get("REDIS_URL"):
+            return {"state": "unknown", "mode": "queue", "error": "DISCUSS_REDIS_URL is not set", "workers": [],
+                    "nudge": "inline only"}
+        return {**workers_status(), "nudge": "inline only"}
+    return {**get_scoring().status(), "mode": "inline"}
 
 
 # -- /metrics -------------------------------------------------------------------------------------
@@ -88,9 +120,11 @@ class _NowCollector:
         yield GaugeMetricFamily("discuss_pending_oldest_age_seconds", "Age of the oldest pending comment.", value=age)
         scoring = get_scoring(self.app)
         state = GaugeMetricFamily("discuss_scorer_state", "1 for the scorer's current state (in the process "
-                                  "answering the scrape).", labels=["state"])
+                                  "answering the scrape; in queue mode, the workers' published state).",
+                                  labels=["state"])
+        current = _scorer_state()["state"] if self.app.config.get("SCORING") == "queue" else scoring.state.value
         for value in ScorerState:
-            state.add_metric([value.value], 1.0 if scoring.state is value else 0.0)
+            state.add_metric([value.value], 1.0 if current == value.value else 0.0)
         yield state
         yield GaugeMetricFamily("discuss_scorer_queue_depth", "Scoring requests waiting for the model "
                                 "(in the process answering the scrape).", value=scoring.queue_depth)

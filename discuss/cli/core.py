@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 import click
+from flask import current_app
 from flask_migrate import upgrade
 
 from discuss.cli.group import discuss_cli, ready_scoring, site_or_fail
@@ -16,6 +17,7 @@ from discuss.jobs.notifications import send_digests
 from discuss.jobs.runner import run_worker
 from discuss.moderation import sites as site_service
 from discuss.moderation.rescoring import rescore_pending
+from discuss.moderation.sweeper import start_sweeper
 from discuss.scoring.runtime import get_scoring
 
 DEMO_ADMIN = "admin@demo.local"
@@ -152,4 +154,11 @@ def worker(burst: bool) -> None:
         raise click.ClickException(f"the model could not be loaded: {scoring.status().get('error')}")
     click.echo(f"model ready: {scoring.description}; catching up on held comments")
     click.echo(" ".join(f"{k}={v}" for k, v in rescore_pending().items()))
-    run_worker(burst=burst)
+    # The sweeper publishes this worker's scorer state for /healthz and routes whatever was left
+    # waiting (Redis outages, killed workers, exhausted retries) while the worker runs.
+    sweeper = None if burst else start_sweeper(current_app._get_current_object(), publish_state=True)
+    try:
+        run_worker(burst=burst)
+    finally:
+        if sweeper is not None:
+            sweeper.stop()

@@ -5,15 +5,18 @@ A job is a plain module-level function with plain arguments, passed as the funct
 
 - ``enqueue(func, ...)`` puts it on the RQ queue in Redis that ``flask discuss worker``
   consumes. Scoring in queue mode uses this: the comment is committed as pending (reason
-  ``scoring_queued``) *before* it is enqueued, so a Redis outage never loses it; the next
-  worker start or ``flask discuss rescore`` picks it up.
+  ``scoring_queued``) *before* it is enqueued, so a Redis outage never loses it; a worker's
+  sweeper (moderation/sweeper.py) routes it once Redis or a worker is back.
 - ``run_later(func, ...)`` runs it after the response on the queue, in a thread, or inline,
   as config MAIL_DELIVERY says ("auto": the queue when SCORING=queue and REDIS_URL are set,
   else a background thread). Mail uses this.
 """
 from __future__ import annotations
 
+import functools
+import signal
 import threading
+import time
 from typing import Any, Callable
 
 from flask import Flask, current_app
@@ -90,11 +93,77 @@ def _run_in_app(app: Flask, func: Job, args: tuple) -> None:
             db.session.remove()
 
 
-def run_worker(burst: bool = False) -> None:
+def run_worker(burst: bool = False, maintenance_seconds: int = 60) -> None:
     """Blocking worker loop, inside the app context of `flask discuss worker`. SimpleWorker
     (no fork per job) keeps the loaded model in memory. The scheduler moves jobs whose retry
-    interval has passed (webhook backoff, mail and scoring retries) back onto the queue."""
+    interval has passed (webhook backoff, mail and scoring retries) back onto the queue.
+
+    It outlives a Redis outage: RQ's own loop quits on some Redis errors ("unhandled exception,
+    quitting"), so it is started again here after a pause that grows to 30 s. It returns only
+    when it was asked to stop (SIGTERM/SIGINT) or, with ``burst``, when the queue is empty.
+    Maintenance (which hands jobs of a killed worker back to the queue once their time is up)
+    runs every ``maintenance_seconds`` instead of RQ's 10 minutes."""
+    from redis.exceptions import RedisError
+    from rq.exceptions import StopRequested
+
+    _STOP.clear()
+    pause = 1.0
+    while not _STOP.is_set():
+        worker = None
+        try:
+            jobs = queue()
+            worker = _worker_class()([jobs], connection=jobs.connection, maintenance_interval=maintenance_seconds)
+            worker.work(burst=burst, with_scheduler=True)
+            if burst or _STOP.is_set():
+                return
+            current_app.logger.error("job worker stopped on its own (Redis away?); starting it again in %.0f s",
+                                     pause)
+        except StopRequested:
+            return
+        except RedisError as exc:
+            current_app.logger.error("job worker lost Redis (%s); starting it again in %.0f s", exc, pause)
+        finally:
+            _stop_scheduler(worker)  # a scheduler process left running would keep the worker from exiting
+        if threading.current_thread() is threading.main_thread():  # RQ's handlers belong to the dead worker
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: _STOP.set())
+        _STOP.wait(pause)
+        pause = min(pause * 2, 30.0)
+
+
+# Set by SIGTERM/SIGINT: the worker loop ends instead of starting RQ's worker again.
+_STOP = threading.Event()
+
+
+def _stop_scheduler(worker) -> None:
+    scheduler = getattr(worker, "scheduler", None)
+    process = getattr(scheduler, "_process", None)
+    if process is not None and process.is_alive():
+        process.terminate()
+
+
+@functools.cache
+def _worker_class():
     from rq import SimpleWorker
 
-    jobs = queue()
-    SimpleWorker([jobs], connection=jobs.connection).work(burst=burst, with_scheduler=True)
+    class SessionPerJobWorker(SimpleWorker):
+        """Every job starts and ends with a fresh database session. A job that failed mid-
+        transaction (the database restarted) would otherwise leave the shared session needing a
+        rollback, and every later job would fail with PendingRollbackError."""
+
+        def request_stop(self, signum, frame):
+            _STOP.set()
+            return super().request_stop(signum, frame)
+
+        def execute_job(self, job, queue):
+            db.session.remove()
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                try:
+                    db.session.remove()
+                except Exception:  # noqa: BLE001 - a dead connection is discarded by the pool
+                    current_app.logger.warning("could not close the job's database session", exc_info=True)
+
+    return SessionPerJobWorker
+

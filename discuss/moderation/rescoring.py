@@ -7,6 +7,7 @@ re-checked under a row lock, so two rescoring runs cannot both route it.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import inspect, select, update
@@ -24,18 +25,22 @@ from discuss.scoring import ScorerState, ScoringUnavailable
 from discuss.scoring.runtime import get_scoring
 
 
-def awaiting_ids(limit: int = 500) -> list[int]:
+def awaiting_ids(limit: int = 500, waiting_since: datetime | None = None) -> list[int]:
     # Only the reason codes are needed to pick comments; bodies are loaded per batch later.
-    rows = db.session.execute(select(Comment.id, Comment.reasons)
-                              .where(Comment.status == CommentStatus.PENDING, Comment.moderator_decided.is_(False))
-                              .order_by(Comment.id))
+    query = (select(Comment.id, Comment.reasons)
+             .where(Comment.status == CommentStatus.PENDING, Comment.moderator_decided.is_(False))
+             .order_by(Comment.id))
+    if waiting_since is not None:  # the sweeper leaves fresh comments to the job or post in flight
+        query = query.where(Comment.status_changed_at <= waiting_since)
+    rows = db.session.execute(query)
     return [comment_id for comment_id, reasons in rows if awaits_score(reasons)][:limit]
 
 
-def rescore_pending(batch_size: int = 16) -> dict[str, int]:
-    """Score every comment waiting for a score. Returns counts by resulting status."""
+def rescore_pending(batch_size: int = 16, waiting_since: datetime | None = None) -> dict[str, int]:
+    """Score every comment waiting for a score (since before ``waiting_since``, if given).
+    Returns counts by resulting status."""
     outcome = {"published": 0, "pending": 0, "rejected": 0, "skipped": 0, "failed": 0}
-    ids = awaiting_ids(limit=100_000)
+    ids = awaiting_ids(limit=100_000, waiting_since=waiting_since)
     for start in range(0, len(ids), batch_size):
         chunk = ids[start:start + batch_size]
         texts = {c.id: c.body_text for c in db.session.scalars(select(Comment).where(Comment.id.in_(chunk)))}
