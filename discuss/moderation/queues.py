@@ -11,7 +11,7 @@ from discuss.errors import ValidationFailed
 from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site, Thread
-from discuss.scoring.base import CORE_LABELS
+from discuss.models.comment import max_label_score
 from discuss.identity.staff import Actor
 
 QUEUES = ("pending", "reported", "rejected", "published", "all")
@@ -115,10 +115,9 @@ def queue_counts(actor: Actor, site_id: int | None = None) -> dict[str, int]:
 
 
 def max_score_expression():
-    """Highest score across the core labels, computed in SQL so sorting pages stays cheap."""
-    scores = [func.coalesce(Comment.scores[label].as_float(), 0.0) for label in CORE_LABELS]
-    greatest = func.max if db.engine.dialect.name == "sqlite" else func.greatest
-    return greatest(*scores)
+    """Highest score across the core labels, in SQL: the expression of the index
+    ix_comment_status_toxicity, so a queue sorted by toxicity reads its first page off the index."""
+    return max_label_score(Comment.scores)
 
 
 def _filtered(actor: Actor, filters: QueueFilters):
