@@ -169,3 +169,36 @@ def test_scale_index_migration_upgrades_and_downgrades(scratch_database):
         assert SCALE_INDEXES["comment"] | trigram <= _indexes("comment")
         db.session.remove()
         db.engine.dispose()
+
+
+def _counted(actor: Actor, site_id: int | None) -> dict[str, int]:
+    """Queue sizes the slow way: every comment, looked at in Python. A site filter replaces the actor's
+    scope (callers only pass sites the actor moderates), as in the queue queries."""
+    sizes = dict.fromkeys(("pending", "reported", "rejected", "published", "all"), 0)
+    for c in db.session.scalars(select(Comment)):
+        site = c.thread.site_id
+        if site != site_id if site_id is not None else not actor.can_moderate(site):
+            continue
+        sizes["pending"] += c.status == CommentStatus.PENDING
+        sizes["rejected"] += c.status == CommentStatus.REJECTED
+        sizes["published"] += c.status == CommentStatus.PUBLISHED
+        sizes["reported"] += c.status == CommentStatus.PUBLISHED and c.report_count > 0
+        sizes["all"] += c.status != CommentStatus.DELETED
+    return sizes
+
+
+def test_queue_sizes_equal_counting_every_comment(app, world):
+    from discuss.moderation.actions import apply_comment_action
+    from discuss.moderation.queues import queue_counts
+
+    admin = Actor.for_user(world.users["admin"])
+    apply_comment_action(admin, world.toxic, "reject", reason="abuse")
+    apply_comment_action(admin, world.pending, "approve")
+    make_comment(world.thread, body="Deleted by its author", status=CommentStatus.DELETED)
+    for role in ("admin", "moderator", "other_moderator"):
+        actor = Actor.for_user(world.users[role])
+        for site_id in (None, world.site.id, world.other_site.id):
+            expected = _counted(actor, site_id)
+            assert queue_counts(actor, site_id) == expected, (role, site_id)
+            for queue, size in expected.items():
+                assert load_queue(actor, QueueFilters(queue=queue, site_id=site_id)).total == size, (role, queue)
