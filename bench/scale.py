@@ -3,7 +3,7 @@
     .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--max-size N] [--timeout 3600]
                                     [--runs 7] [--pg-url postgresql://postgres@127.0.0.1:5432]
 
-For each size it (re)creates the database discuss_pgscale_bench, migrates it with the project's
+For each size it (re)creates the database discuss_pgscale_bench_<size>, migrates it with the project's
 migrations up to the one before the index migration (…pgscale…), seeds it with COPY
 (bench/scale_seed.py: many small threads, a few huge ones, 5% pending, votes, reports, audit rows,
 nudge warnings), then runs the remaining migrations (timing the index build on the loaded data)
@@ -12,7 +12,8 @@ functions for the moderation side), it prints the median of --runs runs of each 
 ``SELECT 1`` round trip) in the same run, export throughput, and at the largest size the EXPLAIN
 (ANALYZE) summary of every statement each case sends: total time, and which scans it uses.
 The table at the end shows each case per size and its growth from the smallest to the largest size.
-The database is dropped at the end (--keep leaves it).
+The databases are dropped at the end (--keep leaves them; --reuse then measures a kept one again
+without seeding it: seeding a million comments takes 5-15 minutes on a busy 2-core machine).
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ from discuss.moderation.queues import QueueFilters, load_queue, queue_counts  # 
 from discuss.moderation.replay_data import run_replay  # noqa: E402
 from discuss.moderation.stats import queue_health  # noqa: E402
 
-DATABASE = "discuss_pgscale_bench"
+DATABASE = "discuss_pgscale_bench_{}"
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 BIG_TABLES = {"comment", "moderation_event", "vote", "report", "thread", "user"}
 
@@ -67,16 +68,17 @@ def index_revision_parent() -> str:
     return ours[0].down_revision if ours else "head"
 
 
-def fresh_database(base: str) -> str:
+def fresh_database(base: str, n: int) -> str:
+    name = DATABASE.format(n)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    return f"{base}/{DATABASE}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
 
 
-def drop_database(base: str) -> None:
+def drop_database(base: str, n: int) -> None:
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE.format(n)}" WITH (FORCE)')
 
 
 def make_app(url: str):
@@ -210,10 +212,10 @@ def export_rate(site: Site, seconds: float) -> tuple[int, float]:
     return n, n / elapsed
 
 
-def seeded_size(base: str) -> int | None:
+def seeded_size(base: str, n: int) -> int | None:
     """Comments in an existing bench database (for --reuse), or None."""
     try:
-        with psycopg.connect(f"{base}/{DATABASE}") as conn:
+        with psycopg.connect(f"{base}/{DATABASE.format(n)}") as conn:
             return conn.execute("SELECT count(*) FROM comment").fetchone()[0]
     except psycopg.Error:
         return None
@@ -221,13 +223,13 @@ def seeded_size(base: str) -> int | None:
 
 def run_size(base: str, n: int, runs: int, explain_plans: bool, export_seconds: float,
              reuse: bool = False) -> dict[str, float]:
-    if reuse and seeded_size(base) == n:
-        url = f"{base}/{DATABASE}"
+    if reuse and seeded_size(base, n) == n:
+        url = f"{base}/{DATABASE.format(n)}"
         app = make_app(url)
         migrate(app, "head")
         print(f"\n== {n:,} comments: reusing the seeded database")
     else:
-        url = fresh_database(base)
+        url = fresh_database(base, n)
         app = make_app(url)
         migrate(app, index_revision_parent())
         with psycopg.connect(url) as conn:
@@ -322,7 +324,8 @@ def main() -> None:
         signal.alarm(0)
         print_table(sizes, table)
         if not args.keep:
-            drop_database(args.pg_url.rstrip("/"))
+            for n in sizes:
+                drop_database(args.pg_url.rstrip("/"), n)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from discuss.scoring.base import CORE_LABELS
 from tests.conftest import PG_URL, _base_config
 from tests.factories import make_comment, make_site, make_thread, make_user
 
-SCALE_INDEXES = {"comment": {"ix_comment_created", "ix_comment_reported", "ix_comment_decided_created",
+SCALE_INDEXES = {"comment": {"ix_comment_thread_status_id", "ix_comment_thread_roots", "ix_comment_created", "ix_comment_reported", "ix_comment_decided_created",
                              "ix_comment_status_toxicity"},
                  "moderation_event": {"ix_event_created"}}
 TRIGRAM_INDEXES = {"ix_comment_body_trgm", "ix_comment_author_name_trgm"}

@@ -53,6 +53,8 @@ class Comment(db.Model):
         Index("ix_comment_root", "root_id"),
         Index("ix_comment_status_created", "status", "created_at"),
         Index("ix_comment_author", "author_id", "thread_id"),
+        # A thread's newest published id (every read) and published count (every write), off the index.
+        Index("ix_comment_thread_status_id", "thread_id", "status", "id"),
         # Date ranges over every status (replay, calibration, the nudge funnel): bench/scale.py.
         Index("ix_comment_created", "created_at"),
         # The reported queue: the few published comments with reports, most reported first.
@@ -108,6 +110,10 @@ class Comment(db.Model):
 # comment in the queue (bench/scale.py: 50,000 pending comments at a million).
 Index("ix_comment_status_toxicity", Comment.__table__.c.status,
       max_label_score(Comment.__table__.c.scores).desc(), Comment.__table__.c.created_at, Comment.__table__.c.id)
+# A thread page's top-level comments in the default order (featured first, then oldest), so the first
+# page of a huge thread reads 50 index entries instead of sorting every top-level comment.
+Index("ix_comment_thread_roots", Comment.__table__.c.thread_id, Comment.__table__.c.is_featured.desc(),
+      Comment.__table__.c.id, sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL"))
 # The queue's text search is LIKE '%words%' on lower(body_text) and lower(author_name): trigram
 # indexes answer that on PostgreSQL (SQLite scans, which is fine at its sizes).
 for _name, _column in (("ix_comment_body_trgm", Comment.__table__.c.body_text),
