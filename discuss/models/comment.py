@@ -57,9 +57,6 @@ class Comment(db.Model):
         Index("ix_comment_thread_status_id", "thread_id", "status", "id"),
         # Date ranges over every status (replay, calibration, the nudge funnel): bench/scale.py.
         Index("ix_comment_created", "created_at"),
-        # The reported queue: the few published comments with reports, most reported first.
-        Index("ix_comment_reported", "report_count", "created_at",
-              sqlite_where=text("report_count > 0"), postgresql_where=text("report_count > 0")),
         # Calibration reads only comments a moderator decided.
         Index("ix_comment_decided_created", "created_at",
               sqlite_where=text("moderator_decided = 1"), postgresql_where=text("moderator_decided")),
@@ -114,6 +111,10 @@ Index("ix_comment_status_toxicity", Comment.__table__.c.status,
 # page of a huge thread reads 50 index entries instead of sorting every top-level comment.
 Index("ix_comment_thread_roots", Comment.__table__.c.thread_id, Comment.__table__.c.is_featured.desc(),
       Comment.__table__.c.id, sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL"))
+# The reported queue (published comments with reports, most reported first) and its size, off the index.
+Index("ix_comment_reported", Comment.__table__.c.status, Comment.__table__.c.report_count.desc(),
+      Comment.__table__.c.created_at, Comment.__table__.c.id,
+      sqlite_where=text("report_count > 0"), postgresql_where=text("report_count > 0"))
 # The queue's text search is LIKE '%words%' on lower(body_text) and lower(author_name): trigram
 # indexes answer that on PostgreSQL (SQLite scans, which is fine at its sizes).
 for _name, _column in (("ix_comment_body_trgm", Comment.__table__.c.body_text),

@@ -33,7 +33,7 @@ def _indexes(postgresql: bool) -> list[tuple[str, str, str, str | None]]:
         ("ix_comment_thread_status_id", "comment", "thread_id, status, id", None),
         ("ix_comment_thread_roots", "comment", "thread_id, is_featured DESC, id", "parent_id IS NULL"),
         ("ix_comment_created", "comment", "created_at", None),
-        ("ix_comment_reported", "comment", "report_count, created_at", "report_count > 0"),
+        ("ix_comment_reported", "comment", "status, report_count DESC, created_at, id", "report_count > 0"),
         ("ix_comment_decided_created", "comment", "created_at",
          "moderator_decided" if postgresql else "moderator_decided = 1"),
         ("ix_comment_status_toxicity", "comment", f"status, ({_max_label_score(postgresql)}) DESC, created_at, id",
