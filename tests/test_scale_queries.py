@@ -152,7 +152,9 @@ def _indexes(table: str) -> set[str]:
         query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"
     else:
         query = "SELECT indexname FROM pg_indexes WHERE tablename = :table"
-    return set(db.session.scalars(text(query), {"table": table}))
+    # Its own short connection: an open transaction would make DROP INDEX CONCURRENTLY wait for it.
+    with db.engine.connect() as connection:
+        return set(connection.scalars(text(query), {"table": table}))
 
 
 def test_scale_index_migration_upgrades_and_downgrades(scratch_database):
