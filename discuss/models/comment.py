@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, func, text)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
 
 from discuss.extensions import db
 from discuss.models.enums import CommentStatus, ReportReason
@@ -14,12 +16,50 @@ from discuss.models.types import UTCDateTime, utcnow
 from discuss.models.user import User
 
 
+# The labels the moderation queue sorts by (scoring.base.CORE_LABELS: models may not import
+# scoring, so a test keeps the two equal).
+QUEUE_SORT_LABELS = ("toxicity", "severe_toxicity", "obscene", "identity_attack", "insult", "threat",
+                     "sexual_explicit")
+
+
+class max_label_score(FunctionElement):
+    """A comment's highest score among QUEUE_SORT_LABELS (a missing one counts 0), in SQL.
+
+    The labels are rendered as literals, not bound parameters, so the queue's ORDER BY is the very
+    expression of the index ix_comment_status_toxicity: a planner only matches an expression index
+    against an identical expression."""
+    type = Float()
+    inherit_cache = True
+    name = "max_label_score"
+
+
+@compiles(max_label_score, "postgresql")
+def _max_label_score_postgresql(element, compiler, **kw):
+    scores = compiler.process(element.clauses, **kw)
+    return "GREATEST({})".format(", ".join(
+        f"COALESCE(CAST(({scores} ->> '{label}') AS DOUBLE PRECISION), 0.0)" for label in QUEUE_SORT_LABELS))
+
+
+@compiles(max_label_score)
+def _max_label_score_sqlite(element, compiler, **kw):
+    scores = compiler.process(element.clauses, **kw)
+    return "MAX({})".format(", ".join(
+        f"COALESCE(CAST(JSON_EXTRACT({scores}, '$.\"{label}\"') AS REAL), 0.0)" for label in QUEUE_SORT_LABELS))
+
+
 class Comment(db.Model):
     __table_args__ = (
         Index("ix_comment_thread_root", "thread_id", "parent_id", "status"),
         Index("ix_comment_root", "root_id"),
         Index("ix_comment_status_created", "status", "created_at"),
         Index("ix_comment_author", "author_id", "thread_id"),
+        # A thread's newest published id (every read) and published count (every write), off the index.
+        Index("ix_comment_thread_status_id", "thread_id", "status", "id"),
+        # Date ranges over every status (replay, calibration, the nudge funnel): bench/scale.py.
+        Index("ix_comment_created", "created_at"),
+        # Calibration reads only comments a moderator decided.
+        Index("ix_comment_decided_created", "created_at",
+              sqlite_where=text("moderator_decided = 1"), postgresql_where=text("moderator_decided")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +103,26 @@ class Comment(db.Model):
         self.status_changed_at = utcnow()
 
 
+# A queue's first page sorted by toxicity walks this index instead of scoring and sorting every
+# comment in the queue (bench/scale.py: 50,000 pending comments at a million).
+Index("ix_comment_status_toxicity", Comment.__table__.c.status,
+      max_label_score(Comment.__table__.c.scores).desc(), Comment.__table__.c.created_at, Comment.__table__.c.id)
+# A thread page's top-level comments in the default order (featured first, then oldest), so the first
+# page of a huge thread reads 50 index entries instead of sorting every top-level comment.
+Index("ix_comment_thread_roots", Comment.__table__.c.thread_id, Comment.__table__.c.is_featured.desc(),
+      Comment.__table__.c.id, sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL"))
+# The reported queue (published comments with reports, most reported first) and its size, off the index.
+Index("ix_comment_reported", Comment.__table__.c.status, Comment.__table__.c.report_count.desc(),
+      Comment.__table__.c.created_at, Comment.__table__.c.id,
+      sqlite_where=text("report_count > 0"), postgresql_where=text("report_count > 0"))
+# The queue's text search is LIKE '%words%' on lower(body_text) and lower(author_name): trigram
+# indexes answer that on PostgreSQL (SQLite scans, which is fine at its sizes).
+for _name, _column in (("ix_comment_body_trgm", Comment.__table__.c.body_text),
+                       ("ix_comment_author_name_trgm", Comment.__table__.c.author_name)):
+    Index(_name, func.lower(_column).label(f"lower_{_column.name}"), postgresql_using="gin",
+          postgresql_ops={f"lower_{_column.name}": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+
+
 class Vote(db.Model):
     """One per reader per comment; a vote sent without any identity is kept by IP hash instead
     (user_id NULL), one per address per comment, and mints no user."""
@@ -102,6 +162,8 @@ class ModerationEvent(db.Model):
     """Audit row for every status change and moderator action, human or automatic."""
 
     __table_args__ = (Index("ix_event_site_created", "site_id", "created_at"),
+                      # The audit log's first page for an admin (every site): newest first.
+                      Index("ix_event_created", "created_at", "id"),
                       UniqueConstraint("undo_of_id", name="uq_event_undo_of"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
