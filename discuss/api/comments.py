@@ -121,13 +121,14 @@ def create_comment():
     data = json_body(schemas.comment_create_schema(config("MAX_BODY_CHARS"), config("MAX_NAME_CHARS")))
     schemas.check_http_url(data["article_url"], "article_url")
     schemas.check_email(data["author_email"])
-    check_origin(require_site(data["site"]))
+    site = require_site(data["site"])
+    check_origin(site)
     result = comment_service.post_comment(comment_service.NewComment(
         site=data["site"], article=data["article"], body=data["body"], article_url=data["article_url"] or None,
         article_title=data["article_title"] or None, parent_id=data["parent_id"],
         author_name=data["author_name"], author_email=data["author_email"], honeypot=data["website"],
         acknowledge_warning=bool(data["acknowledge_warning"]), warning_token=data["warning_token"],
-        ip_hash=request_ip_hash(), viewer=viewer(), proof=data["altcha"]))
+        ip_hash=request_ip_hash(), viewer=viewer(), proof=data["altcha"]), site=site)
     return _comment_response(result, created=True)
 
 

@@ -16,7 +16,7 @@ from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
 from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
 from discuss.moderation.audit import record_event
-from discuss.models.queries import find_thread, require_site, touch_thread
+from discuss.models.queries import count_new_comment, find_thread, require_site, touch_thread
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
@@ -82,8 +82,9 @@ def clean_body(body: str) -> tuple[str, str, str]:
     return markdown, html, text
 
 
-def post_comment(data: NewComment) -> PostResult:
-    site = require_site(data.site)
+def post_comment(data: NewComment, site: Site | None = None) -> PostResult:
+    """``site``: the site named by ``data.site`` when the caller has already loaded it."""
+    site = site if site is not None and site.slug == data.site else require_site(data.site)
     if data.honeypot:
         raise ApiError("rejected_as_spam", "This comment looks automated and was not posted.", 400)
     settings = site.effective_settings()
@@ -125,7 +126,7 @@ def post_comment(data: NewComment) -> PostResult:
     db.session.flush()
     comment.root_id = parent.root_id if parent else comment.id
     _audit_decision(site, comment, decision, action="create")
-    touch_thread(thread.id)
+    count_new_comment(thread.id, published=comment.status is CommentStatus.PUBLISHED)
     return _commit_and_answer(comment, author, site, settings)
 
 
@@ -145,7 +146,7 @@ def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
     comment.moderator_decided = False  # new text, new decision
     comment.set_status(decision.status, decision.reasons)
     _audit_decision(site, comment, decision, action="edit", from_status=from_status)
-    touch_thread(comment.thread_id)
+    touch_thread(comment.thread_id, expire_everything=False)
     return _commit_and_answer(comment, comment.author, site, site.effective_settings())
 
 
@@ -289,7 +290,14 @@ def _commit_and_answer(comment: Comment, author: User, site: Site, settings: dic
                         rejection=(rejection_answer(settings, comment.reasons or [])
                                    if comment.status is CommentStatus.REJECTED else None))
     hooks = _AfterCommit(comment.id, comment.status, list(comment.reasons or []), comment.parent_id)
-    db.session.commit()
+    # The objects hold exactly what was just written: keeping them loaded spares the hooks a
+    # re-read of the comment, its thread and site (the request ends right after).
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
     hooks.run(comment)
     return result
 

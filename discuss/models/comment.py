@@ -20,6 +20,8 @@ class Comment(db.Model):
         Index("ix_comment_root", "root_id"),
         Index("ix_comment_status_created", "status", "created_at"),
         Index("ix_comment_author", "author_id", "thread_id"),
+        # The duplicate guard on guest posts (same IP hash, recent): bounded on a hot thread.
+        Index("ix_comment_ip_created", "ip_hash", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
