@@ -232,8 +232,13 @@ def _refuse_duplicate(thread: Thread, author: User, data: NewComment, markdown: 
         query = query.where(Comment.author_id == author.id)
     else:
         query = query.where(Comment.ip_hash == data.ip_hash, Comment.author_name == author.display_name)
-    if db.session.scalar(query.limit(1)) is not None:
-        raise ApiError("duplicate_comment", "You already posted this comment here.", 409)
+    existing = db.session.scalar(query.limit(1))
+    if existing is not None:
+        # Most often a retry whose first answer was lost on the way: the comment is stored, and
+        # the answer says which one, so the client can show it rather than an unexplained error.
+        # (No author token here: matching text, name and IP hash prove no identity.)
+        raise ApiError("duplicate_comment", "You already posted this comment here.", 409,
+                       extra={"comment_id": existing})
 
 
 def _persist_thread(thread: Thread) -> Thread:
