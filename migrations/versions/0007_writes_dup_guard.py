@@ -4,7 +4,7 @@ A guest's post looks for the same text from the same IP hash and name in the las
 Without this index the lookup read every comment of the thread, so on a hot thread each post
 cost more than the last.
 
-Revision ID: 0007_writes_guest_duplicate_index
+Revision ID: 0007_writes_dup_guard
 Revises: 0006_moderation_intelligence
 Create Date: 2026-12-03 13:00:00
 
@@ -12,7 +12,7 @@ Create Date: 2026-12-03 13:00:00
 from alembic import op
 
 
-revision = "0007_writes_guest_duplicate_index"
+revision = "0007_writes_dup_guard"
 down_revision = "0006_moderation_intelligence"
 branch_labels = None
 depends_on = None
