@@ -38,8 +38,10 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if "--root" in sys.argv:  # another checkout of discuss (e.g. an older commit) to measure instead
+    ROOT = os.path.abspath(sys.argv[sys.argv.index("--root") + 1])
 sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__))))
 
 from read_thread import parse_wrk, wait_up  # noqa: E402  (same wrk parsing as the read bench)
 
@@ -47,7 +49,8 @@ ISSO_VERSION = "0.14.0"
 DISCUSS_PORT, ISSO_PORT = 8401, 8402  # this bench's fixed loopback ports
 
 # One Lua script for both services: only the URL and the JSON differ. Each wrk thread numbers
-# its requests; thread id and counter make the client address, author and body unique.
+# its requests; run number, thread id and counter make the client address, author and body
+# unique across the whole benchmark (Isso's guard counts a /24's posts on a thread forever).
 LUA = textwrap.dedent("""\
     local counter = 0
     local tid = 0
@@ -64,10 +67,10 @@ LUA = textwrap.dedent("""\
     function request()
       counter = counter + 1
       local n = counter
-      local ip = string.format("%d.%d.%d.9", 10 + tid, math.floor(n / 256) % 256, n % 256)
-      local body = string.format("Comment %d-%d: the %s and the %s do not add up, says reader %d.",
-                                 tid, n, words[n % 16 + 1], words[(n * 7) % 16 + 1], n)
-      local name = string.format("Reader %d-%d", tid, n)
+      local ip = string.format("%d.%d.%d.9", 10 + 2 * RUN + tid, math.floor(n / 256) % 256, n % 256)
+      local body = string.format("Comment %d-%d-%d: the %s and the %s do not add up, says reader %d.",
+                                 RUN, tid, n, words[n % 16 + 1], words[(n * 7) % 16 + 1], n)
+      local name = string.format("Reader %d-%d-%d", RUN, tid, n)
       wrk.headers["Content-Type"] = "application/json"
       wrk.headers["X-Forwarded-For"] = ip
       return wrk.format("POST", PATH, nil, string.format(JSON, body, name))
@@ -197,6 +200,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=int, default=600, help="give up after this many seconds in all")
     parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of discuss's workers (extra run)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
+    parser.add_argument("--root", default=ROOT, help="the discuss checkout to serve (default: this one)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y --no-upgrade wrk")
@@ -234,18 +238,22 @@ def main() -> None:
                   b'{"site":"bench","article":"hot","article_title":"Hot","body":"First.","author_name":"First"}')
         post_json(f"{isso_base}/new?uri=%2Fhot", b'{"text":"First.","author":"First","title":"Hot"}')
 
-        scripts = {}
-        for name, lua in (("discuss", DISCUSS_LUA), ("isso", ISSO_LUA)):
-            scripts[name] = os.path.join(workdir, f"{name}.lua")
-            with open(scripts[name], "w") as fh:
-                fh.write(lua)
+        runs = iter(range(1, 100))
+
+        def script_for(name: str) -> str:
+            """A fresh script for each run, numbered so no run repeats another's addresses."""
+            path = os.path.join(workdir, f"{name}.lua")
+            with open(path, "w") as fh:
+                fh.write(f"RUN = {next(runs)}\n" + (DISCUSS_LUA if name == "discuss" else ISSO_LUA))
+            return path
         cases = {"discuss": (discuss_base + "/api/v1/comments", discuss, discuss_db, "comment"),
                  "isso": (isso_base + "/new", isso, isso_db, "comments")}
 
         if args.profile:
-            profile(discuss, cases["discuss"][0], scripts["discuss"], args)
+            profile(discuss, cases["discuss"][0], script_for("discuss"), args)
 
         results: dict[str, list[dict]] = {"discuss": [], "isso": []}
+        print(f"discuss from {ROOT} ({_commit(ROOT)})")
         print(f"POST a comment, scoring off: gunicorn {args.workers} sync workers each, SQLite, wrk 2 threads, "
               f"{args.connections} connections, {args.seconds} s per case, {args.rounds} rounds interleaved\n")
         print(f"{'round':>5} {'server':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'rows ok':>8}")
@@ -255,7 +263,7 @@ def main() -> None:
                 url, proc, db_path, table = cases[name]
                 wait_idle([s.pid for s in servers])
                 before = count_rows(db_path, table)
-                result = run_wrk(url, scripts[name], args.seconds, args.connections)
+                result = run_wrk(url, script_for(name), args.seconds, args.connections)
                 wait_idle([s.pid for s in servers])
                 stored = count_rows(db_path, table) - before
                 # wrk counts the answers it read; requests it abandoned at the end may still land.
@@ -283,6 +291,14 @@ def main() -> None:
             print(f"work directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _commit(root: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", root, "log", "-1", "--format=%h %s"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()[:60]
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def profile(server: subprocess.Popen, url: str, script: str, args) -> None:

@@ -98,3 +98,14 @@ def test_published_reply_is_answered_201_when_the_reply_notice_cannot_read_the_d
     assert response.status_code == 201, response.get_data(as_text=True)
     assert state["refused"] >= 1
     assert _stored(response.json["comment"]["id"]).parent_id == parent["comment"]["id"]
+
+
+def test_edit_is_answered_200_when_the_connection_drops_after_its_commit(client, app):
+    make_site()
+    posted = post_comment(client, "Before the edit.").json
+    with connection_lost_after_commit():
+        response = client.patch(f"/api/v1/comments/{posted['comment']['id']}", json={"body": "After the edit."},
+                                headers={"Authorization": f"Bearer {posted['author_token']}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json["comment"]["body_markdown"] == "After the edit."
+    assert _stored(posted["comment"]["id"]).body_markdown == "After the edit."

@@ -49,7 +49,7 @@ class NewComment:
 
 @dataclass
 class PostResult:
-    """What the author is answered, built before the commit from the objects in hand.
+    """What the author is answered, built from the objects in hand (no read after the commit).
 
     Nothing here touches the database after the commit: if the connection drops right after a
     comment is stored, the author still gets 201/202 with its id (a re-read would have turned a
@@ -287,23 +287,23 @@ def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
 
 
 def _commit_and_answer(comment: Comment, author: User, site: Site, settings: dict[str, Any]) -> PostResult:
-    """Build the answer, commit, then run the after-commit hooks; the answer never waits on them."""
-    db.session.flush()  # ids and defaults in hand, still inside the transaction
-    result = PostResult(comment_id=comment.id, status=comment.status, comment=author_comment(comment),
-                        viewer=viewer_summary(author), author_kind=author.kind,
-                        author_token=issue_author_token(author),
-                        rejection=(rejection_answer(settings, comment.reasons or [])
-                                   if comment.status is CommentStatus.REJECTED else None))
-    hooks = _AfterCommit(comment.id, comment.status, list(comment.reasons or []), comment.parent_id)
-    # The objects hold exactly what was just written: keeping them loaded spares the hooks a
-    # re-read of the comment, its thread and site (the request ends right after).
+    """Commit, then answer from the objects in hand; the after-commit hooks run last.
+
+    The commit leaves the objects loaded (they hold exactly what was written), so the answer is
+    built after it without a single read: the write lock is held no longer than the writes need,
+    and a connection lost right after the commit cannot fail the answer."""
     session = db.session()
     session.expire_on_commit = False
     try:
         session.commit()
     finally:
         session.expire_on_commit = True
-    hooks.run(comment)
+    result = PostResult(comment_id=comment.id, status=comment.status, comment=author_comment(comment),
+                        viewer=viewer_summary(author), author_kind=author.kind,
+                        author_token=issue_author_token(author),
+                        rejection=(rejection_answer(settings, comment.reasons or [])
+                                   if comment.status is CommentStatus.REJECTED else None))
+    _AfterCommit(comment.id, comment.status, list(comment.reasons or []), comment.parent_id).run(comment)
     return result
 
 
