@@ -17,7 +17,10 @@ the figures are medians over the rounds. Every case checks that it was not refus
 that the rows are in the database.
 
     .venv/bin/python bench/writes.py [--seconds 10] [--rounds 3] [--connections 16]
-                                     [--time-limit 600] [--profile out.svg]
+                                     [--time-limit 600] [--profile out.svg] [--baseline DIR]
+
+--baseline DIR serves a second checkout of discuss (``git archive main | tar -x -C DIR``) as a
+third interleaved case, so a change is measured against the code before it in the same run.
 
 --profile records the discuss workers with py-spy (if installed) during one extra, unmeasured
 run and writes a flame graph, so where the time goes can be read off the same set-up.
@@ -46,7 +49,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__))))
 from read_thread import parse_wrk, wait_up  # noqa: E402  (same wrk parsing as the read bench)
 
 ISSO_VERSION = "0.14.0"
-DISCUSS_PORT, ISSO_PORT = 8401, 8402  # this bench's fixed loopback ports
+DISCUSS_PORT, ISSO_PORT, BASELINE_PORT = 8401, 8402, 8403  # this bench's fixed loopback ports
 
 # One Lua script for both services: only the URL and the JSON differ. Each wrk thread numbers
 # its requests; run number, thread id and counter make the client address, author and body
@@ -201,6 +204,8 @@ def main() -> None:
     parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of discuss's workers (extra run)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--root", default=ROOT, help="the discuss checkout to serve (default: this one)")
+    parser.add_argument("--baseline", metavar="DIR", help="also serve this checkout of discuss (e.g. `git archive "
+                        "main | tar -x -C DIR`) as a third case, interleaved: before/after in the same run")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y --no-upgrade wrk")
@@ -231,6 +236,17 @@ def main() -> None:
                      os.path.join(workdir, "isso.log"))
         servers.append(isso)
         discuss_base, isso_base = f"http://127.0.0.1:{DISCUSS_PORT}", f"http://127.0.0.1:{ISSO_PORT}"
+        baseline_base = f"http://127.0.0.1:{BASELINE_PORT}"
+        if args.baseline:
+            baseline_db = os.path.join(workdir, "baseline.db")
+            seed_discuss(f"sqlite:///{baseline_db}")
+            baseline = start([sys.executable, "-m", "gunicorn", *gunicorn_args, "-b", f"127.0.0.1:{BASELINE_PORT}",
+                              "wsgi:app"], {**discuss_env, "DISCUSS_DATABASE_URL": f"sqlite:///{baseline_db}"},
+                             os.path.abspath(args.baseline), os.path.join(workdir, "baseline.log"))
+            servers.append(baseline)
+            wait_up(f"{baseline_base}/healthz")
+            post_json(f"{baseline_base}/api/v1/comments",
+                      b'{"site":"bench","article":"hot","article_title":"Hot","body":"First.","author_name":"First"}')
         wait_up(f"{discuss_base}/healthz")
         wait_up(f"{isso_base}/info")
         # Each hot thread exists before the spike (Isso needs its title in the first post).
@@ -244,21 +260,23 @@ def main() -> None:
             """A fresh script for each run, numbered so no run repeats another's addresses."""
             path = os.path.join(workdir, f"{name}.lua")
             with open(path, "w") as fh:
-                fh.write(f"RUN = {next(runs)}\n" + (DISCUSS_LUA if name == "discuss" else ISSO_LUA))
+                fh.write(f"RUN = {next(runs)}\n" + (ISSO_LUA if name == "isso" else DISCUSS_LUA))
             return path
         cases = {"discuss": (discuss_base + "/api/v1/comments", discuss, discuss_db, "comment"),
                  "isso": (isso_base + "/new", isso, isso_db, "comments")}
+        if args.baseline:
+            cases["baseline"] = (baseline_base + "/api/v1/comments", baseline, baseline_db, "comment")
 
         if args.profile:
             profile(discuss, cases["discuss"][0], script_for("discuss"), args)
 
-        results: dict[str, list[dict]] = {"discuss": [], "isso": []}
+        results: dict[str, list[dict]] = {name: [] for name in cases}
         print(f"discuss from {ROOT} ({_commit(ROOT)})")
         print(f"POST a comment, scoring off: gunicorn {args.workers} sync workers each, SQLite, wrk 2 threads, "
               f"{args.connections} connections, {args.seconds} s per case, {args.rounds} rounds interleaved\n")
         print(f"{'round':>5} {'server':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'rows ok':>8}")
         for round_no in range(args.rounds):
-            order = ["discuss", "isso"] if round_no % 2 == 0 else ["isso", "discuss"]
+            order = list(cases) if round_no % 2 == 0 else list(reversed(cases))
             for name in order:
                 url, proc, db_path, table = cases[name]
                 wait_idle([s.pid for s in servers])
@@ -275,12 +293,18 @@ def main() -> None:
         med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p99_ms")}
                for name, runs in results.items()}
         print(f"\nmedians     {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-        for name in ("isso", "discuss"):
+        for name in ("isso", "baseline", "discuss"):
+            if name not in med:
+                continue
             m = med[name]
             print(f"{name:11} {m['rps']:>8.0f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f}")
         ratio = med["discuss"]["rps"] / med["isso"]["rps"]
         print(f"\ndiscuss / Isso throughput: {ratio:.2f}x (target >= 1.0); "
               f"discuss p99 {med['discuss']['p99_ms']:.0f} ms (target < 100 ms)")
+        if "baseline" in med:
+            print(f"discuss / baseline ({args.baseline}) throughput: "
+                  f"{med['discuss']['rps'] / med['baseline']['rps']:.2f}x; baseline / Isso "
+                  f"{med['baseline']['rps'] / med['isso']['rps']:.2f}x")
         refused = sum(r["non_2xx"] for runs in results.values() for r in runs)
         if refused or not all(r["rows_ok"] for runs in results.values() for r in runs):
             print(f"WARNING: {refused} non-2xx answers or missing rows: the figures are not a clean comparison")
