@@ -113,7 +113,9 @@ def _resolve_defaults(app: Flask) -> None:
     if app.config.get("REDIS_URL"):
         app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     else:
-        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        from discuss.ratelimit_storage import SCHEME  # registers the store with limits
+
+        app.config.setdefault("RATELIMIT_STORAGE_URI", f"{SCHEME}://")
     if not app.config.get("IP_HASH_SALT"):
         app.config["IP_HASH_SALT"] = "ip:" + str(app.config["SECRET_KEY"])
 

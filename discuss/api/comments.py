@@ -8,7 +8,7 @@ from discuss.api.cors import add_cors_headers, check_origin, preflight
 from discuss.api.helpers import config, json_body, raw_json, request_ip_hash, viewer
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
-from discuss.models import AuthorKind, Comment, CommentStatus
+from discuss.models import AuthorKind, Comment
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
 from discuss.security import parse_int_arg
@@ -16,9 +16,8 @@ from discuss.comments import posting as comment_service
 from discuss.comments import proof_of_work
 from discuss.comments import reactions
 from discuss.comments import reading
-from discuss.comments.serializers import author_comment, public_comment_of, viewer_summary
+from discuss.comments.serializers import public_comment_of, viewer_summary
 from discuss.models.queries import require_site
-from discuss.moderation.feedback import rejection_answer
 
 csrf.exempt(bp)  # bearer tokens, not cookies: cross-site request forgery has nothing to ride on
 bp.before_request(preflight)
@@ -50,16 +49,17 @@ def _write_limit() -> str:
 
 
 def _comment_response(result: comment_service.PostResult, created: bool):
-    comment = author_comment(result.comment)
-    body = {"comment": comment, "status": result.comment.status.value, "viewer": viewer_summary(result.author)}
-    if result.author.kind is AuthorKind.GUEST:  # others hold a revocable session token already
+    # Built from what the service copied before its commit: no database access here, so a
+    # stored comment is always answered with its id (see PostResult).
+    body = {"comment": result.comment, "status": result.status.value, "viewer": result.viewer}
+    if result.author_kind is AuthorKind.GUEST:  # others hold a revocable session token already
         body["author_token"] = result.author_token
     if result.published:
         return jsonify(body), 201 if created else 200
-    if result.comment.status is CommentStatus.REJECTED:
+    if result.rejection is not None:
         # Its own answer, not the held one: the comment will not appear. Whether the author is
         # told why is the site's rejection_feedback setting.
-        body.update(rejection_answer(result.comment.thread.site.effective_settings(), result.comment.reasons or []))
+        body.update(result.rejection)
         return jsonify(body), 200
     body["message"] = HELD_MESSAGE
     return jsonify(body), 202
@@ -121,13 +121,14 @@ def create_comment():
     data = json_body(schemas.comment_create_schema(config("MAX_BODY_CHARS"), config("MAX_NAME_CHARS")))
     schemas.check_http_url(data["article_url"], "article_url")
     schemas.check_email(data["author_email"])
-    check_origin(require_site(data["site"]))
+    site = require_site(data["site"])
+    check_origin(site)
     result = comment_service.post_comment(comment_service.NewComment(
         site=data["site"], article=data["article"], body=data["body"], article_url=data["article_url"] or None,
         article_title=data["article_title"] or None, parent_id=data["parent_id"],
         author_name=data["author_name"], author_email=data["author_email"], honeypot=data["website"],
         acknowledge_warning=bool(data["acknowledge_warning"]), warning_token=data["warning_token"],
-        ip_hash=request_ip_hash(), viewer=viewer(), proof=data["altcha"]))
+        ip_hash=request_ip_hash(), viewer=viewer(), proof=data["altcha"]), site=site)
     return _comment_response(result, created=True)
 
 

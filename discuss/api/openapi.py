@@ -96,7 +96,9 @@ def components() -> dict[str, Any]:
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                               "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
+                               "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                               "comment_id": {"type": "integer", "description":
+                                              "duplicate_comment: the comment already stored"}}}}},
             "Comment": comment,
             "PostAnswer": {"type": "object", "required": ["comment", "status", "viewer"], "properties": {
                 "comment": ref("Comment"), "status": {"enum": ["published", "pending", "rejected"]},

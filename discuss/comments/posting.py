@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
 from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
 from discuss.moderation.audit import record_event
-from discuss.models.queries import find_thread, require_site, touch_thread
+from discuss.models.queries import count_new_comment, find_thread, require_site, touch_thread
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.jobs.runner import enqueue
@@ -23,7 +24,9 @@ from discuss.comments import proof_of_work
 from discuss.moderation.nudges import record_warning
 from discuss.moderation.policy import (SCORING_QUEUED, Decision, ScoreSource, ToxicityWarning, decide,
                                       nudge_hook, previous_warning)
+from discuss.moderation.feedback import rejection_answer
 from discuss.moderation.rescoring import score_and_route
+from discuss.comments.serializers import author_comment, viewer_summary
 
 
 @dataclass
@@ -46,13 +49,22 @@ class NewComment:
 
 @dataclass
 class PostResult:
-    comment: Comment
-    author: User
+    """What the author is answered, built from the objects in hand (no read after the commit).
+
+    Nothing here touches the database after the commit: if the connection drops right after a
+    comment is stored, the author still gets 201/202 with its id (a re-read would have turned a
+    stored comment into a 500, and the author's retry into a duplicate)."""
+    comment_id: int
+    status: CommentStatus
+    comment: dict[str, Any]     # the author's view of the comment (serializers.author_comment)
+    viewer: dict[str, Any]      # serializers.viewer_summary of the author
+    author_kind: AuthorKind
     author_token: str
+    rejection: dict[str, Any] | None = None  # message (and reasons) when the comment was rejected
 
     @property
     def published(self) -> bool:
-        return self.comment.status is CommentStatus.PUBLISHED
+        return self.status is CommentStatus.PUBLISHED
 
 
 def clean_body(body: str) -> tuple[str, str, str]:
@@ -70,8 +82,9 @@ def clean_body(body: str) -> tuple[str, str, str]:
     return markdown, html, text
 
 
-def post_comment(data: NewComment) -> PostResult:
-    site = require_site(data.site)
+def post_comment(data: NewComment, site: Site | None = None) -> PostResult:
+    """``site``: the site named by ``data.site`` when the caller has already loaded it."""
+    site = site if site is not None and site.slug == data.site else require_site(data.site)
     if data.honeypot:
         raise ApiError("rejected_as_spam", "This comment looks automated and was not posted.", 400)
     settings = site.effective_settings()
@@ -113,10 +126,8 @@ def post_comment(data: NewComment) -> PostResult:
     db.session.flush()
     comment.root_id = parent.root_id if parent else comment.id
     _audit_decision(site, comment, decision, action="create")
-    touch_thread(thread.id)
-    db.session.commit()
-    _after_commit(comment)
-    return PostResult(comment, author, issue_author_token(author))
+    count_new_comment(thread.id, published=comment.status is CommentStatus.PUBLISHED)
+    return _commit_and_answer(comment, author, site, settings)
 
 
 def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
@@ -135,10 +146,8 @@ def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
     comment.moderator_decided = False  # new text, new decision
     comment.set_status(decision.status, decision.reasons)
     _audit_decision(site, comment, decision, action="edit", from_status=from_status)
-    touch_thread(comment.thread_id)
-    db.session.commit()
-    _after_commit(comment)
-    return PostResult(comment, comment.author, issue_author_token(comment.author))
+    touch_thread(comment.thread_id, expire_everything=False)
+    return _commit_and_answer(comment, comment.author, site, site.effective_settings())
 
 
 def delete_comment(comment_id: int, viewer: User | None) -> Comment:
@@ -223,8 +232,13 @@ def _refuse_duplicate(thread: Thread, author: User, data: NewComment, markdown: 
         query = query.where(Comment.author_id == author.id)
     else:
         query = query.where(Comment.ip_hash == data.ip_hash, Comment.author_name == author.display_name)
-    if db.session.scalar(query.limit(1)) is not None:
-        raise ApiError("duplicate_comment", "You already posted this comment here.", 409)
+    existing = db.session.scalar(query.limit(1))
+    if existing is not None:
+        # Most often a retry whose first answer was lost on the way: the comment is stored, and
+        # the answer says which one, so the client can show it rather than an unexplained error.
+        # (No author token here: matching text, name and IP hash prove no identity.)
+        raise ApiError("duplicate_comment", "You already posted this comment here.", 409,
+                       extra={"comment_id": existing})
 
 
 def _persist_thread(thread: Thread) -> Thread:
@@ -272,11 +286,51 @@ def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
     return comment
 
 
-def _after_commit(comment: Comment) -> None:
-    """In queue mode, hand the comment to a scoring worker once it is safely stored.
-    A published reply tells the parent's author (if they opted in), outside the request."""
-    if SCORING_QUEUED in (comment.reasons or []):
-        # A failed enqueue is logged and the comment waits, pending, for the next rescore.
-        enqueue(score_and_route, comment.id, timeout=300, retry_after=(5, 30, 120))
-    announce_if_published_reply(comment)
-    webhooks.announce(comment)
+def _commit_and_answer(comment: Comment, author: User, site: Site, settings: dict[str, Any]) -> PostResult:
+    """Commit, then answer from the objects in hand; the after-commit hooks run last.
+
+    The commit leaves the objects loaded (they hold exactly what was written), so the answer is
+    built after it without a single read: the write lock is held no longer than the writes need,
+    and a connection lost right after the commit cannot fail the answer."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    result = PostResult(comment_id=comment.id, status=comment.status, comment=author_comment(comment),
+                        viewer=viewer_summary(author), author_kind=author.kind,
+                        author_token=issue_author_token(author),
+                        rejection=(rejection_answer(settings, comment.reasons or [])
+                                   if comment.status is CommentStatus.REJECTED else None))
+    _AfterCommit(comment.id, comment.status, list(comment.reasons or []), comment.parent_id).run(comment)
+    return result
+
+
+@dataclass(frozen=True)
+class _AfterCommit:
+    """What the hooks need, copied before the commit (the commit expires the ORM objects)."""
+    comment_id: int
+    status: CommentStatus
+    reasons: list[str]
+    parent_id: int | None
+
+    def run(self, comment: Comment) -> None:
+        """In queue mode, hand the comment to a scoring worker once it is safely stored.
+        A published reply tells the parent's author (if they opted in), outside the request.
+
+        The comment is committed: a failure here (the database or Redis gone for a moment) is
+        logged and must not turn the author's 201/202 into a 500. What it leaves undone waits:
+        a comment that was not enqueued stays scoring_queued for the next rescore."""
+        try:
+            if SCORING_QUEUED in self.reasons:
+                enqueue(score_and_route, self.comment_id, timeout=300, retry_after=(5, 30, 120))
+            if self.status is CommentStatus.PUBLISHED and self.parent_id is not None:
+                announce_if_published_reply(comment)
+            webhooks.announce(comment)
+        except Exception:  # noqa: BLE001 - see the docstring: the comment is stored either way
+            current_app.logger.exception("after-commit hooks failed for comment %s", self.comment_id)
+            try:
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 - a dead connection; the pool replaces it
+                current_app.logger.warning("rollback after failed hooks failed too", exc_info=True)

@@ -60,6 +60,8 @@ class Comment(db.Model):
         # Calibration reads only comments a moderator decided.
         Index("ix_comment_decided_created", "created_at",
               sqlite_where=text("moderator_decided = 1"), postgresql_where=text("moderator_decided")),
+        # The duplicate guard on guest posts (same IP hash, recent): bounded on a hot thread.
+        Index("ix_comment_ip_created", "ip_hash", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -32,11 +32,15 @@ def find_thread(site_id: int, article_id: str) -> Thread | None:
     return db.session.scalar(select(Thread).where(Thread.site_id == site_id, Thread.article_id == article_id))
 
 
-def touch_thread(thread_id: int) -> None:
+def touch_thread(thread_id: int, *, expire_everything: bool = True) -> None:
     """Recount published comments and bump the revision so every process drops cached reads.
 
     Recounting (instead of +1/-1) keeps the count right whatever path changed a status.
     Call inside the transaction that made the change.
+
+    ``expire_everything=False`` refreshes only the thread's count and revision, for a caller that
+    changed nothing else behind the session's back (posting): it keeps the comment, author and
+    site it has in hand instead of reloading each of them.
     """
     db.session.flush()
     published = (select(func.count(Comment.id))
@@ -45,7 +49,32 @@ def touch_thread(thread_id: int) -> None:
     db.session.execute(update(Thread).where(Thread.id == thread_id)
                        .values(published_count=published, revision=Thread.revision + 1)
                        .execution_options(synchronize_session=False))
-    db.session.expire_all()
+    if expire_everything:
+        db.session.expire_all()
+    else:
+        _expire_thread_counters(thread_id)
+
+
+def count_new_comment(thread_id: int, published: bool) -> None:
+    """touch_thread for a comment just added: +1 instead of a recount.
+
+    Recounting reads every comment of the thread, so on a hot thread each post cost more than
+    the last; a new comment can only add one published comment, and the UPDATE adds it
+    atomically however many posts race. Paths that change statuses keep recounting.
+    Refreshes only the thread's count and revision in the session.
+    """
+    db.session.flush()
+    db.session.execute(update(Thread).where(Thread.id == thread_id)
+                       .values(published_count=Thread.published_count + (1 if published else 0),
+                               revision=Thread.revision + 1)
+                       .execution_options(synchronize_session=False))
+    _expire_thread_counters(thread_id)
+
+
+def _expire_thread_counters(thread_id: int) -> None:
+    thread = db.session.identity_map.get(db.session.identity_key(Thread, thread_id))
+    if thread is not None:
+        db.session.expire(thread, ["published_count", "revision"])
 
 
 def published_counts(site: Site, article_ids: list[str]) -> dict[str, int]:
