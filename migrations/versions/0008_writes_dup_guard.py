@@ -4,8 +4,8 @@ A guest's post looks for the same text from the same IP hash and name in the las
 Without this index the lookup read every comment of the thread, so on a hot thread each post
 cost more than the last.
 
-Revision ID: 0007_writes_dup_guard
-Revises: 0006_moderation_intelligence
+Revision ID: 0008_writes_dup_guard
+Revises: 0007_pgscale_indexes
 Create Date: 2026-12-03 13:00:00
 
 """
