@@ -8,7 +8,6 @@ state and, for the process answering, its scoring queue depth, and the RQ job qu
 from __future__ import annotations
 
 import hmac
-import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, request

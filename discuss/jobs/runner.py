@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import signal
 import threading
-import time
 from typing import Any, Callable
 
 from flask import Flask, current_app
