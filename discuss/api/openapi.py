@@ -190,9 +190,20 @@ def public_paths() -> dict[str, Any]:
             request=body(object_schema(schemas.COUNTS_SCHEMA, articles={
                 "type": "array", "minItems": 1, "maxItems": config["MAX_COUNT_ARTICLES"],
                 "items": {"type": "string", "minLength": 1, "maxLength": 512}})), security=[{}])},
-        "/auth/register": {"post": op("Create a comment account; signs in.", answer(
-            "Registered.", ref("SignedIn"), status="201"), request=body(object_schema(readers.REGISTER_SCHEMA)),
-            security=[{}], tag="readers")},
+        "/auth/register": {"post": op(
+            "Sign up for a comment account. The same 202 for every address: a new one gets a link that creates "
+            "the account; one with an account already gets an email saying someone tried.", answer(
+                "Check your email.", {"type": "object", "required": ["status", "message"],
+                                      "properties": {"status": {"const": "check_email"}}}, status="202"),
+            request=body(object_schema(readers.REGISTER_SCHEMA)), security=[{}], tag="readers")},
+        "/auth/register/confirm": {
+            "get": op("Open the sign-up link from the email: creates the account.", {
+                "200": {"description": "Account created.", "content": html_or_json},
+                "default": {"description": "Not valid.", "content": html_or_json}},
+                params=[link], security=[{}], tag="readers"),
+            "post": op("Create the account from the sign-up link's token.", answer(
+                "Account created.", {"type": "object", "required": ["confirmed", "viewer"]}),
+                request=body(object_schema(readers.TOKEN_SCHEMA)), security=[{}], tag="readers")},
         "/auth/login": {"post": op("Sign in with email and password.", signed_in,
                                    request=body(object_schema(readers.LOGIN_SCHEMA)), security=[{}], tag="readers")},
         "/auth/logout": {"post": op("Sign out everywhere: every session and token of the reader ends.", answer(

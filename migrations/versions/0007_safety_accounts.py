@@ -1,6 +1,7 @@
-"""staff audit: who created, invited, re-roled, deactivated or reactivated staff (issue 18)
+"""staff audit (who created, invited, re-roled, deactivated or reactivated staff; issue 18) and
+pending registrations (an account is created only from the emailed link; issue 15)
 
-Revision ID: 0007_safety_staff_events
+Revision ID: 0007_safety_accounts
 Revises: 0006_moderation_intelligence
 Create Date: 2026-12-03 12:50:00
 
@@ -9,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0007_safety_staff_events"
+revision = "0007_safety_accounts"
 down_revision = "0006_moderation_intelligence"
 branch_labels = None
 depends_on = None
@@ -34,8 +35,26 @@ def upgrade():
         batch_op.create_index("ix_staff_event_target_user_id", ["target_user_id"], unique=False)
         batch_op.create_index("ix_staff_event_created_at", ["created_at"], unique=False)
 
+    op.create_table(
+        "pending_registration",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("display_name", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(length=256), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("pending_registration", schema=None) as batch_op:
+        batch_op.create_index("ix_pending_registration_email", ["email"], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table("pending_registration", schema=None) as batch_op:
+        batch_op.drop_index("ix_pending_registration_email")
+    op.drop_table("pending_registration")
     with op.batch_alter_table("staff_event", schema=None) as batch_op:
         batch_op.drop_index("ix_staff_event_created_at")
         batch_op.drop_index("ix_staff_event_target_user_id")
