@@ -29,7 +29,7 @@ def test_without_public_url_no_email_is_sent_and_healthz_says_why(make_app, sent
         make_site()
         client = app.test_client()
         refused = register(client)  # accounts are confirmed by email: none without it, for any address
-        assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "registration_unavailable"
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "registration_unavailable"
         assert sent == []
         health = client.get("/healthz").get_json()
         assert health["mail"]["state"] == "disabled" and "DISCUSS_PUBLIC_URL" in health["mail"]["reason"]

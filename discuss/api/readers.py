@@ -28,8 +28,9 @@ from discuss.models.queries import require_site
 from discuss.models import iso
 
 SITE = Field(str, max_len=64, nullable=True)
+NEW_PASSWORD = Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)
 REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),
-                   "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
+                   "password": NEW_PASSWORD,
                    "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE}
 LOGIN_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=1),
                 "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS), "site": SITE}
@@ -42,8 +43,7 @@ PASSWORD_SCHEMA = {"current_password": Field(str, required=True, max_len=readers
 TOKEN_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1)}
 FORGOT_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3), "site": SITE,
                  "url": Field(str, max_len=2048, nullable=True)}
-RESET_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1),
-                "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)}
+RESET_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1), "password": NEW_PASSWORD}
 
 
 def _login_limit() -> str:
@@ -80,8 +80,9 @@ def register():
     _check_account_site(data["site"])
     registration.check_input(data["email"], data["password"], data["display_name"])
     if not mail_possible():
-        raise ApiError("registration_unavailable", "New accounts need email, which is not set up on this "
-                       "comment service. You can still comment as a guest.", 503)
+        # 403 like a site that takes no accounts: a setting of this service, not a failure of it.
+        raise Forbidden("New accounts need email, which is not set up on this comment service. You can "
+                        "still comment as a guest.", "registration_unavailable")
     if not verification_mail_allowed(data["email"]):
         raise ApiError("rate_limited", "Too many sign-up emails. Please wait before trying again.", 429)
     result = registration.register(data["email"], data["password"], data["display_name"])
