@@ -51,3 +51,14 @@ def test_rescore_fails_at_once_with_the_load_error(cli_env):
     assert result.returncode != 0
     assert "missing.ckpt" in result.stderr + result.stdout
     assert time.monotonic() - started < 90  # not the ten minutes of --wait
+
+
+def test_model_check_says_why_mail_is_off(cli_env):
+    assert flask(cli_env, "db", "upgrade").returncode == 0
+    cli_env.pop("DISCUSS_PUBLIC_URL", None)
+    unset = flask(cli_env, "discuss", "model", "check", "--timeout", "30")
+    assert unset.returncode != 0 and "missing.ckpt" in unset.stderr          # the model still fails as before
+    assert "mail:           disabled: DISCUSS_PUBLIC_URL is not set" in unset.stdout
+    off = flask({**cli_env, "DISCUSS_PUBLIC_URL": "https://comments.example.com", "DISCUSS_MAIL_ENABLED": "0"},
+                "discuss", "model", "check", "--timeout", "30")
+    assert "mail:           off: DISCUSS_MAIL_ENABLED is off" in off.stdout

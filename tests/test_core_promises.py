@@ -17,7 +17,7 @@ from discuss.moderation.policy import SCORING_QUEUED, SCORING_UNAVAILABLE, Score
 from discuss.moderation.rescoring import rescore_pending, route_scored, score_and_route
 from tests.dashboard_support import forget_cached_user, make_staff, sign_in
 from tests.factories import bearer, make_comment, make_site, make_thread, make_user
-from tests.support.api import flatten, post_comment, read_thread
+from tests.support.api import flatten, post_comment, read_thread, sign_up
 from tests.support.scorers import FakeScorer
 
 CLEAN = {"toxicity": 0.01, "insult": 0.01, "threat": 0.01}
@@ -259,8 +259,7 @@ SECRET = "Zanzibar-Quokka-7731 said something regrettable"
 
 
 def _register(client, email: str, name: str) -> str:
-    return client.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery",
-                                                     "display_name": name}).get_json()["token"]
+    return sign_up(client, email=email, name=name).get_json()["token"]
 
 
 def _everything_readable(app, comment_id: int, reply_id: int, author_token: str, reader_token: str) -> dict:

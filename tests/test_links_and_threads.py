@@ -28,7 +28,8 @@ def test_without_public_url_no_email_is_sent_and_healthz_says_why(make_app, sent
     with app.app_context():
         make_site()
         client = app.test_client()
-        assert register(client).status_code == 201
+        refused = register(client)  # accounts are confirmed by email: none without it, for any address
+        assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "registration_unavailable"
         assert sent == []
         health = client.get("/healthz").get_json()
         assert health["mail"]["state"] == "disabled" and "DISCUSS_PUBLIC_URL" in health["mail"]["reason"]
@@ -39,10 +40,10 @@ def test_links_come_from_public_url_never_from_the_host_header(make_app, sent):
     app = make_app(MAIL_DELIVERY="inline", PUBLIC_URL="https://comments.news.example")
     with app.app_context():
         make_site()
-        assert register(app.test_client(), host="evil.example").status_code == 201
+        assert register(app.test_client(), host="evil.example").status_code == 202
         assert len(sent) == 1
         body = sent[0].context["link"]
-        assert body.startswith("https://comments.news.example/api/v1/auth/verify?token=")
+        assert body.startswith("https://comments.news.example/api/v1/auth/register/confirm?token=")
         assert "evil.example" not in repr(sent[0])
         assert app.test_client().get("/healthz").get_json()["mail"]["state"] == "ok"
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from discuss.extensions import db
 from discuss.models import Comment
 from tests.factories import make_site, make_user, token_for
-from tests.support.api import post_comment
+from tests.support.api import post_comment, sign_up
 
 
 @pytest.fixture
@@ -59,8 +59,7 @@ def test_a_challenge_signed_with_another_key_is_refused(client, app, make_app):
 def test_guests_mode_spares_signed_in_readers(client, app):
     make_site(proof_of_work="guests")
     assert post_comment(client, "Guest without proof").status_code == 400
-    registered = client.post("/api/v1/auth/register", json={"email": "ann@example.com", "password": "reader password 1",
-                                                            "display_name": "Ann"})
+    registered = sign_up(client)
     token = registered.get_json()["token"]
     assert post_comment(client, "Account without proof", token=token, name=None).status_code == 201
     returning_guest = make_user("Gus")

@@ -18,6 +18,7 @@ from discuss.identity.tokens import AUTHOR_TOKEN_SALT, issue_author_token, user_
 from discuss.models import Role, User
 from discuss.security import InsecureSecretKey
 from tests.dashboard_support import PASSWORD, forget_cached_user, make_staff
+from tests.support.api import sign_up
 from tests.factories import make_site, make_user
 
 OLD_DEV_KEY = "dev-insecure-change-me"
@@ -88,10 +89,7 @@ def test_a_session_forged_with_the_old_development_key_is_refused(make_app, tmp_
 # -- sessions you can end -----------------------------------------------------------------------
 
 def register_reader(client, email: str) -> str:
-    response = client.post("/api/v1/auth/register",
-                           json={"email": email, "password": "reader password 1", "display_name": "Ann"})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["token"]
+    return sign_up(client, email=email, password="reader password 1").get_json()["token"]
 
 
 def test_promoting_a_readers_email_to_staff_kills_the_old_session(app, client):

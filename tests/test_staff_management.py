@@ -9,7 +9,7 @@ from discuss.extensions import db
 from discuss.models import Role, Site, User
 from tests.dashboard_support import PASSWORD, build_world, forget_cached_user, make_staff, sign_in
 from tests.factories import make_comment, make_site, make_thread
-from tests.support.api import post_comment, read_thread
+from tests.support.api import post_comment, read_thread, sign_up
 from tests.test_notifications import app_config, link_in, local, smtp, text_of  # noqa: F401  (fixtures)
 
 NEW_PASSWORD = "a much better passphrase"
@@ -113,13 +113,11 @@ def test_staff_password_reset_by_email(mail_app, smtp):
 def test_reader_password_reset_through_the_api(mail_app, smtp):
     make_site("news")
     client = mail_app.test_client()
-    old = client.post("/api/v1/auth/register", json={"email": "ann@example.com", "password": PASSWORD,
-                                                     "display_name": "Ann"}).get_json()["token"]
-    smtp.wait_for(1)  # the verification email
+    old = sign_up(client, password=PASSWORD).get_json()["token"]
     response = client.post("/api/v1/auth/password/forgot", json={"email": "ann@example.com"})
     assert response.status_code == 202
     assert client.post("/api/v1/auth/password/forgot", json={"email": "zed@example.com"}).status_code == 202
-    message = smtp.wait_for(2)[1]
+    [message] = smtp.wait_for(1)
     token = link_in(message, "/auth/reset").split("token=")[1]
     bad = client.post("/api/v1/auth/password/reset", json={"token": token + "x", "password": NEW_PASSWORD})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_link"
@@ -146,3 +144,37 @@ def test_staff_badge_and_protected_names(app, client):
     registered = client.post("/api/v1/auth/register", json={"email": "x@example.com", "password": PASSWORD,
                                                             "display_name": "Editor"})
     assert registered.status_code == 400
+
+
+def test_staff_changes_are_audited_for_admins(app, client):
+    world = build_world()
+    admin, moderator = world.users["admin"], world.users["moderator"]
+    from discuss.identity.staff import create_staff
+    from discuss.models import StaffEvent
+    create_staff("cli.admin@example.com", PASSWORD, admin=True)              # the CLI's create-moderator
+    sign_in(client, admin)
+    client.post("/mod/staff/invite", data={"email": "reader@example.com", "role": "moderator",
+                                           "sites": [str(world.other_site.id)]})  # a reader promoted
+    client.post(f"/mod/staff/{moderator.id}/roles", data={"role": "admin"})
+    client.post(f"/mod/staff/{moderator.id}/roles", data={"role": "admin"})   # no change, no row
+    client.post(f"/mod/staff/{moderator.id}/deactivate")
+    client.post(f"/mod/staff/{moderator.id}/reactivate")
+
+    rows = db.session.query(StaffEvent).order_by(StaffEvent.id).all()
+    assert [(r.action, r.target_email, r.actor_label) for r in rows] == [
+        ("create", "cli.admin@example.com", "cli"),
+        ("invite", "reader@example.com", f"staff:{admin.id}"),
+        ("roles", "mod@example.com", f"staff:{admin.id}"),
+        ("deactivate", "mod@example.com", f"staff:{admin.id}"),
+        ("reactivate", "mod@example.com", f"staff:{admin.id}")]
+    assert rows[1].details["old"]["role"] == "reader"
+    assert rows[1].details["new"] == {"role": "moderator", "sites": [world.other_site.id], "active": True}
+    assert (rows[2].details["old"]["role"], rows[2].details["new"]["role"]) == ("moderator", "admin")
+    assert (rows[3].details["old"]["active"], rows[3].details["new"]["active"]) == (True, False)
+
+    forget_cached_user()
+    page = client.get("/mod/staff").get_data(as_text=True)
+    assert "Staff changes" in page and f'id="staff-event-{rows[3].id}"' in page
+    assert "moderator of sports" in page                                      # sites shown by slug
+    sign_in(client, world.users["other_moderator"])
+    assert client.get("/mod/staff").status_code == 403                        # admins only

@@ -193,3 +193,41 @@ def test_moderators_cannot_apply_thresholds(client, app):
     site = make_site()
     sign_in(client, make_staff("mod@example.com", Role.MODERATOR, [site]))
     assert client.post(f"{API}/sites/news/thresholds", json={"hold_thresholds": {"toxicity": 0.6}}).status_code == 403
+
+
+def test_undoing_a_ban_puts_back_the_comments_it_rejected(client, world):
+    second = make_comment(world.thread, world.author, "Also waiting.", status=CommentStatus.PENDING,
+                          reasons=["links"])
+    client.post(f"{API}/authors/{world.author.id}/ban", json={"site": "news", "reject_pending": True})
+    db.session.expire_all()
+    assert {db.session.get(Comment, i).status for i in (world.pending.id, second.id)} == {CommentStatus.REJECTED}
+    ban_event = last_event(action="ban")
+
+    response = undo(client, ban_event.id)
+
+    assert response.status_code == 200
+    details = response.get_json()["event"]["details"]
+    assert sorted(details["comments_restored"]) == sorted([world.pending.id, second.id])
+    db.session.expire_all()
+    first, other = db.session.get(Comment, world.pending.id), db.session.get(Comment, second.id)
+    assert (first.status, first.reasons, first.moderator_decided) == (
+        CommentStatus.PENDING, ["premoderation:new_commenter"], False)
+    assert (other.status, other.reasons) == (CommentStatus.PENDING, ["links"])
+    # Each comment's rejection is marked undone by an undo row of its own, so it cannot be undone twice.
+    rows = db.session.scalars(select(ModerationEvent).where(ModerationEvent.action == "undo",
+                                                            ModerationEvent.comment_id == second.id)).all()
+    assert len(rows) == 1 and (rows[0].from_status, rows[0].to_status) == ("rejected", "pending")
+    assert undo(client, rows[0].undo_of_id).status_code == 409
+    assert all(not b.active_at(utcnow()) for b in db.session.scalars(select(Ban)))
+
+
+def test_undoing_a_ban_leaves_a_comment_decided_since(client, world):
+    client.post(f"{API}/authors/{world.author.id}/ban", json={"site": "news", "reject_pending": True})
+    act(client, world.pending.id, "restore")  # a moderator published it after the ban
+
+    response = undo(client, last_event(action="ban").id)
+
+    assert response.status_code == 200
+    assert response.get_json()["event"]["details"]["comments_changed_since"] == [world.pending.id]
+    db.session.expire_all()
+    assert db.session.get(Comment, world.pending.id).status is CommentStatus.PUBLISHED

@@ -41,7 +41,10 @@ def moderation_paths(op: Callable, answer: Callable, body: Callable, ref: Callab
         "action": {"enum": list(COMMENT_ACTIONS)},
         "reason": {**_text("reason"), "description": "For reject and remove, one of: "
                    + ", ".join(r.value for r in RejectReason) + " (default other); ignored otherwise."},
-        "note": _text("note")}}
+        "note": _text("note")},
+        # reject and remove take a reason from the list; the other actions ignore it.
+        "if": {"required": ["action"], "properties": {"action": {"enum": ["reject", "remove"]}}},
+        "then": {"properties": {"reason": {"enum": [r.value for r in RejectReason] + [None]}}}}
     return {
         "/moderation/queues": {"get": staff("Queue names and their counts.", answer(
             "Counts.", {"type": "object", "required": ["queues", "counts"]}), params=[site_q])},
@@ -102,7 +105,8 @@ def moderation_paths(op: Callable, answer: Callable, body: Callable, ref: Callab
 def _insight_paths(staff: Callable, answer: Callable, body: Callable, id_schema: dict) -> dict[str, Any]:
     """Queue health, calibration, replay, thresholds and undo (docs/moderation-intelligence.md)."""
     slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
-    day = {"type": "string", "description": "YYYY-MM-DD (UTC); default: the last 30 days."}
+    day = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date",
+           "description": "YYYY-MM-DD (UTC); default: the last 30 days."}
     thresholds = {"type": "object", "description": "label -> score in (0, 1]",
                   "additionalProperties": {"type": "number"}}
     obj = {"type": "object"}
@@ -111,8 +115,9 @@ def _insight_paths(staff: Callable, answer: Callable, body: Callable, id_schema:
                                                         "decision, reports, reasons, the nudge funnel.", answer(
             "The stats.", obj), params=[slug, {"name": "days", "in": "query", "schema": {"type": "string"}}])},
         "/moderation/sites/{slug}/calibration": {"get": staff("How well the thresholds agree with moderators.", answer(
-            "Per-label calibration.", obj), params=[slug, *({"name": key, "in": "query", "schema": {"type": "string"}}
-                                                            for key in ("from", "to", "target_recall"))])},
+            "Per-label calibration.", obj), params=[slug, *({"name": key, "in": "query", "schema": day}
+                                                            for key in ("from", "to")),
+                                                    {"name": "target_recall", "in": "query", "schema": {"type": "string"}}])},
         "/moderation/sites/{slug}/replay": {"post": staff("What would change with other thresholds.", answer(
             "Transitions, their moderator decisions and suggested thresholds.", obj), params=[slug], request=body({
                 "type": "object", "properties": {"hold_thresholds": thresholds, "reject_thresholds": thresholds,

@@ -19,15 +19,18 @@ from discuss.net import client_ip
 from discuss.jobs import notifications
 from discuss.comments import privacy
 from discuss.identity import readers
+from discuss.identity import registration
 from discuss.identity import sso
 from discuss.identity import staff_admin
-from discuss.jobs.account_mail import send_reset_later
+from discuss.jobs.account_mail import (mail_possible, send_registration_attempt_later, send_registration_later,
+                                       send_reset_later)
 from discuss.models.queries import require_site
 from discuss.models import iso
 
 SITE = Field(str, max_len=64, nullable=True)
+NEW_PASSWORD = Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)
 REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),
-                   "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
+                   "password": NEW_PASSWORD,
                    "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE}
 LOGIN_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=1),
                 "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS), "site": SITE}
@@ -38,9 +41,9 @@ PROFILE_SCHEMA = {"display_name": Field(str, max_len=128, nullable=True),
 PASSWORD_SCHEMA = {"current_password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
                    "new_password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)}
 TOKEN_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1)}
-FORGOT_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3), "site": SITE}
-RESET_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1),
-                "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)}
+FORGOT_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3), "site": SITE,
+                 "url": Field(str, max_len=2048, nullable=True)}
+RESET_SCHEMA = {"token": Field(str, required=True, max_len=2048, min_len=1), "password": NEW_PASSWORD}
 
 
 def _login_limit() -> str:
@@ -71,13 +74,33 @@ def _me():
 @bp.post("/auth/register")
 @limiter.limit(_login_limit, key_func=client_ip)
 def register():
+    """202 "check your email" for every address, so the answer never says which have an account."""
     data = json_body(REGISTER_SCHEMA)
     check_email(data["email"], "email")
     _check_account_site(data["site"])
-    result = readers.register(data["email"], data["password"], data["display_name"])
-    if verification_mail_allowed(result.user.email):
-        notifications.request_verification(result.user)
-    return _signed_in(result, 201)
+    registration.check_input(data["email"], data["password"], data["display_name"])
+    if not mail_possible():
+        # 403 like a site that takes no accounts: a setting of this service, not a failure of it.
+        raise Forbidden("New accounts need email, which is not set up on this comment service. You can "
+                        "still comment as a guest.", "registration_unavailable")
+    if not verification_mail_allowed(data["email"]):
+        raise ApiError("rate_limited", "Too many sign-up emails. Please wait before trying again.", 429)
+    result = registration.register(data["email"], data["password"], data["display_name"])
+    if result.token is not None:
+        send_registration_later(result.email, result.display_name, result.token)
+    elif result.existing is not None:
+        send_registration_attempt_later(result.existing)
+    return jsonify({"status": "check_email",
+                    "message": "Check your email: we sent a link to finish creating your account."}), 202
+
+
+@bp.route("/auth/register/confirm", methods=["GET", "POST"])
+def confirm_registration():
+    token = request.args.get("token", "") if request.method == "GET" else json_body(TOKEN_SCHEMA)["token"]
+    return _link_result(lambda: registration.confirm(token), "Your account is ready",
+                        "Your comment account is ready. Go back to the comments and sign in with your "
+                        "email address and password.",
+                        lambda user: {"confirmed": True, "viewer": readers.public_viewer(user)})
 
 
 @bp.post("/auth/login")
@@ -91,12 +114,16 @@ def login():
 @bp.post("/auth/password/forgot")
 @limiter.limit(_login_limit, key_func=client_ip)
 def forgot_password():
-    """202 whether or not the address has an account, so the answer reveals nothing."""
+    """202 whether or not the address has an account, so the answer reveals nothing. From the
+    widget (``site`` and the article's ``url``, on one of the site's origins) the link leads back to
+    that article, where the widget's own reset screen finishes the job."""
     data = json_body(FORGOT_SCHEMA)
     _check_account_site(data["site"])
+    article_url = data["url"] if data["site"] and data["url"] and require_site(data["site"]).allows_article_url(
+        data["url"]) else None
     found = staff_admin.reset_candidate(data["email"])
     if found is not None:
-        send_reset_later(*found)
+        send_reset_later(*found, article_url=article_url)
     return jsonify({"sent": True, "message": "If an account uses that address, a reset link is on its way."}), 202
 
 

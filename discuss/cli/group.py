@@ -4,7 +4,9 @@ from __future__ import annotations
 import time
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
+
+from discuss.jobs.mail import mail_status
 
 from discuss.models import Site
 from discuss.models.queries import site_by_slug
@@ -14,6 +16,17 @@ from discuss.scoring.runtime import get_scoring
 
 discuss_cli = AppGroup("discuss", help="Manage discuss: sites, staff, scoring, imports, webhooks.")
 discuss_cli.add_command(model_cli)
+
+
+@with_appcontext
+def _say_whether_mail_goes_out() -> None:
+    """`model check` is the operator's look at the running configuration: besides the model it says
+    whether email can go out, and why not (the same reason as /healthz and the start-up log)."""
+    status = mail_status()
+    click.echo(f"mail:           {status['state']}" + (f": {status['reason']}" if status.get("reason") else ""))
+
+
+model_cli.callback = _say_whether_mail_goes_out  # runs before every `model` subcommand
 
 
 def site_or_fail(slug: str, param_hint: str = "SLUG") -> Site:

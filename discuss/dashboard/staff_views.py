@@ -8,6 +8,7 @@ from discuss.dashboard.access import staff_page
 from discuss.dashboard.views import action_failed, page_context
 from discuss.errors import ApiError
 from discuss.identity import staff_admin
+from discuss.identity.staff_audit import recent_staff_events
 from discuss.jobs import mail
 from discuss.jobs.account_mail import invite_link, send_invite_later
 from discuss.moderation.sites import all_sites
@@ -24,7 +25,7 @@ def _site_ids() -> list[int]:
 
 def _render(invite: dict | None = None, errors: dict | None = None, status: int = 200):
     return render_template("dashboard/staff.html", staff=staff_admin.list_staff(), all_sites=all_sites(),
-                           invite=invite, errors=errors or {}, form=request.form, **page_context()), status
+                           staff_events=recent_staff_events(), invite=invite, errors=errors or {}, form=request.form, **page_context()), status
 
 
 @bp.get("/staff")

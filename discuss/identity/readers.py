@@ -113,21 +113,6 @@ def find_account(email: str) -> User | None:
                                                 User.kind == AuthorKind.ACCOUNT).limit(1))
 
 
-def register(email: str, password: str, display_name: str) -> SignedIn:
-    email = normalize_email(email)
-    name = _clean_name(display_name)
-    if staff_name_taken(name):
-        raise ValidationFailed({"display_name": "this name belongs to a member of staff; choose another"})
-    _check_password(password)
-    if find_account(email) is not None:
-        raise ApiError("email_taken", "An account with this email already exists. Sign in instead.", 409)
-    user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=name,
-                password_hash=generate_password_hash(password), moderated_site_ids=[])
-    db.session.add(user)
-    db.session.flush()
-    return start_session(user, "password")
-
-
 def authenticate(email: str, password: str) -> SignedIn:
     user = find_account(email)
     if user is None or not user.password_hash or not user.is_active_account:

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
 from discuss.identity.revocation import end_all_sessions
+from discuss.identity.staff_audit import CLI_LABEL, record_staff_event, staff_state
 from discuss.models import AuthorKind, Role, Site, User
 from discuss.models.queries import site_by_slug
 
@@ -86,6 +87,8 @@ def create_staff(email: str, password: str, *, admin: bool = False, site_ids: li
         raise ValidationFailed({"password": f"use at least {MIN_PASSWORD_CHARS} characters"})
     user = find_staff_by_email(email) or db.session.scalar(
         select(User).where(func.lower(User.email) == email, User.kind == AuthorKind.ACCOUNT))
+    was_staff = user is not None and user.is_staff
+    old = staff_state(user) if user is not None else None
     if user is None:
         user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=display_name or email.split("@")[0],
                     moderated_site_ids=[])
@@ -98,6 +101,8 @@ def create_staff(email: str, password: str, *, admin: bool = False, site_ids: li
     user.moderated_site_ids = sorted(set(user.moderated_site_ids or []) | set(site_ids or []))
     user.password_hash = generate_password_hash(password)
     user.is_active_account = True
+    db.session.flush()
+    record_staff_event("update" if was_staff else "create", user, actor_label=CLI_LABEL, old=old)
     db.session.commit()
     return user
 

@@ -20,6 +20,7 @@ from discuss.extensions import db
 from discuss.identity.readers import _check_password, _clean_name
 from discuss.identity.revocation import end_all_sessions
 from discuss.identity.staff import Actor, normalize_email, staff_name_taken
+from discuss.identity.staff_audit import record_staff_event, staff_state
 from discuss.models import AuthorKind, Role, Site, User, utcnow
 
 INVITE_SALT = "discuss.staff-invite"
@@ -80,6 +81,7 @@ def invite_staff(actor: Actor, email: str, role: str, site_ids: list[int] | None
                                                 User.kind == AuthorKind.ACCOUNT).limit(1))
     if user is not None and user.is_staff:
         raise ApiError("staff_exists", f"{email} is already staff; change their roles instead.", 409)
+    old = staff_state(user) if user is not None else None
     if user is None:
         user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=email.split("@")[0][:64],
                     moderated_site_ids=[])
@@ -87,6 +89,8 @@ def invite_staff(actor: Actor, email: str, role: str, site_ids: list[int] | None
     else:  # a reader becoming staff: nothing they signed in with as a reader carries over
         end_all_sessions(user)
     user.role, user.moderated_site_ids, user.is_active_account = staff_role, ids, True
+    db.session.flush()
+    record_staff_event("invite", user, actor=actor.user, actor_label=actor.label, old=old)
     db.session.commit()
     return user, link_token(user, INVITE_SALT)
 
@@ -125,10 +129,13 @@ def set_roles(actor: Actor, user_id: int, role: str, site_ids: list[int] | None)
     user = staff_member(user_id)
     if actor.user is not None and user.id == actor.user.id and role != "admin":
         raise ApiError("own_role", "You cannot take away your own admin role.", 409)
+    old = staff_state(user)
     new_role, user.moderated_site_ids = _clean_roles(role, site_ids)
     if new_role != user.role:  # a role change ends every session, as on every other privilege change
         end_all_sessions(user)
     user.role = new_role
+    if staff_state(user) != old:
+        record_staff_event("roles", user, actor=actor.user, actor_label=actor.label, old=old)
     db.session.commit()
     return user
 
@@ -139,9 +146,13 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
     user = staff_member(user_id)
     if actor.user is not None and user.id == actor.user.id:
         raise ApiError("own_account", "You cannot deactivate your own account.", 409)
+    old = staff_state(user)
     user.is_active_account = active
     if not active:
         end_all_sessions(user)
+    if old["active"] != active:
+        record_staff_event("reactivate" if active else "deactivate", user, actor=actor.user,
+                           actor_label=actor.label, old=old)
     db.session.commit()
     return user
 

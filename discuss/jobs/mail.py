@@ -25,6 +25,10 @@ NO_PUBLIC_URL = ("DISCUSS_PUBLIC_URL is not set: no email is sent, because links
                  "unsubscribe) are only built from configuration, never from a request's Host header.")
 
 
+MAIL_OFF = ("DISCUSS_MAIL_ENABLED is off: no email is sent (reply notifications, account confirmation, "
+            "password reset and staff invitations).")
+
+
 def public_url() -> str | None:
     """Base URL for links in emails: DISCUSS_PUBLIC_URL, or None. Never the request's Host header,
     which the sender of the request chooses (the links carry tokens)."""
@@ -35,7 +39,7 @@ def public_url() -> str | None:
 def mail_status() -> dict:
     """For /healthz and start-up logs: whether email can go out, and if not, why."""
     if not current_app.config.get("MAIL_ENABLED", True):
-        return {"state": "off"}
+        return {"state": "off", "reason": MAIL_OFF}
     if public_url() is None:
         return {"state": "disabled", "reason": NO_PUBLIC_URL}
     return {"state": "ok", "public_url": public_url()}

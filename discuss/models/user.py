@@ -72,3 +72,22 @@ class Ban(db.Model):
 
     def active_at(self, moment: datetime) -> bool:
         return self.lifted_at is None and (self.until is None or self.until > moment)
+
+
+class StaffEvent(db.Model):
+    """Audit row for a change to who is staff: an account created or promoted (CLI), an invite,
+    a role or site change, a deactivation or reactivation. Staff are not scoped to one site (an
+    admin covers all of them), so these rows are not ModerationEvents, which always name a site:
+    admins alone see them, on the staff page."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # "staff:<id>" for an admin in the dashboard, "cli" for a shell command.
+    actor_label: Mapped[str] = mapped_column(String(64))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    # Kept so the row still says whom it was about if the account is deleted.
+    target_email: Mapped[str | None] = mapped_column(String(254))
+    # {"old": {"role", "sites", "active"}, "new": {...}}: what changed.
+    details: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

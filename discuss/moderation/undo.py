@@ -158,7 +158,32 @@ def _undo_ban(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     if ban is None or not ban.active_at(utcnow()):
         raise NotReversible("That ban is no longer active.")
     ban.lifted_at = utcnow()
-    return {"details": {"ban_ids": [ban.id]}}
+    restored, changed = _restore_ban_rejections(actor, event)
+    return {"details": {"ban_ids": [ban.id], "comments_restored": restored, "comments_changed_since": changed}}
+
+
+def _restore_ban_rejections(actor: Actor, ban_event: ModerationEvent) -> tuple[list[int], list[int]]:
+    """Put back the comments the ban rejected from the queue ("reject pending" when banning), each
+    to its status and reasons before the ban, each with its own undo row (so the rejection is
+    marked undone). A comment whose latest audit row is no longer that rejection was decided again
+    since: it is left as it is, and named in the ban's undo row."""
+    restored, changed = [], []
+    for comment_id in (ban_event.details or {}).get("rejected_comment_ids") or []:
+        latest = db.session.scalar(select(ModerationEvent).where(ModerationEvent.comment_id == comment_id)
+                                   .order_by(ModerationEvent.id.desc()).limit(1))
+        comment = db.session.get(Comment, comment_id)
+        if (latest is None or comment is None or latest.action != "reject"
+                or "author_banned" not in (latest.reasons or []) or comment.status is not CommentStatus.REJECTED):
+            changed.append(comment_id)
+            continue
+        record = _undo_comment_status(actor, latest)
+        row = record_event(site_id=ban_event.site_id, action="undo", actor=actor.user, actor_label=actor.label,
+                           details={"undoes": latest.id, "undone_action": latest.action, "with_ban": ban_event.id,
+                                    **record.pop("details", {})}, **record)
+        row.undo_of_id = latest.id
+        touch_thread(comment.thread_id)
+        restored.append(comment_id)
+    return restored, changed
 
 
 def _undo_unban(actor: Actor, event: ModerationEvent) -> dict[str, Any]:

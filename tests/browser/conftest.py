@@ -170,3 +170,22 @@ def open_thread(page, url: str):
 def artifacts():
     os.makedirs(ARTIFACTS, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def outbox(env, monkeypatch):
+    """Mail on for this test, sent inline and kept here (discuss.jobs.mail.Mail objects) instead of
+    going out over SMTP: for flows that go through an emailed link."""
+    from discuss.jobs import mail
+
+    sent: list = []
+    monkeypatch.setattr(mail, "send", sent.append)
+    for key, value in (("MAIL_ENABLED", True), ("PUBLIC_URL", env.service.url), ("MAIL_DELIVERY", "inline")):
+        monkeypatch.setitem(env.app.config, key, value)
+    return sent
+
+
+def open_emailed_link(env, outbox, to: str) -> None:
+    """Open the link in the last email to ``to`` (as its reader would, outside the widget)."""
+    [message] = [m for m in outbox if m.to == to][-1:]
+    assert env.client.get(message.context["link"].replace(env.service.url, "")).status_code == 200

@@ -1,5 +1,6 @@
 """The widget shows a staff badge on comments written by staff, and a thread closed automatically
-N days after its first comment (the site's auto_close_days) as closed, with no comment form."""
+N days after its first comment (the site's auto_close_days) as closed, with no comment form.
+(The widget's sign-up and password reset screens are in test_widget_accounts_browser.py.)"""
 from __future__ import annotations
 
 import os
@@ -52,30 +53,3 @@ def test_staff_badge_and_auto_closed_thread(env, new_page, artifacts):
             site = db.session.query(Site).filter_by(slug="demo").one()
             site.settings = before
             db.session.commit()
-
-
-def test_reader_resets_a_forgotten_password(env, new_page, artifacts):
-    response = env.client.post("/api/v1/auth/register", json={"email": "forgetful@example.com",
-                                                              "password": "original passphrase",
-                                                              "display_name": "Forgetful Fran"})
-    assert response.status_code == 201
-    page = new_page(width=420)
-    frame = open_thread(page, env.demo_url("reset-story"))
-    frame.locator("button.dc-link", has_text="Sign in").first.click()
-    frame.locator("button.dc-forgot").click()
-    frame.locator("input[name=email]").fill("forgetful@example.com")
-    frame.locator("button", has_text="Email me a link").click()
-    expect_text = "If an account uses that address"
-    frame.locator(f".dc-auth p[role=status]:has-text('{expect_text}')").wait_for()
-    page.locator("iframe[name=discuss-thread]").screenshot(path=os.path.join(artifacts, "widget-forgot-password.png"))
-    with env.app.app_context():
-        from discuss.identity.staff_admin import RESET_SALT, link_token
-        user = db.session.query(User).filter_by(email="forgetful@example.com").one()
-        link = f"{env.service.url}/auth/reset?token={link_token(user, RESET_SALT)}"
-    reset = new_page(width=360)
-    reset.goto(link)
-    reset.fill("#password", "a brand new passphrase")
-    reset.click("button:has-text('Set the new password')")
-    reset.wait_for_selector(".flash-ok:has-text('Your password is changed')")
-    assert env.client.post("/api/v1/auth/login", json={"email": "forgetful@example.com",
-                                                       "password": "a brand new passphrase"}).status_code == 200

@@ -28,3 +28,15 @@ def flatten(nodes: list[dict]) -> list[dict]:
         out.append(node)
         out.extend(flatten(node["replies"]))
     return out
+
+
+def sign_up(client, email: str = "ann@example.com", password: str = "correct horse battery", name: str = "Ann"):
+    """A reader account made the way a reader makes one (sign up, open the emailed link), then
+    signed in through the API; returns the sign-in response (token and viewer). Needs an app context.
+    The registration endpoint itself (202 "check your email") is tested in test_registration.py."""
+    from discuss.identity import registration
+
+    registration.confirm(registration.register(email, password, name).token)
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response

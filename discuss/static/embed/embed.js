@@ -1,6 +1,6 @@
 /* discuss embed loader: runs on the publisher's page. It adds one iframe (the thread, served and
  * isolated by the comment host) and fills comment counts. It reads nothing from the page except
- * its own data-* attributes, the canonical URL and the title, and only accepts messages from the
+ * its own data-* attributes, the canonical URL, the title and our own #discuss-… fragments, and only accepts messages from the
  * comment host's origin. A single sign-on token (data-sso-token or window.discussSSO(token)) goes
  * to the iframe by postMessage addressed to the comment host, never in its URL. */
 (function () {
@@ -40,6 +40,11 @@
     // A permalink (#discuss-comment-<id>): the thread opens at that comment.
     function linked() { var m = /^#discuss-comment-(\d+)$/.exec(location.hash); return m && m[1]; }
     if (linked()) q.set('comment', linked());
+    // A password-reset link from our email (#discuss-reset=<token>): out of the address bar (and
+    // so out of bookmarks, history and the page's later reads) at once; the widget gets it by
+    // postMessage, never in its URL.
+    var reset = /^#discuss-reset=([\w.\-]{1,2000})$/.exec(location.hash);
+    if (reset) history.replaceState(history.state, '', location.pathname + location.search);
     // SSO state: the attribute's token ('' = signed out) unless the page calls discussSSO itself.
     var manual = ds.sso === 'manual';
     var sso = manual ? undefined : (ds.ssoToken || null);
@@ -70,7 +75,13 @@
       if (e.origin !== host || e.source !== frame.contentWindow) return;
       var d = e.data;
       if (!d) return;
-      if (d.type === 'discuss:ready') { ready = true; sendSSO(); return; }
+      if (d.type === 'discuss:ready') {
+        ready = true;
+        sendSSO();
+        if (reset) frame.contentWindow.postMessage({ type: 'discuss:reset', token: reset[1] }, host);
+        reset = null;
+        return;
+      }
       if (d.type === 'discuss:login' && ds.ssoLoginUrl) { location.href = ds.ssoLoginUrl; return; }
       if (d.type === 'discuss:scroll') {
         window.scrollTo({ top: frame.getBoundingClientRect().top + window.pageYOffset + Math.max(0, Number(d.top) || 0) - 80, behavior: 'smooth' });

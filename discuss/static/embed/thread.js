@@ -131,7 +131,8 @@
     if (code === 'rejected_as_spam') return t('err_spam');
     if (code === 'origin_not_allowed') return t('err_unknown_site');
     if (code === 'invalid_credentials') return t('err_invalid_credentials');
-    if (code === 'email_taken') return t('err_email_taken');
+    if (code === 'invalid_link' || code === 'link_expired') return t('err_link');
+    if (code === 'registration_unavailable') return t('err_registration_unavailable');
     if (code === 'account_disabled') return t('err_account_disabled');
     if (code === 'validation_failed' && err.fields) {
       return Object.entries(err.fields).map(([field, msg]) => {
@@ -926,7 +927,8 @@
     return box;
   }
 
-  function openAuth(mode) {
+  // note: a message above the form (after signing up or resetting); email: prefilled.
+  function openAuth(mode, note, email) {
     const id = nextId('a');
     const reg = mode === 'register';
     const err = h('p', { class: 'dc-error', role: 'alert' });
@@ -936,6 +938,7 @@
     const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t(reg ? 'register' : 'sign_in') });
     const form = h('form', { class: 'dc-panel dc-auth', novalidate: true, 'aria-labelledby': id + 't' },
       h('h3', { class: 'dc-form-title', id: id + 't', text: t(reg ? 'register_title' : 'sign_in_title') }),
+      note ? h('p', { class: 'dc-hint dc-auth-note', role: 'status', text: note }) : null,
       reg ? field('display_name', t('display_name_label'), { autocomplete: 'nickname', maxlength: 64 }) : null,
       field('email', t('email_label_required'), { type: 'email', autocomplete: 'email', maxlength: 254 }),
       field('password', t('password_label'), { type: 'password', autocomplete: reg ? 'new-password' : 'current-password', minlength: reg ? 10 : null, 'aria-describedby': reg ? id + 'h' : null }),
@@ -961,9 +964,11 @@
       submit.disabled = true;
       try {
         const { data } = await api('POST', reg ? '/auth/register' : '/auth/login', body);
+        // Signing up answers the same for every address: the emailed link creates the account.
+        if (reg) return openAuth('login', t('registered_check_email'), body.email);
         adopt(data);
         state.ssoError = null;
-        announce(t(reg ? 'registered' : 'signed_in', { name: data.viewer.name }));
+        announce(t('signed_in', { name: data.viewer.name }));
         await load(true);
         focusIn('textarea');
       } catch (ex) {
@@ -974,9 +979,11 @@
       }
     });
     composeHost.replaceChildren(form);
-    form.querySelector('input').focus();
+    if (email) form.querySelector('[name=email]').value = email;
+    form.querySelector(email ? '[name=password]' : 'input').focus();
   }
-  /* Password reset: the service emails a one-time link; the new password is chosen on its page. */
+  /* Password reset: the service emails a one-time link back to this article (#discuss-reset=…,
+     handed over by embed.js); openReset chooses the new password here. */
   function openForgot() {
     const id = nextId('f');
     const msg = h('p', { class: 'dc-hint', role: 'status' });
@@ -994,7 +1001,7 @@
       if (!email) { msg.textContent = t('err_fill_in'); return; }
       submit.disabled = true;
       try {
-        await api('POST', '/auth/password/forgot', { email, site: CFG.site });
+        await api('POST', '/auth/password/forgot', { email, site: CFG.site, url: CFG.url });
         msg.textContent = t('forgot_sent');
       } catch (ex) {
         submit.disabled = false;
@@ -1003,6 +1010,36 @@
     });
     composeHost.replaceChildren(form);
     form.querySelector('input').focus();
+  }
+
+  function openReset(token) {
+    const id = nextId('r');
+    const err = h('p', { class: 'dc-error', role: 'alert' });
+    const input = h('input', { id: id + 'p', name: 'password', type: 'password', class: 'dc-input', required: true,
+      autocomplete: 'new-password', minlength: 10, 'aria-describedby': id + 'h' });
+    const submit = h('button', { type: 'submit', class: 'dc-btn dc-btn-primary', text: t('reset_save') });
+    const form = h('form', { class: 'dc-panel dc-auth dc-reset', novalidate: true, 'aria-labelledby': id + 't' },
+      h('h3', { class: 'dc-form-title', id: id + 't', text: t('forgot_title') }),
+      h('div', { class: 'dc-field' }, h('label', { for: id + 'p', class: 'dc-label', text: t('acc_password_new') }), input),
+      h('p', { class: 'dc-hint', id: id + 'h', text: t('password_hint') }), err,
+      h('div', { class: 'dc-form-actions' }, submit));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.textContent = '';
+      try {
+        await api('POST', '/auth/password/reset', { token, password: input.value });
+        if (isSession(auth.token)) await dropSession(); // every session ended on the server
+        openAuth('login', t('reset_done'));
+      } catch (ex) {
+        submit.disabled = false;
+        err.textContent = ex.fields && ex.fields.password ? t('err_password') : errorText(ex);
+        input.focus();
+      }
+    });
+    composeHost.replaceChildren(form);
+    input.focus();
+    if (CFG.parentOrigin) window.parent.postMessage({ type: 'discuss:scroll', top: form.offsetTop }, CFG.parentOrigin);
   }
 
   /* ---------- "My account": reply emails, data download, password, deletion ---------- */
@@ -1137,11 +1174,19 @@
   // server checked against the site's allowed origins (CFG.parentOrigin).
   let started = false;
   let ssoChain = Promise.resolve();
-  const start = () => { if (!started) { started = true; load(true).then(() => CFG.focus && reveal(CFG.focus)); } };
+  let firstLoad;
+  const start = () => {
+    if (!started) { started = true; firstLoad = load(true).then(() => CFG.focus && reveal(CFG.focus)); }
+    return firstLoad;
+  };
   window.addEventListener('message', (e) => {
     if (!CFG.parentOrigin || e.source !== window.parent || e.origin !== CFG.parentOrigin) return;
     const d = e.data;
     if (d && d.type === 'discuss:focus') return reveal(Number(d.id));
+    if (d && d.type === 'discuss:reset' && typeof d.token === 'string' && d.token.length < 2048) {
+      const token = d.token;
+      return void start().then(() => openReset(token));
+    }
     if (!d || d.type !== 'discuss:sso') return;
     const token = typeof d.token === 'string' && d.token.length < 8192 ? d.token : null;
     ssoChain = ssoChain.then(() => sso(token)).then(() => (started ? load(true) : start()));
