@@ -131,6 +131,9 @@ class Config:
     METRICS_MULTIPROC_DIR: str | None = None
     # Live updates (issue 17): how often an open widget asks whether its thread changed.
     LIVE_POLL_SECONDS = 3
+    # HTTP caching (issue 19): after a public read's max-age (a site setting) runs out, a cache may
+    # still answer with it for this many seconds while it fetches a fresh one in the background.
+    CACHE_STALE_WHILE_REVALIDATE_SECONDS = 30
 
     @classmethod
     def from_env(cls) -> dict[str, Any]:
@@ -170,7 +173,8 @@ class Config:
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS",
-                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS"):
+                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS",
+                         "CACHE_STALE_WHILE_REVALIDATE_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
         for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"):
