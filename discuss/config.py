@@ -134,6 +134,9 @@ class Config:
     # HTTP caching (issue 19): after a public read's max-age (a site setting) runs out, a cache may
     # still answer with it for this many seconds while it fetches a fresh one in the background.
     CACHE_STALE_WHILE_REVALIDATE_SECONDS = 30
+    # Each process answers a repeated anonymous read (thread page, counts) from memory for this long
+    # before asking the database again; its own writes clear it at once. 0: off.
+    PUBLIC_READ_CACHE_SECONDS = 1.0
 
     @classmethod
     def from_env(cls) -> dict[str, Any]:
@@ -177,7 +180,7 @@ class Config:
                          "CACHE_STALE_WHILE_REVALIDATE_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
-        for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"):
+        for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "PUBLIC_READ_CACHE_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_float(env_name)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -202,6 +205,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     SCORER_ENABLED = False
     SCORING_TIMEOUT_MS = 5000
+    # Tests change rows directly between two reads; the tests of this cache turn it on.
+    PUBLIC_READ_CACHE_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

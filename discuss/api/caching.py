@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+import threading
+import time
+from typing import Any, Callable, Iterable
 
 from flask import Response, current_app, request
+from werkzeug.http import parse_etags, unquote_etag
+
+from discuss import metrics
 
 from discuss.api.helpers import raw_json
 from discuss.models import Site
@@ -54,3 +59,83 @@ def public_json(body: dict[str, Any], site: Site) -> Response:
     encoded = json.dumps(body, separators=(",", ":")).encode()
     etag = hashlib.sha256(encoded).hexdigest()[:32]
     return not_modified(site, etag) or public_page(encoded, site, etag)
+
+
+# -- per-process micro-cache in front of Flask ---------------------------------------------------
+
+class PublicReads:
+    """WSGI middleware: a repeated anonymous read (same path, query, Origin and host) is answered
+    from this process's memory for ``PUBLIC_READ_CACHE_SECONDS`` (1 s), with the bytes and headers
+    Flask answered it with, before routing, sessions, hooks and the database: under a spike, one
+    request per URL per second per process costs a query. Only answers marked public are kept
+    (never one to a request with a token or the session cookie, never one that sets a cookie), and
+    any write through this process clears it, so a reader's own post shows at once; another
+    process's writes show within the TTL (well inside the HTTP max-age that caches use anyway)."""
+
+    PATHS = ("/api/v1/comments", "/api/v1/counts")
+    READ_ONLY_POSTS = ("/api/v1/counts", "/api/v1/preview")  # POSTs that change nothing
+    MAX_ITEMS = 10_000
+
+    def __init__(self, wsgi_app, app):
+        self.wsgi_app = wsgi_app
+        self.ttl = float(app.config["PUBLIC_READ_CACHE_SECONDS"] or 0)
+        self.cookie = app.config["SESSION_COOKIE_NAME"] + "="
+        self.items: dict[tuple, tuple[float, str, list, bytes, str]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if method != "GET":
+            if method not in ("HEAD", "OPTIONS") and environ.get("PATH_INFO") not in self.READ_ONLY_POSTS and self.items:
+                self.items.clear()  # a write in this process: its readers see it at once
+            return self.wsgi_app(environ, start_response)
+        if (self.ttl <= 0 or environ.get("PATH_INFO") not in self.PATHS or "HTTP_AUTHORIZATION" in environ
+                or self.cookie in environ.get("HTTP_COOKIE", "")):
+            return self.wsgi_app(environ, start_response)
+        key = (environ["PATH_INFO"], environ.get("QUERY_STRING", ""), environ.get("HTTP_ORIGIN"),
+               environ.get("HTTP_HOST"), environ.get("wsgi.url_scheme"))
+        item = self.items.get(key)
+        if item is not None and time.monotonic() - item[0] < self.ttl:
+            return self._answer(environ, start_response, *item[1:])
+        return self._fill(key, environ, start_response)
+
+    def _answer(self, environ, start_response, endpoint: str, headers: list, body: bytes, etag: str):
+        if etag and parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(etag):
+            metrics.REQUESTS.labels(endpoint=endpoint, method="GET", status="304").inc()
+            start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k not in _BODY_HEADERS])
+            return [b""]
+        metrics.REQUESTS.labels(endpoint=endpoint, method="GET", status="200").inc()
+        start_response("200 OK", headers)
+        return [body]
+
+    def _fill(self, key: tuple, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        seen: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, capture)
+        headers = seen.get("headers") or []
+        named = {k.lower(): v for k, v in headers}
+        if (not seen.get("status", "").startswith("200") or not named.get("cache-control", "").startswith("public")
+                or "set-cookie" in named):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        endpoint = "api.list_comments" if key[0].endswith("/comments") else "api.counts_get"
+        with self.lock:
+            if len(self.items) >= self.MAX_ITEMS:
+                self.items.clear()
+            self.items[key] = (time.monotonic(), endpoint, headers, body, unquote_etag(named.get("etag"))[0] or "")
+        return [body]
+
+
+_BODY_HEADERS = ("Content-Type", "Content-Length")
+
+
+def install_public_reads(app) -> None:
+    app.wsgi_app = PublicReads(app.wsgi_app, app)
