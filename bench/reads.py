@@ -169,7 +169,11 @@ def main() -> None:
         for server in servers:
             server.terminate()
         for server in servers:
-            server.wait(10)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:  # still busy with requests wrk abandoned
+                server.kill()
+                server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -41,8 +41,9 @@ def test_a_repeated_anonymous_read_is_answered_from_memory_with_the_same_bytes_a
     second = client.get(THREAD)
     assert len(lookups) == 1
     assert second.data == first.data and second.status_code == 200
-    for header in ("ETag", "Cache-Control", "Content-Security-Policy", "Vary", "Content-Type"):
+    for header in ("ETag", "Content-Security-Policy", "Vary", "Content-Type"):
         assert second.headers[header] == first.headers[header]
+    assert second.headers["Cache-Control"].startswith("public, max-age=")  # less its age (test below)
     not_modified = client.get(THREAD, headers={"If-None-Match": first.headers["ETag"]})
     assert not_modified.status_code == 304 and not_modified.data == b"" and len(lookups) == 1
     assert not_modified.headers["ETag"] == first.headers["ETag"]
@@ -96,3 +97,15 @@ def test_entries_expire_after_the_ttl(client, thread, lookups, monkeypatch):
     monkeypatch.setattr(caching.time, "monotonic", lambda: now + 61)
     client.get(THREAD)
     assert len(lookups) == 2
+
+
+def test_an_answer_from_memory_counts_its_age_against_max_age(client, thread, monkeypatch):
+    """A proxy that stores it must not keep it past max-age counted from when it was built."""
+    from discuss.api import caching
+
+    first = client.get(THREAD)
+    assert first.headers["Cache-Control"] == "public, max-age=10, stale-while-revalidate=30"
+    now = caching.time.monotonic()
+    monkeypatch.setattr(caching.time, "monotonic", lambda: now + 3.2)
+    later = client.get(THREAD)
+    assert later.data == first.data and later.headers["Cache-Control"] == "public, max-age=6, stale-while-revalidate=30"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import threading
 import time
 from typing import Any, Callable, Iterable
@@ -96,7 +98,7 @@ class PublicReads:
                environ.get("HTTP_HOST"), environ.get("wsgi.url_scheme"))
         item = self.items.get(key)
         if item is not None and time.monotonic() - item[0] < self.ttl:
-            return self._answer(environ, start_response, *item[1:])
+            return self._answer(environ, start_response, item[1], self._aged(item[2], item[0]), *item[3:])
         return self._fill(key, environ, start_response)
 
     def _answer(self, environ, start_response, endpoint: str, headers: list, body: bytes, etag: str):
@@ -107,6 +109,21 @@ class PublicReads:
         metrics.REQUESTS.labels(endpoint=endpoint, method="GET", status="200").inc()
         start_response("200 OK", headers)
         return [body]
+
+    @staticmethod
+    def _aged(headers: list, stored: float) -> list:
+        """The stored headers with max-age reduced by the answer's age in memory (rounded up), so a
+        cache downstream never keeps it past the site's max-age counted from when it was built."""
+        age = math.ceil(time.monotonic() - stored)
+        if age <= 0:
+            return headers
+        aged = []
+        for name, value in headers:
+            match = _MAX_AGE.match(value) if name == "Cache-Control" else None
+            if match:
+                value = f"public, max-age={max(int(match.group(1)) - age, 0)}{match.group(2)}"
+            aged.append((name, value))
+        return aged
 
     def _fill(self, key: tuple, environ: dict, start_response: Callable) -> Iterable[bytes]:
         seen: dict = {}
@@ -135,6 +152,7 @@ class PublicReads:
 
 
 _BODY_HEADERS = ("Content-Type", "Content-Length")
+_MAX_AGE = re.compile(r"public, max-age=(\d+)(.*)")
 
 
 def install_public_reads(app) -> None:
