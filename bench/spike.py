@@ -128,7 +128,8 @@ def visible_after(base: str, comment_id: int, posted: float, limit: float) -> fl
     return None
 
 
-def measure(name: str, base: str, args, pids: list[int], posts: int = 0, post_base: str | None = None) -> dict:
+def measure(name: str, base: str, args, pids: list[int], proxy_pids: list[int] | None = None, posts: int = 0,
+            post_base: str | None = None) -> dict:
     delays: list[float | None] = []
 
     def poster():
@@ -140,17 +141,23 @@ def measure(name: str, base: str, args, pids: list[int], posts: int = 0, post_ba
             time.sleep(1.0)
 
     thread = threading.Thread(target=poster, daemon=True) if posts else None
-    before = cpu_seconds(pids)
+    before, proxy_before = cpu_seconds(pids), cpu_seconds(proxy_pids or [])
     started = time.monotonic()
     if thread:
         thread.start()
     result = run_wrk(base + PAGE, args.seconds, args.connections)
     if thread:
         thread.join(args.max_age * posts + 60)
-    result["origin_cpu"] = (cpu_seconds(pids) - before) / (time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    result["origin_cpu"] = (cpu_seconds(pids) - before) / elapsed
+    result["proxy_cpu"] = (cpu_seconds(proxy_pids or []) - proxy_before) / elapsed
+    # Requests answered per second of server CPU (origin + proxy): what each set-up costs,
+    # whatever share of the loaded machine it got.
+    result["per_cpu_second"] = result["rps"] / max(result["origin_cpu"] + result["proxy_cpu"], 1e-9)
     result["delays"] = delays
     print(f"{name:28} {result['rps']:>9.0f} {result['p50_ms']:>8.1f} {result['p99_ms']:>9.1f} "
-          f"{result['non_2xx']:>8} {100 * result['origin_cpu']:>10.0f}%  {result['socket_errors']}", flush=True)
+          f"{result['non_2xx']:>8} {100 * result['origin_cpu']:>10.0f}% {100 * result['proxy_cpu']:>9.0f}% "
+          f"{result['per_cpu_second']:>10.0f}  {result['socket_errors']}", flush=True)
     return result
 
 
@@ -192,8 +199,9 @@ def main() -> None:
         print(f"{args.connections} readers (wrk connections) on one 200-comment thread, first page (50 top-level "
               f"comments), {args.seconds} s per phase; gunicorn {args.workers} sync workers, SQLite; nginx "
               f"proxy_cache; max-age {args.max_age} s. Origin answers: Cache-Control: {headers['Cache-Control']}\n")
-        print(f"{'phase':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'non-2xx':>8} {'origin CPU':>11}")
+        print(f"{'phase':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'non-2xx':>8} {'origin CPU':>11} {'nginx CPU':>10} {'req/CPU-s':>10}")
         pids = process_tree(processes[0].pid)
+        nginx_pids = process_tree(processes[1].pid)
         runs: dict[str, list[dict]] = {"direct": [], "nginx": []}
         for round_no in range(args.rounds):
             order = ("direct", "nginx") if round_no % 2 == 0 else ("nginx", "direct")
@@ -202,14 +210,17 @@ def main() -> None:
                 if phase == "direct":
                     runs["direct"].append(measure("straight to gunicorn", origin, args, pids))
                 else:
-                    runs["nginx"].append(measure("through nginx proxy_cache", proxy, args, pids, posts=args.posts,
+                    runs["nginx"].append(measure("through nginx proxy_cache", proxy, args, pids, nginx_pids, posts=args.posts,
                                                  post_base=proxy))
-        direct = {k: statistics.median(r[k] for r in runs["direct"]) for k in ("rps", "p99_ms")}
-        cached = {k: statistics.median(r[k] for r in runs["nginx"]) for k in ("rps", "p99_ms")}
+        keys = ("rps", "p99_ms", "per_cpu_second")
+        direct = {k: statistics.median(r[k] for r in runs["direct"]) for k in keys}
+        cached = {k: statistics.median(r[k] for r in runs["nginx"]) for k in keys}
         print(f"\nmedians of {args.rounds} rounds: {direct['rps']:.0f} req/s direct, {cached['rps']:.0f} through nginx: "
               f"{cached['rps'] / direct['rps']:.1f}x (target >= 10x); p99 {cached['p99_ms']:.1f} ms through nginx vs "
               f"{direct['p99_ms']:.1f} ms direct (wrk leaves requests over its 2 s timeout out of the latencies: "
               f"see the timeouts)")
+        print(f"requests per second of server CPU: {direct['per_cpu_second']:.0f} direct, {cached['per_cpu_second']:.0f} "
+              f"through nginx (origin + nginx): {cached['per_cpu_second'] / direct['per_cpu_second']:.1f}x")
         delays = [d for r in runs["nginx"] for d in r["delays"]]
         shown = sorted(d for d in delays if d is not None)
         print("new comment -> visible through the cache, while the spike ran: "
