@@ -10,7 +10,8 @@ phase, the ratio of the medians, and the CPU the origin spent in each phase.
 
 During the nginx phase it also posts comments (through nginx, as a reader would) and measures how
 long each takes to appear through the cache: an anonymous reader polling the same URL through
-nginx every 100 ms until the page's ``thread.last_id`` is the new comment's id. The site's
+nginx every 100 ms, from the moment the POST returned, until the page's ``thread.last_id`` is the
+new comment's id. The site's
 max-age (``cache_max_age_seconds``, 10 s by default; --max-age to change) bounds it.
 
     .venv/bin/python bench/spike.py [--connections 1000] [--seconds 20] [--rounds 3] [--posts 1] [--max-age 10]
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import resource
 import json
 import os
 import shutil
@@ -135,13 +137,14 @@ def measure(name: str, base: str, args, pids: list[int], proxy_pids: list[int] |
     def poster():
         time.sleep(2.0)
         for _ in range(posts):
-            posted = time.monotonic()
             comment_id = post_comment(post_base)
+            posted = time.monotonic()  # the POST returned: the comment is committed
             delays.append(visible_after(base, comment_id, posted, args.max_age + 30))
             time.sleep(1.0)
 
     thread = threading.Thread(target=poster, daemon=True) if posts else None
     before, proxy_before = cpu_seconds(pids), cpu_seconds(proxy_pids or [])
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the only child that exits
     started = time.monotonic()
     if thread:
         thread.start()
@@ -153,11 +156,13 @@ def measure(name: str, base: str, args, pids: list[int], proxy_pids: list[int] |
     result["proxy_cpu"] = (cpu_seconds(proxy_pids or []) - proxy_before) / elapsed
     # Requests answered per second of server CPU (origin + proxy): what each set-up costs,
     # whatever share of the loaded machine it got.
+    client = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["wrk_cpu"] = (client.ru_utime + client.ru_stime - client_before.ru_utime - client_before.ru_stime) / elapsed
     result["per_cpu_second"] = result["rps"] / max(result["origin_cpu"] + result["proxy_cpu"], 1e-9)
     result["delays"] = delays
     print(f"{name:28} {result['rps']:>9.0f} {result['p50_ms']:>8.1f} {result['p99_ms']:>9.1f} "
           f"{result['non_2xx']:>8} {100 * result['origin_cpu']:>10.0f}% {100 * result['proxy_cpu']:>9.0f}% "
-          f"{result['per_cpu_second']:>10.0f}  {result['socket_errors']}", flush=True)
+          f"{result['per_cpu_second']:>10.0f} {100 * result['wrk_cpu']:>8.0f}%  {result['socket_errors']}", flush=True)
     return result
 
 
@@ -199,7 +204,7 @@ def main() -> None:
         print(f"{args.connections} readers (wrk connections) on one 200-comment thread, first page (50 top-level "
               f"comments), {args.seconds} s per phase; gunicorn {args.workers} sync workers, SQLite; nginx "
               f"proxy_cache; max-age {args.max_age} s. Origin answers: Cache-Control: {headers['Cache-Control']}\n")
-        print(f"{'phase':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'non-2xx':>8} {'origin CPU':>11} {'nginx CPU':>10} {'req/CPU-s':>10}")
+        print(f"{'phase':28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'non-2xx':>8} {'origin CPU':>11} {'nginx CPU':>10} {'req/CPU-s':>10} {'wrk CPU':>9}")
         pids = process_tree(processes[0].pid)
         nginx_pids = process_tree(processes[1].pid)
         runs: dict[str, list[dict]] = {"direct": [], "nginx": []}
