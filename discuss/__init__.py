@@ -39,6 +39,8 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     install_request_metrics(app)
     from discuss.api.live import install_live_polls
     install_live_polls(app)
+    from discuss.api.caching import install_public_reads
+    install_public_reads(app)
 
     _init_scoring(app)
     _log_start_warnings(app)

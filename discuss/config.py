@@ -135,6 +135,12 @@ class Config:
     METRICS_MULTIPROC_DIR: str | None = None
     # Live updates (issue 17): how often an open widget asks whether its thread changed.
     LIVE_POLL_SECONDS = 3
+    # HTTP caching (issue 19): after a public read's max-age (a site setting) runs out, a cache may
+    # still answer with it for this many seconds while it fetches a fresh one in the background.
+    CACHE_STALE_WHILE_REVALIDATE_SECONDS = 30
+    # Each process answers a repeated anonymous read (thread page, counts) from memory for this long
+    # before asking the database again; its own writes clear it at once. 0: off.
+    PUBLIC_READ_CACHE_SECONDS = 1.0
 
     @classmethod
     def from_env(cls) -> dict[str, Any]:
@@ -174,10 +180,11 @@ class Config:
                          "SCORING_TIMEOUT_MS", "SCORER_THREADS", "SCORER_MAX_BATCH", "SMTP_PORT", "IP_RETENTION_DAYS", "PROXY_HOPS",
                          "SMTP_TIMEOUT_SECONDS", "DIGEST_MAX_ITEMS", "READER_SESSION_DAYS",
                          "EMAIL_VERIFY_MAX_AGE_HOURS", "SSO_MAX_TOKEN_LIFETIME_SECONDS", "SSO_LEEWAY_SECONDS",
-                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS", "SWEEP_SECONDS"):
+                         "WEBHOOK_MAX_ATTEMPTS", "LIVE_POLL_SECONDS", "SWEEP_SECONDS",
+                         "CACHE_STALE_WHILE_REVALIDATE_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_int(env_name, 0)
-        for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS"):
+        for env_name in ("WEBHOOK_RETRY_BASE_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", "PUBLIC_READ_CACHE_SECONDS"):
             if _env(env_name) not in (None, ""):
                 values[env_name] = _env_float(env_name)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -205,6 +212,8 @@ class TestingConfig(Config):
     # No background sweeper in test apps: one left behind by an earlier test could route a later
     # test's comments (PostgreSQL tests share one database). Sweeper tests start their own.
     SWEEP_SECONDS = 0
+    # Tests change rows directly between two reads; the tests of this cache turn it on.
+    PUBLIC_READ_CACHE_SECONDS = 0.0
 
 
 class ProductionConfig(Config):

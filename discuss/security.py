@@ -9,7 +9,8 @@ import secrets
 import tempfile
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
@@ -73,6 +74,7 @@ def public_url_is_https(app: Flask) -> bool:
 
 def install_security_headers(app: Flask) -> None:
     hsts = public_url_is_https(app)
+    app.session_interface = CookieFreeSessionInterface()
 
     @app.after_request
     def _headers(response):
@@ -82,7 +84,35 @@ def install_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if hsts:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
-        return response
+        return keep_personal_answers_private(response)
+
+
+PRIVATE = "private, no-store"
+
+
+def keep_personal_answers_private(response):
+    """An answer to a request with credentials (a bearer token or the session cookie), or one that
+    sets the session cookie, may carry that caller's data: no shared cache may keep it and no
+    browser may store it, whatever the view set. Views mark public reads public
+    (discuss/api/caching.py); this is the one guard."""
+    token = "Authorization" in request.headers
+    cookie = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+    if token or cookie or session.modified:
+        response.headers["Cache-Control"] = PRIVATE
+        response.vary.update(("Authorization", "Cookie") if token else ("Cookie",))
+    return response
+
+
+class CookieFreeSessionInterface(SecureCookieSessionInterface):
+    """Flask adds ``Vary: Cookie`` to every answer whose session was looked at, and Flask-Login
+    looks at it on every request. An anonymous answer to a request with no session cookie, that
+    sets none, does not depend on cookies: without the Vary, caches and CDNs keep one copy for
+    every reader rather than one per reader's cookies (or none at all)."""
+
+    def save_session(self, app, session, response) -> None:
+        if not session and not session.modified and self.get_cookie_name(app) not in request.cookies:
+            return
+        super().save_session(app, session, response)
 
 
 # -- input guards: malformed input is a 4xx, never a 500 -------------------------------------------

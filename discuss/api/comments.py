@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 
-from discuss.api import bp, schemas
+from discuss.api import bp, caching, schemas
 from discuss.api.cors import add_cors_headers, check_origin, preflight
-from discuss.api.helpers import config, json_body, raw_json, request_ip_hash, viewer
+from discuss.api.helpers import config, json_body, request_ip_hash, viewer
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
 from discuss.models import AuthorKind, Comment
@@ -78,10 +78,15 @@ def list_comments():
     if site is None:
         raise ApiError("unknown_site", f"No site '{site_slug}' is registered here.", 404)
     check_origin(site)
-    body, encoded = reading.read_thread(site, thread, article, page)
     reader = viewer(required_if_sent=False)
-    if reader is None:
-        return raw_json(encoded)
+    if reader is None:  # the public page, the same for everyone: cacheable (discuss/api/caching.py)
+        etag = reading.page_etag(site, thread, article, page)
+        cached = caching.not_modified(site, etag)
+        if cached is not None:
+            return cached
+        _, encoded = reading.read_thread(site, thread, article, page)
+        return caching.public_page(encoded, site, etag)
+    body, _ = reading.read_thread(site, thread, article, page)
     pending = reading.own_pending(thread, reader) if thread is not None else []
     merged = reading.merge_own_pending(body, pending, first_page=page.cursor is None)
     if thread is not None:

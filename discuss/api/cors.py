@@ -45,7 +45,7 @@ def preflight() -> Response | None:
         response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
         response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = "600"
-    response.headers["Vary"] = "Origin"
+    response.vary.add("Origin")
     return response
 
 
@@ -54,5 +54,5 @@ def add_cors_headers(response: Response) -> Response:
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "Retry-After, X-RateLimit-Remaining"
-    response.headers["Vary"] = "Origin"
+    response.vary.add("Origin")
     return response

@@ -19,6 +19,7 @@ from discuss.security import ID_MAX
 
 JSON = "application/json"
 ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+COUNTS = {"type": "object", "required": ["counts"], "properties": {"counts": {"type": "object"}}}
 SITE_PARAM = {"name": "site", "in": "query", "required": True,
               "schema": {"type": "string", "minLength": 1, "maxLength": 64},
               "example": "news"}
@@ -147,7 +148,8 @@ def public_paths() -> dict[str, Any]:
     return {
         "/comments": {
             "get": op("A thread's published comments, nested, one page of top-level comments.", answer(
-                "The thread.", ref("Thread")), params=[
+                "The thread.", ref("Thread"), extra={"304": {"description": "Not changed since the ETag sent "
+                                                                     "(If-None-Match; anonymous reads)."}}), params=[
                 SITE_PARAM, ARTICLE_PARAM,
                 {"name": "sort", "in": "query", "schema": {"enum": ["oldest", "newest", "top"]}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -201,8 +203,15 @@ def public_paths() -> dict[str, Any]:
         "/preview": {"post": op("Render Markdown as the service would.", answer("HTML.", {
             "type": "object", "required": ["html"], "properties": {"html": {"type": "string"}}}),
             request=body(object_schema(schemas.PREVIEW_SCHEMA)), security=[{}])},
-        "/counts": {"post": op("Published comment counts for many articles.", answer("Counts by article.", {
-            "type": "object", "required": ["counts"], "properties": {"counts": {"type": "object"}}}),
+        "/counts": {"get": op("Published comment counts for many articles, cacheable (ETag, Cache-Control).",
+                              answer("Counts by article.", COUNTS, extra={"304": {"description": "Not changed."}}),
+                              params=[SITE_PARAM, {"name": "article", "in": "query", "required": True, "style": "form",
+                                                   "explode": True, "schema": {
+                                                       "type": "array", "minItems": 1,
+                                                       "maxItems": config["MAX_COUNT_ARTICLES"],
+                                                       "items": {"type": "string", "minLength": 1, "maxLength": 512}}}],
+                              security=[{}]),
+                    "post": op("Published comment counts for many articles.", answer("Counts by article.", COUNTS),
             request=body(object_schema(schemas.COUNTS_SCHEMA, articles={
                 "type": "array", "minItems": 1, "maxItems": config["MAX_COUNT_ARTICLES"],
                 "items": {"type": "string", "minLength": 1, "maxLength": 512}})), security=[{}])},

@@ -24,6 +24,9 @@ HELP = {
     "auto_hold_reports": "Take a published comment out of the thread for review once it has this many open "
                          "reports (0 = never).",
     "auto_close_days": "Close a thread to new comments this many days after its first comment (0 = never).",
+    "cache_max_age_seconds": "Browsers, proxies and CDNs may reuse a thread page or counts for this long, so a "
+                             "new comment or a removal can take this long to reach readers who open the thread "
+                             "(0 = they must check each time).",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
@@ -33,7 +36,7 @@ LABELS = {
     "ban_ip_days": "Ban covers the address (days)",
     "rejection_feedback": "Tell authors why a comment was rejected", "proof_of_work": "Proof of work before posting",
     "toxicity_nudge": "Toxicity nudge", "auto_hold_reports": "Hold after this many reports",
-    "auto_close_days": "Close threads after (days)",
+    "auto_close_days": "Close threads after (days)", "cache_max_age_seconds": "Cache public reads for (seconds)",
 }
 
 

@@ -57,6 +57,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "auto_hold_reports": 0,
     # Close a thread to new comments this many days after its first comment; 0 never closes.
     "auto_close_days": 0,
+    # HTTP caching of anonymous reads (thread pages, counts): browsers, proxies and CDNs may reuse
+    # an answer for this many seconds, so a new comment or a removal can take this long to show to
+    # readers who load the thread (open widgets learn of new comments through the live poll). 0:
+    # caches must ask every time (a cheap 304 when nothing changed).
+    "cache_max_age_seconds": 10,
 }
 
 LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
@@ -80,7 +85,8 @@ IDENTITIES = ("guest", "account", "sso")
 DELETION_POLICIES = ("anonymize", "remove")
 INT_RANGES = {"max_depth": (0, 10), "edit_window_minutes": (0, 1440), "max_links": (0, 50),
               "new_commenter_approved_min": (0, 100), "ban_ip_days": (0, 365), "auto_hold_reports": (0, 1000),
-              "auto_close_days": (0, 3650)}
+              "auto_close_days": (0, 3650),
+              "cache_max_age_seconds": (0, 3600)}
 BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge", "webhooks_allow_private")
 CHOICES = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
            "account_deletion_policy": DELETION_POLICIES, "rejection_feedback": REJECTION_FEEDBACK,

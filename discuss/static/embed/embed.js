@@ -105,13 +105,12 @@
       var id = els[i].getAttribute('data-discuss-count') || canonical();
       if (ids.indexOf(id) < 0) ids.push(id);
     }
-    // One request per 100 articles (the API's batch limit); pages rarely list more.
-    for (var start = 0; start < ids.length; start += 100) {
-      fetch(host + '/api/v1/counts', {
-        method: 'POST', mode: 'cors', credentials: 'omit',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ site: site, articles: ids.slice(start, start + 100) })
-      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+    // One GET per 50 articles (URLs stay short): a plain GET needs no CORS preflight, and
+    // browsers, proxies and CDNs may cache it (the site's cache_max_age_seconds).
+    for (var start = 0; start < ids.length; start += 50) {
+      var q = 'site=' + encodeURIComponent(site);
+      for (var k = start; k < Math.min(ids.length, start + 50); k++) q += '&article=' + encodeURIComponent(ids[k]);
+      fetch(host + '/api/v1/counts?' + q, { mode: 'cors', credentials: 'omit' }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
         if (!data || !data.counts) return;
         for (var j = 0; j < els.length; j++) {
           var key = els[j].getAttribute('data-discuss-count') || canonical();

@@ -51,7 +51,8 @@
     if (auth.token) headers.Authorization = 'Bearer ' + auth.token;
     let res;
     try {
-      res = await fetch(CFG.api + path, { method, headers, body: body ? JSON.stringify(body) : undefined, credentials: 'same-origin' });
+      // no-cache: revalidate (304), so a reader's own like or edit shows on reload
+      res = await fetch(CFG.api + path, { method, headers, body: body ? JSON.stringify(body) : undefined, credentials: 'same-origin', cache: 'no-cache' });
     } catch (e) {
       throw { code: 'network' };
     }
