@@ -109,3 +109,30 @@ def test_an_answer_from_memory_counts_its_age_against_max_age(client, thread, mo
     monkeypatch.setattr(caching.time, "monotonic", lambda: now + 3.2)
     later = client.get(THREAD)
     assert later.data == first.data and later.headers["Cache-Control"] == "public, max-age=6, stale-while-revalidate=30"
+
+
+def _process(app):
+    """Another process's memory: a second PublicReads in front of the same Flask app and database."""
+    from werkzeug.test import Client
+
+    from discuss.api.caching import PublicReads
+
+    return Client(PublicReads(app.wsgi_app.wsgi_app, app))
+
+
+def test_with_redis_a_write_through_another_process_is_in_the_next_read_here(app, thread, lookups, redis_url):
+    app.config["REDIS_URL"] = redis_url
+    here, there = _process(app), _process(app)
+    here.get(THREAD)
+    here.get(THREAD)
+    assert len(lookups) == 1  # kept in this process
+    assert post_comment(there, "Written through the other instance").status_code == 201
+    assert "Written through the other instance" in here.get(THREAD).get_data(as_text=True)
+
+
+def test_with_redis_unreadable_a_read_is_built_afresh_rather_than_served_from_memory(app, thread, lookups):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    here = _process(app)
+    here.get(THREAD)
+    here.get(THREAD)
+    assert len(lookups) == 2

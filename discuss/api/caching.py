@@ -19,6 +19,8 @@ import time
 from typing import Any, Callable, Iterable
 
 from flask import Response, current_app, request
+from redis import Redis
+from redis.exceptions import RedisError
 from werkzeug.http import parse_etags, unquote_etag
 
 from discuss import metrics
@@ -71,8 +73,12 @@ class PublicReads:
     Flask answered it with, before routing, sessions, hooks and the database: under a spike, one
     request per URL per second per process costs a query. Only answers marked public are kept
     (never one to a request with a token or the session cookie, never one that sets a cookie), and
-    any write through this process clears it, so a reader's own post shows at once; another
-    process's writes show within the TTL (well inside the HTTP max-age that caches use anyway)."""
+    any write through this process clears it, so a reader's own post shows at once. With
+    ``DISCUSS_REDIS_URL`` (several processes or instances), every write also bumps one shared
+    counter and a kept answer is served only while the counter has not moved, so a write through
+    any instance is in the next read through every other one (one Redis GET per read; if Redis
+    cannot be read the answer is built afresh). Without Redis, another process's writes show
+    within the TTL (well inside the HTTP max-age that caches use anyway)."""
 
     PATHS = ("/api/v1/comments", "/api/v1/counts")
     READ_ONLY_POSTS = ("/api/v1/counts", "/api/v1/preview")  # POSTs that change nothing
@@ -82,24 +88,32 @@ class PublicReads:
         self.wsgi_app = wsgi_app
         self.ttl = float(app.config["PUBLIC_READ_CACHE_SECONDS"] or 0)
         self.cookie = app.config["SESSION_COOKIE_NAME"] + "="
-        self.items: dict[tuple, tuple[float, str, list, bytes, str]] = {}
+        self.items: dict[tuple, tuple[float, str, list, bytes, str, int]] = {}
         self.lock = threading.Lock()
+        self.shared = SharedGeneration(app.config.get("REDIS_URL"))
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
         if method != "GET":
-            if method not in ("HEAD", "OPTIONS") and environ.get("PATH_INFO") not in self.READ_ONLY_POSTS and self.items:
-                self.items.clear()  # a write in this process: its readers see it at once
-            return self.wsgi_app(environ, start_response)
+            if method in ("HEAD", "OPTIONS") or environ.get("PATH_INFO") in self.READ_ONLY_POSTS:
+                return self.wsgi_app(environ, start_response)
+            self.items.clear()  # a write in this process: its readers see it at once
+            try:
+                return self.wsgi_app(environ, start_response)
+            finally:
+                self.shared.bump()  # after the view committed: every other process's next read
         if (self.ttl <= 0 or environ.get("PATH_INFO") not in self.PATHS or "HTTP_AUTHORIZATION" in environ
                 or self.cookie in environ.get("HTTP_COOKIE", "")):
             return self.wsgi_app(environ, start_response)
         key = (environ["PATH_INFO"], environ.get("QUERY_STRING", ""), environ.get("HTTP_ORIGIN"),
                environ.get("HTTP_HOST"), environ.get("wsgi.url_scheme"))
+        generation = self.shared.read()
+        if generation is None:  # Redis configured but unreadable: no way to know, build afresh
+            return self.wsgi_app(environ, start_response)
         item = self.items.get(key)
-        if item is not None and time.monotonic() - item[0] < self.ttl:
-            return self._answer(environ, start_response, item[1], self._aged(item[2], item[0]), *item[3:])
-        return self._fill(key, environ, start_response)
+        if item is not None and item[5] == generation and time.monotonic() - item[0] < self.ttl:
+            return self._answer(environ, start_response, item[1], self._aged(item[2], item[0]), *item[3:5])
+        return self._fill(key, environ, start_response, generation)
 
     def _answer(self, environ, start_response, endpoint: str, headers: list, body: bytes, etag: str):
         if etag and parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_weak(etag):
@@ -125,7 +139,7 @@ class PublicReads:
             aged.append((name, value))
         return aged
 
-    def _fill(self, key: tuple, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def _fill(self, key: tuple, environ: dict, start_response: Callable, generation: int) -> Iterable[bytes]:
         seen: dict = {}
 
         def capture(status, headers, exc_info=None):
@@ -147,8 +161,36 @@ class PublicReads:
         with self.lock:
             if len(self.items) >= self.MAX_ITEMS:
                 self.items.clear()
-            self.items[key] = (time.monotonic(), endpoint, headers, body, unquote_etag(named.get("etag"))[0] or "")
+            # Kept under the counter read BEFORE it was built: a write committed meanwhile moved the
+            # counter, so this answer is never served after it.
+            self.items[key] = (time.monotonic(), endpoint, headers, body, unquote_etag(named.get("etag"))[0] or "",
+                               generation)
         return [body]
+
+
+class SharedGeneration:
+    """One Redis counter that every write bumps, read before each kept answer is served. Without
+    Redis it always reads 0 (one process's own writes clear its memory directly)."""
+
+    KEY = "discuss:public-reads:generation"
+
+    def __init__(self, url: str | None):
+        self.client = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5) if url else None
+
+    def read(self) -> int | None:
+        if self.client is None:
+            return 0
+        try:
+            return int(self.client.get(self.KEY) or 0)
+        except (RedisError, ValueError):
+            return None
+
+    def bump(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.incr(self.KEY)
+            except RedisError:
+                pass  # readers then find Redis unreadable too, or see the TTL end
 
 
 _BODY_HEADERS = ("Content-Type", "Content-Length")
