@@ -202,8 +202,19 @@
     root.querySelectorAll(".js-select").forEach(function (box) { box.addEventListener("change", countSelected); });
   }
 
+  /* A table wider than a phone scrolls sideways inside its box; keyboard users need to reach it
+     (Tab to it, then arrow keys), so only a box that actually scrolls becomes a tab stop. */
+  function focusableScrollers() {
+    document.querySelectorAll(".audit, .table-scroll").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) { box.setAttribute("tabindex", "0"); }
+      else if (box.getAttribute("tabindex") === "0") { box.removeAttribute("tabindex"); }
+    });
+  }
+  window.addEventListener("resize", focusableScrollers);
+
   document.addEventListener("DOMContentLoaded", function () {
     bind(document);
+    focusableScrollers();
     document.querySelectorAll(".js-help").forEach(function (button) { button.addEventListener("click", toggleHelp); });
     document.querySelectorAll(".js-autosubmit select, select.js-autosubmit-field").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });
