@@ -134,10 +134,11 @@ def test_read_page_without_javascript_has_no_serious_axe_violations(env, world, 
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_demo_page_has_no_serious_axe_violations(env, world, audit_page, theme, width):
+def test_demo_page_has_no_serious_axe_violations(env, world, audit_page, artifacts, theme, width):
     page = audit_page(width, theme)
     open_thread(page, env.demo_url(article="a11y-threads"))
     expect(page.locator("[data-discuss-count]").first).not_to_have_text("…")
+    page.screenshot(path=os.path.join(artifacts, f"a11y-demo-{theme}-{width}.png"))
     assert_no_blocking(page, f"demo page {theme} {width}")
 
 
