@@ -173,3 +173,17 @@ def test_dashboard_has_no_serious_axe_violations(env, world, audit_page, screen,
         response = page.goto(base + DASHBOARD[screen].format(**world))
         assert response.status == 200
     assert_no_blocking(page, f"dashboard {screen} {theme} {width}")
+
+
+def test_demo_theme_toggle_switches_page_and_widget(env, new_page):
+    page = new_page(color_scheme="light")
+    frame = open_thread(page, env.demo_url(article="a11y-toggle"))
+    toggle = page.get_by_role("navigation", name="Colour theme")
+    expect(toggle.get_by_role("link", name="Auto")).to_have_attribute("aria-current", "true")
+    toggle.get_by_role("link", name="Dark").click()
+    page.wait_for_url("**article=a11y-toggle&theme=dark")
+    frame = open_thread(page, page.url)
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+    assert page.locator("body").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(20, 20, 20)"
+    expect(toggle.get_by_role("link", name="Dark")).to_have_attribute("aria-current", "true")
