@@ -169,6 +169,7 @@ def test_moderator_signs_in_and_triages_with_j_k_a_r(env, new_page, triage_site)
     assert focused(top)["id"] == f"c{first}"
     page.keyboard.press("a")
     expect(page.locator(f"#c{first}")).to_have_class(re.compile(r"is-done"))
+    expect(page.locator("#mod-live[role=status]")).to_have_text(f"Comment #{first}: published")
     expect(page.locator(f"#c{second}")).to_have_class(re.compile(r"is-selected"))
     info = focused(top)
     assert info["id"] == f"c{second}" and info["ring"]
