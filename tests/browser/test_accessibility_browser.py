@@ -37,7 +37,7 @@ def world(env):
              parent_id=first["comment"]["id"])
     env.post("a11y-threads", "10:00 and 16:00, says the notice at the quay.", name="Tomasz Wrenn",
              parent_id=second["comment"]["id"])
-    held = env.post("a11y-threads", "Only an idiot would cycle over that bridge.", name="Grumpy Guest",
+    held = env.post("a11y-threads", "Surely an idiot designed this cycle lane.", name="Grumpy Guest",
                     acknowledge_warning=True)
     assert held["comment"]["status"] == "pending"
     response = env.client.post("/api/v1/auth/register", json={"email": READER[0], "display_name": READER[1],
@@ -107,7 +107,7 @@ def open_widget_state(page, env, state: str):
         expect(frame.get_by_role("region", name="My account")).to_be_visible()
     elif state == "nudge":
         frame.get_by_label("Name").fill("Grumpy")
-        frame.get_by_label("Join the discussion").fill("Only an idiot would ride over that bridge.")
+        frame.get_by_label("Join the discussion").fill("Surely an idiot planned this bridge.")
         frame.get_by_role("button", name="Post comment").click()
         expect(frame.get_by_role("alertdialog")).to_contain_text("Are you sure?")
     return frame

@@ -109,7 +109,7 @@ def test_live_regions_announce_the_nudge_held_comments_and_errors(env, new_page)
     expect(alert).to_have_text("Please write a comment first. Please enter the name to show with your comment.")
     assert focused(doc)["label"] == "Join the discussion"
 
-    page.keyboard.type("Only an idiot would ride over that bridge.")
+    page.keyboard.type("Surely an idiot approved this detour.")
     tab_to(page, doc, label_is("Name"))
     page.keyboard.type("Grumpy")
     tab_to(page, doc, text_is("Post comment"))

@@ -118,7 +118,7 @@ def test_dashboard_at_200_percent_zoom_has_no_clipped_or_overlapping_content(env
     with env.app.app_context():
         if not db.session.query(User).filter_by(email=STAFF_EMAIL).first():
             make_staff(STAFF_EMAIL, Role.ADMIN, [site_by_slug("demo")])
-    env.post("zoom-queue", "Only an idiot would hold this for review.", name="Held Guest", acknowledge_warning=True)
+    env.post("zoom-queue", "Surely an idiot wrote this held comment.", name="Held Guest", acknowledge_warning=True)
     context = zoomed(browser, 1280, 900)
     try:
         page = context.new_page()
