@@ -140,11 +140,21 @@ def read_page():
                            css_url=asset_url("thread.css"), read_css_url=asset_url("read.css"))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask every host for /favicon.ico; answer with the service's icon, not a 404."""
+    response = current_app.send_static_file("favicon.ico")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
 @bp.get("/demo")
 def demo_page():
     host = request.host_url.rstrip("/")
     page = render_demo_page(host, article=request.args.get("article") or None,
-                            theme=request.args.get("theme") or None, page_url=host + "/demo")
+                            theme=request.args.get("theme") or None, page_url=host + "/demo",
+                            query=request.args.to_dict())
     return Response(page, mimetype="text/html")
 
 

@@ -33,7 +33,8 @@ _env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoes
 
 def render_demo_page(comments_host: str, site: str = DEMO_SLUG, article: str | None = None,
                      theme: str | None = None, sso_token: str | None = None, reader: str | None = None,
-                     sso_login_url: str | None = None, page_url: str | None = None) -> str:
+                     sso_login_url: str | None = None, page_url: str | None = None,
+                     query: dict[str, str] | None = None) -> str:
     """The article page HTML, loading the widget from ``comments_host`` (e.g. http://127.0.0.1:8080).
 
     ``article`` overrides the article id (by default the widget uses the canonical URL);
@@ -42,12 +43,26 @@ def render_demo_page(comments_host: str, site: str = DEMO_SLUG, article: str | N
     masthead) and goes on the snippet as data-sso-token; ``sso_login_url`` as data-sso-login-url.
     ``page_url`` is where the page is served: its canonical URL, and so the thread's article URL,
     which must be on one of the site's allowed origins (a new thread's link cannot point elsewhere).
+    ``query`` is the page's own query string: the theme toggle's links keep it and change ``theme``.
     """
     host = comments_host.rstrip("/")
+    theme = theme if theme in ("light", "dark") else None
+    theme_links = [(label, value, theme_link(query or {}, value))
+                   for label, value in (("Light", "light"), ("Dark", "dark"), ("Auto", None))]
     return _env.get_template("article.html").render(
         host=host, site=site, article=article, canonical=page_url or DEMO_ARTICLE_URL, related=RELATED,
-        theme=theme if theme in ("light", "dark") else None, sso_token=sso_token, reader=reader,
-        sso_login_url=sso_login_url)
+        theme=theme, theme_links=theme_links, sso_token=sso_token, reader=reader, sso_login_url=sso_login_url)
+
+
+def theme_link(query: dict[str, str], theme: str | None) -> str:
+    """A relative link to this page with ``?theme=`` set to theme (or removed, for "Auto": the
+    reader's own prefers-color-scheme), every other query parameter kept."""
+    from urllib.parse import urlencode
+
+    kept = {k: v for k, v in query.items() if k != "theme" and v}
+    if theme:
+        kept["theme"] = theme
+    return "?" + urlencode(kept) if kept else "?"
 
 
 def sign_demo_token(secret: str, user_id: str, name: str, site: str = DEMO_SLUG, lifetime: int = 600,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from discuss.extensions import db
-from discuss.models import Ban, Comment, CommentStatus, ModerationEvent, Report, Site, Thread, User, utcnow
+from discuss.models import AuthorKind, Ban, Comment, CommentStatus, ModerationEvent, Report, Site, Thread, User, utcnow
 from discuss.scoring.base import CORE_LABELS
 
 
@@ -49,6 +49,13 @@ class AuthorHistory:
     @property
     def account_age_days(self) -> int:
         return max(0, (utcnow() - self.user.created_at).days)
+
+    @property
+    def age_label(self) -> str:
+        """How long the author has had an account ("12d account"); a guest has none, so "guest"."""
+        if self.user.kind == AuthorKind.GUEST:
+            return "guest"
+        return f"{self.account_age_days}d account"
 
 
 @dataclass

@@ -51,16 +51,10 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"])
-    yield browser
-    browser.close()
-    pw.stop()
+def chromium(browser):
+    """The session's browser (tests/browser/conftest.py): Playwright's sync API cannot start a
+    second instance while another module's is running."""
+    return browser
 
 
 def signed_in(chromium, base: str, email: str, width: int = 1280, scheme: str = "light"):

@@ -57,6 +57,15 @@
     box.appendChild(p);
   }
 
+  /* One polite live region that exists from page load (a region added at the moment it gets its
+     text is not read out reliably), so j/k/a/r results are heard as well as seen. */
+  function announce(message) {
+    var live = document.getElementById("mod-live");
+    if (!live) { return; }
+    live.textContent = "";
+    setTimeout(function () { live.textContent = message; }, 30);
+  }
+
   function submitAction(form) {
     var item = form.closest(".mod-item");
     var data = new FormData(form);
@@ -70,6 +79,7 @@
         var ok = result[0], body = result[1];
         if (!ok) { flash((body.error && body.error.message) || "That did not work.", "error"); return; }
         updateCounts(body.counts);
+        announce("Comment #" + body.id + ": " + body.status);
         if (body.undo_url) { offerUndo(body.undo_url, "Comment #" + body.id + ": " + body.status); }
         if (document.querySelector(".thread-panel")) { refreshPage(); return; }
         if (item) {
@@ -202,8 +212,24 @@
     root.querySelectorAll(".js-select").forEach(function (box) { box.addEventListener("change", countSelected); });
   }
 
+  /* A table wider than a phone scrolls sideways inside its box; keyboard users need to reach it
+     (Tab to it, then arrow keys), so only a box that actually scrolls becomes a tab stop. */
+  function focusableScrollers() {
+    document.querySelectorAll(".audit, .table-scroll").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) { box.setAttribute("tabindex", "0"); }
+      else if (box.getAttribute("tabindex") === "0") { box.removeAttribute("tabindex"); }
+    });
+  }
+  window.addEventListener("resize", focusableScrollers);
+
   document.addEventListener("DOMContentLoaded", function () {
     bind(document);
+    focusableScrollers();
+    var live = document.createElement("div");
+    live.id = "mod-live";
+    live.className = "visually-hidden";
+    live.setAttribute("role", "status");
+    document.body.appendChild(live);
     document.querySelectorAll(".js-help").forEach(function (button) { button.addEventListener("click", toggleHelp); });
     document.querySelectorAll(".js-autosubmit select, select.js-autosubmit-field").forEach(function (el) {
       el.addEventListener("change", function () { el.form.submit(); });

@@ -84,7 +84,8 @@
       }
       if (d.type === 'discuss:login' && ds.ssoLoginUrl) { location.href = ds.ssoLoginUrl; return; }
       if (d.type === 'discuss:scroll') {
-        window.scrollTo({ top: frame.getBoundingClientRect().top + window.pageYOffset + Math.max(0, Number(d.top) || 0) - 80, behavior: 'smooth' });
+        window.scrollTo({ top: frame.getBoundingClientRect().top + window.pageYOffset + Math.max(0, Number(d.top) || 0) - 80,
+          behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
         return;
       }
       if (d.type !== 'discuss:resize') return;

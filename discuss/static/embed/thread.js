@@ -668,6 +668,7 @@
         h('div', { class: 'dc-form-actions' }, edit, post));
       nudge.hidden = false;
       edit.focus();
+      announce(t('nudge_title') + ' ' + t('nudge_body')); // focus alone may not read the dialog out
     }
 
     form.addEventListener('submit', (e) => { e.preventDefault(); send(false); });
