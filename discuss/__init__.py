@@ -108,7 +108,7 @@ def _resolve_defaults(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from discuss import models  # noqa: F401  (register tables with the metadata)
-    from discuss.extensions import csrf, db, limiter, login_manager, migrate
+    from discuss.extensions import babel, csrf, db, limiter, login_manager, migrate
     from discuss.storage import install_sqlite_pragmas
 
     db.init_app(app)
@@ -116,6 +116,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_timezone="UTC")
     with app.app_context():
         install_sqlite_pragmas(db.engine)
 
@@ -124,6 +125,24 @@ def _init_extensions(app: Flask) -> None:
         from discuss.identity.revocation import load_session_user
 
         return load_session_user(session_id)
+
+
+def _select_locale() -> str:
+    """Flask-Babel's locale: one a page or an email chose (g.locale, force_locale), else the
+    signed-in staff member's language, else the browser's, among the dashboard's languages."""
+    from flask import g, has_request_context, request
+    from flask_login import current_user
+
+    from discuss.locales import DASHBOARD_LANGUAGES, DEFAULT_LANGUAGE
+
+    if g.get("locale"):
+        return g.locale
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    user = current_user if current_user and current_user.is_authenticated else None
+    if user is not None and getattr(user, "language", None) in DASHBOARD_LANGUAGES:
+        return user.language
+    return request.accept_languages.best_match(DASHBOARD_LANGUAGES) or DEFAULT_LANGUAGE
 
 
 def _register_blueprints(app: Flask) -> None:
