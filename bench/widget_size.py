@@ -12,7 +12,6 @@ publisher's, not the widget's.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import sys
 
@@ -28,7 +27,7 @@ def gz(data: bytes) -> int:
 
 
 def main() -> int:
-    from discuss.embed.strings import embed_js_source, load_strings, minified
+    from discuss.embed.strings import embed_js_source, minified, strings_json
     from discuss.locales import LANGUAGES
 
     shared = {
@@ -47,7 +46,7 @@ def main() -> int:
     worst = 0
     print(f"\n{'language':10} {'strings gzip':>13} {'first load gzip':>16} {'of budget':>10}")
     for code in LANGUAGES:
-        strings = gz(json.dumps(load_strings(code), ensure_ascii=False).encode())
+        strings = gz(strings_json(code).encode())
         total = base + strings
         worst = max(worst, total)
         print(f"{code:10} {strings:>13,} {total:>16,} {100 * total / BUDGET:>9.0f}%")

@@ -19,7 +19,7 @@ from discuss.embed.demo import render_demo_page
 from discuss.embed.feeds import register as register_feeds
 from discuss.embed.read import published_thread
 from discuss.embed.strings import (MINIFIED, accept_languages, asset_version, choose_language,
-                                   embed_js_source, load_strings, minified)
+                                   embed_js_source, load_strings, minified, strings_json)
 from discuss.errors import ApiError
 from discuss.models.queries import site_by_slug
 
@@ -107,7 +107,7 @@ def thread_page():
         "livePoll": current_app.config["LIVE_POLL_SECONDS"],
     }
     response = Response(render_template(
-        "embed/thread.html", config=config, strings=strings,
+        "embed/thread.html", config=config, strings=strings, strings_json=strings_json(strings["locale"]),
         theme=theme if theme in THEMES else None,
         css_url=asset_url("thread.css"), js_url=asset_url("thread.js")))
     response.headers["Cache-Control"] = "no-store"

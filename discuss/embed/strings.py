@@ -54,6 +54,16 @@ def load_strings(lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     return strings
 
 
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def strings_json(lang: str = DEFAULT_LANGUAGE) -> str:
+    """The strings as the iframe page inlines them: UTF-8 (not \\u escapes, which would make
+    Cyrillic three times larger) with the characters that could end a <script> block escaped."""
+    text = json.dumps(load_strings(lang), ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return text
+
+
 PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 
 
