@@ -24,6 +24,8 @@ HELP = {
     "auto_hold_reports": "Take a published comment out of the thread for review once it has this many open "
                          "reports (0 = never).",
     "auto_close_days": "Close a thread to new comments this many days after its first comment (0 = never).",
+    "language": "The widget's and the no-JavaScript page's language when the embed gives none (data-lang), "
+                "and the language of readers' emails. With the browser's language, each reader gets theirs.",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
@@ -33,7 +35,7 @@ LABELS = {
     "ban_ip_days": "Ban covers the address (days)",
     "rejection_feedback": "Tell authors why a comment was rejected", "proof_of_work": "Proof of work before posting",
     "toxicity_nudge": "Toxicity nudge", "auto_hold_reports": "Hold after this many reports",
-    "auto_close_days": "Close threads after (days)",
+    "auto_close_days": "Close threads after (days)", "language": "Site language",
 }
 
 
@@ -56,7 +58,8 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
             errors[key] = "a whole number"
     for key in BOOL_KEYS:
         changes[key] = form.get(key) == "on"
-    for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback", "proof_of_work"):
+    for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback", "proof_of_work",
+                "language"):
         if key in form:
             changes[key] = form.get(key, "")
     changes["allowed_identities"] = [i for i in IDENTITIES if form.get(f"identity_{i}") == "on"]

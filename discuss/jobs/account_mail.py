@@ -5,6 +5,7 @@ Sent on the job runner, never inside the request; nothing is sent when MAIL_ENAB
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext
 
 from discuss.extensions import db
 from discuss.identity.staff_admin import INVITE_MAX_AGE, RESET_MAX_AGE
@@ -40,7 +41,8 @@ def send_invite(user_id: int, token: str, inviter: str, base_url: str) -> bool:
     user = db.session.get(User, user_id)
     if user is None or not user.email:
         return False
-    mail.send(mail.Mail(to=user.email, subject="You are invited to moderate comments", template="invite",
+    mail.send(mail.Mail(to=user.email, subject=lazy_gettext("You are invited to moderate comments"), template="invite",
+                        language=mail.mail_language(user),
                         context={"inviter": inviter, "link": invite_link(base_url, token),
                                  "days": INVITE_MAX_AGE // 86400, "role": user.role.value}))
     return True
@@ -50,7 +52,8 @@ def send_reset(user_id: int, token: str, base_url: str) -> bool:
     user = db.session.get(User, user_id)
     if user is None or not user.email:
         return False
-    mail.send(mail.Mail(to=user.email, subject="Reset your password", template="reset",
+    mail.send(mail.Mail(to=user.email, subject=lazy_gettext("Reset your password"), template="reset",
+                        language=mail.mail_language(user),
                         context={"name": user.display_name, "link": reset_link(base_url, token),
                                  "minutes": RESET_MAX_AGE // 60}))
     return True
