@@ -131,3 +131,103 @@ def test_multilingual_model_covers_seven_languages_and_the_english_models_one():
     assert [code for code in LANGUAGES if model_covers("multilingual", code)] == ["en", "fr", "es", "it", "pt", "ru", "tr"]
     assert model_covers("unbiased", "en") and not model_covers("unbiased", "uk")
     assert models_for("ja") == [] and "multilingual" in models_for("ru")
+
+
+# -- server-side catalogs (Flask-Babel): emails in every language, the dashboard in DASHBOARD_LANGUAGES --
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATALOGS = os.path.join(ROOT, "discuss", "translations")
+PY_FORMAT = re.compile(r"%\(([a-z_]+)\)[sd]")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "lazy_ngettext": (1, 2), "N_": None}
+
+
+def source_messages() -> dict[str, set[str]]:
+    """Every translatable message in the code and templates (as pybabel extracts them, from
+    babel.cfg), with the files it comes from."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with open(os.path.join(ROOT, "babel.cfg"), encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    found: dict[str, set[str]] = {}
+    for filename, _, message, _, _ in extract_from_dir(ROOT, method_map, options_map, keywords=KEYWORDS):
+        msgid = message[0] if isinstance(message, (tuple, list)) else message
+        found.setdefault(msgid, set()).add(filename)
+    return found
+
+
+def _is_email_message(files: set[str]) -> bool:
+    return any(f.startswith(("templates/email/", "discuss/jobs/")) for f in files)
+
+
+def _read_catalog(code: str):
+    from babel.messages.pofile import read_po
+
+    with open(os.path.join(CATALOGS, code, "LC_MESSAGES", "messages.po"), "rb") as fh:
+        return read_po(fh)
+
+
+def catalog_problems(code: str, messages: dict[str, set[str]], catalog, dashboard: bool) -> list[str]:
+    problems = []
+    nplurals = catalog.num_plurals
+    by_id = {(m.id[0] if isinstance(m.id, tuple) else m.id): m for m in catalog if m.id}
+    for msgid, files in sorted(messages.items()):
+        if not dashboard and not _is_email_message(files):
+            continue
+        entry = by_id.get(msgid)
+        if entry is None:
+            problems.append(f"{msgid!r}: missing (run pybabel update)")
+            continue
+        strings = list(entry.string) if isinstance(entry.string, (tuple, list)) else [entry.string]
+        ids = list(entry.id) if isinstance(entry.id, tuple) else [entry.id]
+        if any(not s for s in strings):
+            problems.append(f"{msgid!r}: not translated")
+            continue
+        if isinstance(entry.id, tuple) and len(strings) != nplurals:
+            problems.append(f"{msgid!r}: {len(strings)} plural forms, {code} needs {nplurals}")
+        wanted = set().union(*(PY_FORMAT.findall(i) for i in ids))
+        for s in strings:
+            if set(PY_FORMAT.findall(s)) != wanted:
+                problems.append(f"{msgid!r}: placeholders {sorted(PY_FORMAT.findall(s))}, source has {sorted(wanted)}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def messages():
+    return source_messages()
+
+
+def test_every_language_but_english_has_a_catalog():
+    assert sorted(os.listdir(CATALOGS)) == sorted(["messages.pot", *TRANSLATIONS])
+
+
+@pytest.mark.parametrize("code", TRANSLATIONS)
+def test_catalog_translates_every_email_and_for_dashboard_languages_every_page(code, messages):
+    from discuss.locales import DASHBOARD_LANGUAGES
+
+    assert catalog_problems(code, messages, _read_catalog(code), dashboard=code in DASHBOARD_LANGUAGES) == []
+
+
+def test_the_catalog_check_catches_an_untranslated_email_and_a_wrong_placeholder(messages):
+    catalog = _read_catalog("de")
+    catalog["Reset your password"].string = ""
+    catalog["Hello %(name)s,"].string = "Hallo %(nom)s,"
+    problems = catalog_problems("de", messages, catalog, dashboard=True)
+    assert "'Reset your password': not translated" in problems
+    assert any(p.startswith("'Hello %(name)s,': placeholders ['nom']") for p in problems)
+
+
+@pytest.mark.parametrize("code", TRANSLATIONS)
+def test_committed_mo_file_matches_its_po_file(code):
+    """The .mo files are committed (a fresh clone serves translations with no build step); this
+    fails when a .po was edited without `pybabel compile -d discuss/translations`."""
+    from babel.messages.mofile import read_mo
+
+    def flat(value):
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
+    with open(os.path.join(CATALOGS, code, "LC_MESSAGES", "messages.mo"), "rb") as fh:
+        compiled = {flat(m.id): flat(m.string) for m in read_mo(fh) if m.id}
+    source = {flat(m.id): flat(m.string) for m in _read_catalog(code)
+              if m.id and (any(m.string) if isinstance(m.string, tuple) else m.string)}
+    assert compiled == source

@@ -17,9 +17,8 @@ def N_(message: str) -> str:
     return message
 
 
-# Shown through _() in templates; listed here so pybabel extracts them.
-DYNAMIC_MESSAGES = (N_("Pending"), N_("Reported"), N_("Rejected"), N_("Approved"), N_("All"),
-                    N_("moderator"), N_("admin"))
+# Queue titles, shown through _() in templates; listed here so pybabel extracts them.
+QUEUE_TITLE_MESSAGES = (N_("Pending"), N_("Reported"), N_("Rejected"), N_("Approved"), N_("All"))
 
 
 @bp.route("/profile", methods=["GET", "POST"])

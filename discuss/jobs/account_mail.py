@@ -13,6 +13,9 @@ from discuss.jobs import mail
 from discuss.jobs.runner import Job, run_later
 from discuss.models import User
 
+# The role as the invite email names it, in the email's language.
+ROLE_NAMES = {"moderator": lazy_gettext("moderator"), "admin": lazy_gettext("admin")}
+
 
 def _later(job: Job, *args) -> str:
     # No mail without a configured public URL: links are never built from a request's Host header.
@@ -44,7 +47,7 @@ def send_invite(user_id: int, token: str, inviter: str, base_url: str) -> bool:
     mail.send(mail.Mail(to=user.email, subject=lazy_gettext("You are invited to moderate comments"), template="invite",
                         language=mail.mail_language(user),
                         context={"inviter": inviter, "link": invite_link(base_url, token),
-                                 "days": INVITE_MAX_AGE // 86400, "role": user.role.value}))
+                                 "days": INVITE_MAX_AGE // 86400, "role": ROLE_NAMES.get(user.role.value, user.role.value)}))
     return True
 
 
