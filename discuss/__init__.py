@@ -117,6 +117,10 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, default_timezone="UTC")
+    # Flask-Babel caches the locale on `g`, which outlives a request when an app context was
+    # already pushed (tests, CLI commands serving requests): choose it afresh for every request.
+    from flask_babel import refresh
+    app.before_request(refresh)
     with app.app_context():
         install_sqlite_pragmas(db.engine)
 
@@ -128,17 +132,18 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str:
-    """Flask-Babel's locale: one a page or an email chose (g.locale, force_locale), else the
-    signed-in staff member's language, else the browser's, among the dashboard's languages."""
-    from flask import g, has_request_context, request
+    """Flask-Babel's locale: one a page chose (request.environ["discuss.locale"]; emails use
+    force_locale), else the signed-in staff member's language, else the browser's, among the
+    dashboard's languages."""
+    from flask import has_request_context, request
     from flask_login import current_user
 
     from discuss.locales import DASHBOARD_LANGUAGES, DEFAULT_LANGUAGE
 
-    if g.get("locale"):
-        return g.locale
     if not has_request_context():
         return DEFAULT_LANGUAGE
+    if request.environ.get("discuss.locale"):
+        return request.environ["discuss.locale"]
     user = current_user if current_user and current_user.is_authenticated else None
     if user is not None and getattr(user, "language", None) in DASHBOARD_LANGUAGES:
         return user.language

@@ -117,8 +117,9 @@ def thread_page():
 @bp.get("/embed/read")
 def read_page():
     site = _site(request.args.get("site"))
-    g.locale = page_language(site)  # Flask-Babel formats the page's dates in the reader's language
-    strings = load_strings(g.locale)
+    language = page_language(site)
+    request.environ["discuss.locale"] = language  # Flask-Babel formats the page's dates in it
+    strings = load_strings(language)
     article = _clean(request.args.get("article"), 512)
     if site is None or not article:
         return render_template("embed/unavailable.html", strings=strings), 404
