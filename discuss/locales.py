@@ -61,3 +61,16 @@ def model_covers(model: str, code: str) -> bool:
 
 def models_for(code: str) -> list[str]:
     return [name for name, codes in MODEL_LANGUAGES.items() if code in codes]
+
+
+def model_language_lines(model: str) -> list[str]:
+    """What `flask discuss model check` prints about languages: what this model covers, and which
+    model to use for the other shipped languages."""
+    covered = MODEL_LANGUAGES.get(model, ("en",))
+    others = [code for code in LANGUAGES if code not in covered]
+    lines = [f"languages:      {', '.join(covered)} (trained on; scores for other languages are unreliable)"]
+    for code in others:
+        better = [name for name in models_for(code) if name != model]
+        advice = f"use DISCUSS_TOXICITY_MODEL={better[-1]}" if better else "no Detoxify model covers it"
+        lines.append(f"  {code:3} {LANGUAGES[code]:12} {advice}")
+    return lines

@@ -139,7 +139,8 @@ def read_page():
 def demo_page():
     host = request.host_url.rstrip("/")
     page = render_demo_page(host, article=request.args.get("article") or None,
-                            theme=request.args.get("theme") or None, page_url=host + "/demo")
+                            theme=request.args.get("theme") or None, page_url=host + "/demo",
+                            lang=request.args.get("lang") or None)
     return Response(page, mimetype="text/html")
 
 

@@ -86,7 +86,13 @@
       if (e.origin !== host || e.source !== frame.contentWindow) return;
       var d = e.data;
       if (!d) return;
-      if (d.type === 'discuss:ready') { ready = true; sendSSO(); return; }
+      if (d.type === 'discuss:ready') {
+        ready = true;
+        // The thread chose its language (the site's default may decide it): name the frame in it.
+        if (ALL[d.lang]) frame.title = ALL[d.lang].frame_title;
+        sendSSO();
+        return;
+      }
       if (d.type === 'discuss:login' && ds.ssoLoginUrl) { location.href = ds.ssoLoginUrl; return; }
       if (d.type === 'discuss:scroll') {
         window.scrollTo({ top: frame.getBoundingClientRect().top + window.pageYOffset + Math.max(0, Number(d.top) || 0) - 80, behavior: 'smooth' });

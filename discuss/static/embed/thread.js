@@ -1160,7 +1160,7 @@
   };
 
   if (CFG.parentOrigin && window.parent !== window) {
-    window.parent.postMessage({ type: 'discuss:ready' }, CFG.parentOrigin);
+    window.parent.postMessage({ type: 'discuss:ready', lang: T.locale }, CFG.parentOrigin);
     if (CFG.sso) setTimeout(start, 3000); else start(); // wait (briefly) for the page's SSO state
   } else {
     start();
