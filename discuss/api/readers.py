@@ -28,7 +28,9 @@ from discuss.models import iso
 SITE = Field(str, max_len=64, nullable=True)
 REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),
                    "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS),
-                   "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE}
+                   "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE,
+                   # The reader's language (the widget's): their emails come in it.
+                   "language": Field(str, max_len=16, nullable=True)}
 LOGIN_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=1),
                 "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS), "site": SITE}
 SSO_SCHEMA = {"site": Field(str, required=True, max_len=64, min_len=1),
@@ -74,7 +76,7 @@ def register():
     data = json_body(REGISTER_SCHEMA)
     check_email(data["email"], "email")
     _check_account_site(data["site"])
-    result = readers.register(data["email"], data["password"], data["display_name"])
+    result = readers.register(data["email"], data["password"], data["display_name"], data.get("language"))
     if verification_mail_allowed(result.user.email):
         notifications.request_verification(result.user)
     return _signed_in(result, 201)

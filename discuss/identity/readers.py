@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
+from discuss.locales import LANGUAGES
 from discuss.identity.revocation import end_all_sessions
 from discuss.identity.tokens import register_bearer_resolver
 from discuss.models import AuthorKind, ReaderSession, Site, User, utcnow
@@ -113,8 +114,10 @@ def find_account(email: str) -> User | None:
                                                 User.kind == AuthorKind.ACCOUNT).limit(1))
 
 
-def register(email: str, password: str, display_name: str) -> SignedIn:
+def register(email: str, password: str, display_name: str, language: str | None = None) -> SignedIn:
     email = normalize_email(email)
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
     name = _clean_name(display_name)
     if staff_name_taken(name):
         raise ValidationFailed({"display_name": "this name belongs to a member of staff; choose another"})
@@ -122,7 +125,7 @@ def register(email: str, password: str, display_name: str) -> SignedIn:
     if find_account(email) is not None:
         raise ApiError("email_taken", "An account with this email already exists. Sign in instead.", 409)
     user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=name,
-                password_hash=generate_password_hash(password), moderated_site_ids=[])
+                password_hash=generate_password_hash(password), moderated_site_ids=[], language=language)
     db.session.add(user)
     db.session.flush()
     return start_session(user, "password")

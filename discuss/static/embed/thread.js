@@ -18,6 +18,9 @@
     if (vars) for (const k in vars) s = s.split('{' + k + '}').join(typeof vars[k] === 'number' ? num.format(vars[k]) : String(vars[k]));
     return s;
   }
+  // The API's own messages (held, rejected and why) are English: other languages show their own
+  // string for the outcome instead.
+  const serverText = (message) => (T.locale === 'en' ? message : null);
   function tn(base, n, vars) {
     const all = Object.assign({ n }, vars);
     if (n === 0 && T[base + '_zero']) return t(base + '_zero', all);
@@ -625,7 +628,7 @@
         }
         const comment = res.data.comment;
         if (comment.status === 'rejected') {  // not published and never will be: say so, keep the text
-          err.textContent = res.data.message || t('rejected_message');
+          err.textContent = serverText(res.data.message) || t('rejected_message');
           return;
         }
         typed.set(comment.id, body);
@@ -636,7 +639,7 @@
         ta.value = '';
         previewBox.hidden = true;
         nudge.hidden = true;
-        announce(comment.status === 'pending' ? (res.data.message || t('held_message')) : t('posted'));
+        announce(comment.status === 'pending' ? (serverText(res.data.message) || t('held_message')) : t('posted'));
         opts.onDone(comment, res.data);
       } catch (ex) {
         if (ex.code === 'toxicity_warning') {
@@ -962,6 +965,7 @@
       }
       const body = Object.fromEntries(new FormData(form));
       body.site = CFG.site;
+      if (reg) body.language = T.locale; // the account's emails come in the widget's language
       submit.disabled = true;
       try {
         const { data } = await api('POST', reg ? '/auth/register' : '/auth/login', body);
