@@ -124,7 +124,7 @@ def _resolve_defaults(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from discuss import models  # noqa: F401  (register tables with the metadata)
-    from discuss.extensions import csrf, db, limiter, login_manager, migrate
+    from discuss.extensions import babel, csrf, db, limiter, login_manager, migrate
     from discuss.storage import install_sqlite_pragmas, install_write_health
 
     db.init_app(app)
@@ -132,6 +132,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_timezone="UTC")
+    # Flask-Babel caches the locale on `g`, which outlives a request when an app context was
+    # already pushed (tests, CLI commands serving requests): choose it afresh for every request.
+    from flask_babel import refresh
+    app.before_request(refresh)
     with app.app_context():
         install_sqlite_pragmas(db.engine)
     install_write_health()
@@ -141,6 +146,25 @@ def _init_extensions(app: Flask) -> None:
         from discuss.identity.revocation import load_session_user
 
         return load_session_user(session_id)
+
+
+def _select_locale() -> str:
+    """Flask-Babel's locale: one a page chose (request.environ["discuss.locale"]; emails use
+    force_locale), else the signed-in staff member's language, else the browser's, among the
+    dashboard's languages."""
+    from flask import has_request_context, request
+    from flask_login import current_user
+
+    from discuss.locales import DASHBOARD_LANGUAGES, DEFAULT_LANGUAGE
+
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    if request.environ.get("discuss.locale"):
+        return request.environ["discuss.locale"]
+    user = current_user if current_user and current_user.is_authenticated else None
+    if user is not None and getattr(user, "language", None) in DASHBOARD_LANGUAGES:
+        return user.language
+    return request.accept_languages.best_match(DASHBOARD_LANGUAGES) or DEFAULT_LANGUAGE
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,4 +1,5 @@
 """Extensions are created unbound here and bound to an app in create_app."""
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -18,3 +19,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=client_ip, default_limits=[])
+babel = Babel()

@@ -24,9 +24,9 @@ def test_embed_js_carries_count_strings_and_is_javascript(client):
     assert response.mimetype == "application/javascript"
     source = response.get_data(as_text=True)
     assert "/*STRINGS*/" not in source
-    strings = json.loads(re.search(r"var STR = (\{.*?\});", source).group(1))
-    assert strings["count_one"] == "{n} comment"
-    assert "empty" not in strings  # only what the publisher page needs
+    strings = json.loads(re.search(r"var ALL=(\{.*?\});", source).group(1))
+    assert strings["en"]["count_one"] == "{n} comment" and strings["uk"]["count_few"] == "{n} коментарі"
+    assert "empty" not in strings["en"]  # only what the publisher page needs
 
 
 def test_thread_page_may_be_framed_only_by_the_sites_origins(client):

@@ -466,7 +466,8 @@ def test_model_check_reports_labels_backend_memory_and_speed(tmp_path, onnx_cach
                    SCORER_CACHE_DIR=str(cache))
     result = app.test_cli_runner().invoke(args=["model", "check", "--repeat", "1"])
     assert result.exit_code == 0, result.output
-    for expected in ("labels:", "toxicity", "backend:", "onnx-fp32", "load time:", "resident mem:", "comments/s"):
+    for expected in ("labels:", "toxicity", "backend:", "onnx-fp32", "load time:", "resident mem:", "comments/s",
+                     "languages:      en (trained on", "ru  Русский      use DISCUSS_TOXICITY_MODEL=multilingual"):
         assert expected in result.output
 
 

@@ -31,7 +31,9 @@ SITE = Field(str, max_len=64, nullable=True)
 NEW_PASSWORD = Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS)
 REGISTER_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=3),
                    "password": NEW_PASSWORD,
-                   "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE}
+                   "display_name": Field(str, required=True, max_len=128, min_len=1), "site": SITE,
+                   # The reader's language (the widget's): their emails come in it.
+                   "language": Field(str, max_len=16, nullable=True)}
 LOGIN_SCHEMA = {"email": Field(str, required=True, max_len=254, min_len=1),
                 "password": Field(str, required=True, max_len=readers.MAX_PASSWORD_CHARS), "site": SITE}
 SSO_SCHEMA = {"site": Field(str, required=True, max_len=64, min_len=1),
@@ -78,16 +80,16 @@ def register():
     data = json_body(REGISTER_SCHEMA)
     check_email(data["email"], "email")
     _check_account_site(data["site"])
-    registration.check_input(data["email"], data["password"], data["display_name"])
+    registration.check_input(data["email"], data["password"], data["display_name"], data.get("language"))
     if not mail_possible():
         # 403 like a site that takes no accounts: a setting of this service, not a failure of it.
         raise Forbidden("New accounts need email, which is not set up on this comment service. You can "
                         "still comment as a guest.", "registration_unavailable")
     if not verification_mail_allowed(data["email"]):
         raise ApiError("rate_limited", "Too many sign-up emails. Please wait before trying again.", 429)
-    result = registration.register(data["email"], data["password"], data["display_name"])
+    result = registration.register(data["email"], data["password"], data["display_name"], data.get("language"))
     if result.token is not None:
-        send_registration_later(result.email, result.display_name, result.token)
+        send_registration_later(result.email, result.display_name, result.token, result.language)
     elif result.existing is not None:
         send_registration_attempt_later(result.existing)
     return jsonify({"status": "check_email",

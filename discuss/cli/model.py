@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from discuss.locales import model_language_lines
 from discuss.scoring.base import ScorerState
 from discuss.scoring.samples import SAMPLE_COMMENTS
 
@@ -74,6 +75,8 @@ def check(timeout: float, repeat: int) -> None:
     status = service.status()
     click.echo(f"model:          {service.description}")
     click.echo(f"labels:         {', '.join(status['labels'])}")
+    for line in model_language_lines(config.get("TOXICITY_MODEL", "unbiased")):
+        click.echo(line)
     click.echo(f"backend:        {status['backend'] or 'injected'}"
                f" (requested {config.get('TOXICITY_BACKEND', 'auto')})")
     if status.get("fallback_reason"):

@@ -5,11 +5,14 @@ bp = Blueprint("dashboard", __name__, url_prefix="/mod")
 
 
 def init_app(app: Flask) -> None:
+    from flask_babel import get_locale
+
     from discuss.models.links import permalink
     from discuss.moderation.presenters import when
 
     app.add_template_filter(when, "when")
     app.add_template_global(permalink, "permalink")
+    app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
 
 
-from discuss.dashboard import admin_views, insights_views, staff_views, views  # noqa: E402,F401  (routes register on import)
+from discuss.dashboard import admin_views, insights_views, profile_views, staff_views, views  # noqa: E402,F401  (routes register on import)

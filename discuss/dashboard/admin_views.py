@@ -1,7 +1,9 @@
 """Dashboard pages for the audit log, site settings and API tokens."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, stream_with_context,
+                   url_for)
+from flask_babel import gettext
 
 from discuss.comments.export import audit_export, export_lines
 from discuss.dashboard import bp
@@ -19,6 +21,7 @@ from discuss.models.settings import BOOL_KEYS, IDENTITIES, INT_RANGES
 from discuss.moderation.sites import save_site_settings
 from discuss.dashboard.webhook_panel import webhook_context
 from discuss.jobs import webhooks as webhook_service
+from discuss.locales import LANGUAGES, model_covers, models_for
 from discuss.moderation.undo import reversible, undone_ids
 
 
@@ -75,7 +78,21 @@ def _render_settings(site, settings: dict, errors: dict[str, str], new_token: st
     return render_template("dashboard/settings.html", site=site, settings=settings, errors=errors,
                            labels=threshold_labels(settings), int_keys=INT_RANGES, bool_keys=BOOL_KEYS,
                            choices=CHOICE_OPTIONS, identities=IDENTITIES, help=HELP, names=LABELS,
-                           new_token=new_token, **webhook_context(site, **webhook), **page_context(site.id))
+                           new_token=new_token, languages=LANGUAGES, language_warning=language_warning(settings),
+                           **webhook_context(site, **webhook), **page_context(site.id))
+
+
+def language_warning(settings: dict) -> str | None:
+    """The site's language is not one the toxicity model was trained on: its scores mean little."""
+    model = current_app.config.get("TOXICITY_MODEL", "unbiased")
+    language = settings.get("language")
+    if language not in LANGUAGES or model_covers(model, language):
+        return None
+    better = models_for(language)
+    advice = (gettext("Use DISCUSS_TOXICITY_MODEL=%(model)s for it.", model=better[-1]) if better else
+              gettext("No Detoxify model covers it: rely on word lists, pre-moderation and reports."))
+    return gettext("The toxicity model %(model)s was not trained on %(language)s, so its scores for these "
+                   "comments are unreliable.", model=model, language=LANGUAGES[language]) + " " + advice
 
 
 @bp.post("/sites/<slug>/api-token")

@@ -27,6 +27,8 @@ HELP = {
     "cache_max_age_seconds": "Browsers, proxies and CDNs may reuse a thread page or counts for this long, so a "
                              "new comment or a removal can take this long to reach readers who open the thread "
                              "(0 = they must check each time).",
+    "language": "The widget's and the no-JavaScript page's language when the embed gives none (data-lang), "
+                "and the language of readers' emails. With the browser's language, each reader gets theirs.",
 }
 LABELS = {
     "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
@@ -36,7 +38,7 @@ LABELS = {
     "ban_ip_days": "Ban covers the address (days)",
     "rejection_feedback": "Tell authors why a comment was rejected", "proof_of_work": "Proof of work before posting",
     "toxicity_nudge": "Toxicity nudge", "auto_hold_reports": "Hold after this many reports",
-    "auto_close_days": "Close threads after (days)", "cache_max_age_seconds": "Cache public reads for (seconds)",
+    "auto_close_days": "Close threads after (days)", "cache_max_age_seconds": "Cache public reads for (seconds)", "language": "Site language",
 }
 
 
@@ -59,7 +61,8 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
             errors[key] = "a whole number"
     for key in BOOL_KEYS:
         changes[key] = form.get(key) == "on"
-    for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback", "proof_of_work"):
+    for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback", "proof_of_work",
+                "language"):
         if key in form:
             changes[key] = form.get(key, "")
     changes["allowed_identities"] = [i for i in IDENTITIES if form.get(f"identity_{i}") == "on"]

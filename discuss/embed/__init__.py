@@ -11,53 +11,35 @@ parent window at the origin checked here.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from functools import lru_cache
-from typing import Any
-
+from babel import Locale
+from babel.numbers import format_decimal
 from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request, url_for
 
 from discuss.embed.demo import render_demo_page
 from discuss.embed.feeds import register as register_feeds
 from discuss.embed.read import published_thread
+from discuss.embed.strings import (MINIFIED, accept_languages, asset_version, choose_language,
+                                   embed_js_source, load_strings, minified, strings_json)
 from discuss.errors import ApiError
 from discuss.models.queries import site_by_slug
 
 bp = Blueprint("embed", __name__)
 register_feeds(bp)
 
-STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "embed")
-# Count strings embed.js needs on the publisher's page; everything else stays in the iframe.
-EMBED_JS_STRINGS = ("locale", "frame_title", "count_zero", "count_one", "count_other", "noscript")
 THEMES = ("light", "dark")
 
 
-@lru_cache(maxsize=8)
-def load_strings(lang: str = "en") -> dict[str, Any]:
-    """All reader-facing strings live in static/embed/i18n/<lang>.json."""
-    with open(os.path.join(STATIC_DIR, "i18n", f"{lang}.json"), encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-@lru_cache(maxsize=32)
-def _asset_version(filename: str) -> str:
-    with open(os.path.join(STATIC_DIR, filename), "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()[:10]
-
-
 def asset_url(filename: str) -> str:
-    return url_for("static", filename=f"embed/{filename}", v=_asset_version(filename))
+    return url_for("embed.asset", filename=filename, v=asset_version(filename))
 
 
-@lru_cache(maxsize=4)
-def embed_js_source(lang: str = "en") -> str:
-    strings = {k: v for k, v in load_strings(lang).items() if k in EMBED_JS_STRINGS}
-    with open(os.path.join(STATIC_DIR, "embed.js"), encoding="utf-8") as fh:
-        source = fh.read()
-    # JSON is a JS expression; escape "<" so the text can never close a surrounding tag.
-    return source.replace("/*STRINGS*/{}", json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c"))
+def page_language(site) -> str:
+    """The language of an embed page: ?lang= (data-lang), the site's default, the reader's
+    browser languages (?langs=, navigator.languages passed on by embed.js, else Accept-Language)."""
+    browser = [t for t in (request.args.get("langs") or "").split(",")[:10] if t]
+    browser += accept_languages(request.accept_languages)
+    site_language = site.effective_settings().get("language") if site is not None else None
+    return choose_language(request.args.get("lang"), site_language, browser)
 
 
 def _site(slug: str | None):
@@ -80,10 +62,21 @@ def embed_js():
     return response
 
 
+@bp.get("/embed/assets/<filename>")
+def asset(filename: str):
+    """thread.js and thread.css, minified; the URL carries the content's hash, so it is cached long."""
+    if filename not in MINIFIED:
+        abort(404)
+    mimetype = "text/css" if filename.endswith(".css") else "application/javascript"
+    response = Response(minified(filename), mimetype=mimetype)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if request.args.get("v") else "public, max-age=300"
+    return response
+
+
 @bp.get("/embed/thread")
 def thread_page():
     site = _site(request.args.get("site"))
-    strings = load_strings()
+    strings = load_strings(page_language(site))
     if site is None:
         return render_template("embed/unavailable.html", strings=strings), 404
     g.csp_frame_ancestors = _frame_ancestors(site)
@@ -114,7 +107,7 @@ def thread_page():
         "livePoll": current_app.config["LIVE_POLL_SECONDS"],
     }
     response = Response(render_template(
-        "embed/thread.html", config=config, strings=strings,
+        "embed/thread.html", config=config, strings=strings, strings_json=strings_json(strings["locale"]),
         theme=theme if theme in THEMES else None,
         css_url=asset_url("thread.css"), js_url=asset_url("thread.js")))
     response.headers["Cache-Control"] = "no-store"
@@ -124,7 +117,9 @@ def thread_page():
 @bp.get("/embed/read")
 def read_page():
     site = _site(request.args.get("site"))
-    strings = load_strings()
+    language = page_language(site)
+    request.environ["discuss.locale"] = language  # Flask-Babel formats the page's dates in it
+    strings = load_strings(language)
     article = _clean(request.args.get("article"), 512)
     if site is None or not article:
         return render_template("embed/unavailable.html", strings=strings), 404
@@ -154,13 +149,15 @@ def demo_page():
     host = request.host_url.rstrip("/")
     page = render_demo_page(host, article=request.args.get("article") or None,
                             theme=request.args.get("theme") or None, page_url=host + "/demo",
-                            query=request.args.to_dict())
+                            query=request.args.to_dict(), lang=request.args.get("lang") or None)
     return Response(page, mimetype="text/html")
 
 
 def init_app(app: Flask) -> None:
     @app.template_filter("embed_count")
-    def embed_count(n: int) -> str:
-        s = load_strings()
-        key = "count_zero" if n == 0 else "count_one" if n == 1 else "count_other"
-        return s[key].replace("{n}", str(n))
+    def embed_count(n: int, strings: dict | None = None) -> str:
+        """A comment count with the language's plural form (CLDR rules, from Babel)."""
+        s = strings or load_strings()
+        form = Locale.parse(s["locale"]).plural_form(n)
+        key = "count_zero" if n == 0 and "count_zero" in s else f"count_{form}"
+        return s.get(key, s["count_other"]).replace("{n}", format_decimal(n, locale=s["locale"]))

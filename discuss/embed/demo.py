@@ -10,6 +10,7 @@ import os
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from discuss.extensions import db
+from discuss.locales import best_match
 from discuss.models.queries import site_by_slug
 from discuss.moderation.sites import create_site, normalize_origin
 
@@ -34,13 +35,14 @@ _env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoes
 def render_demo_page(comments_host: str, site: str = DEMO_SLUG, article: str | None = None,
                      theme: str | None = None, sso_token: str | None = None, reader: str | None = None,
                      sso_login_url: str | None = None, page_url: str | None = None,
-                     query: dict[str, str] | None = None) -> str:
+                     query: dict[str, str] | None = None, lang: str | None = None) -> str:
     """The article page HTML, loading the widget from ``comments_host`` (e.g. http://127.0.0.1:8080).
 
     ``article`` overrides the article id (by default the widget uses the canonical URL);
     ``theme`` ("light"/"dark") is passed to the widget through the snippet's data-theme.
     ``sso_token`` is what the publisher's backend signed for its signed-in ``reader`` (shown in the
     masthead) and goes on the snippet as data-sso-token; ``sso_login_url`` as data-sso-login-url.
+    ``lang`` goes on the snippet as data-lang (the widget's language, whatever the reader's browser says).
     ``page_url`` is where the page is served: its canonical URL, and so the thread's article URL,
     which must be on one of the site's allowed origins (a new thread's link cannot point elsewhere).
     ``query`` is the page's own query string: the theme toggle's links keep it and change ``theme``.
@@ -51,7 +53,8 @@ def render_demo_page(comments_host: str, site: str = DEMO_SLUG, article: str | N
                    for label, value in (("Light", "light"), ("Dark", "dark"), ("Auto", None))]
     return _env.get_template("article.html").render(
         host=host, site=site, article=article, canonical=page_url or DEMO_ARTICLE_URL, related=RELATED,
-        theme=theme, theme_links=theme_links, sso_token=sso_token, reader=reader, sso_login_url=sso_login_url)
+        theme=theme, theme_links=theme_links, sso_token=sso_token, reader=reader, sso_login_url=sso_login_url,
+        lang=best_match([lang]))
 
 
 def theme_link(query: dict[str, str], theme: str | None) -> str:

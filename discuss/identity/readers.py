@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
 from discuss.extensions import db
+from discuss.locales import LANGUAGES
 from discuss.identity.revocation import end_all_sessions
 from discuss.identity.tokens import register_bearer_resolver
 from discuss.models import AuthorKind, ReaderSession, Site, User, utcnow

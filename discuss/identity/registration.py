@@ -22,6 +22,7 @@ from discuss.errors import ApiError, ValidationFailed
 from discuss.extensions import db
 from discuss.identity.readers import _check_password, _clean_name, find_account
 from discuss.identity.staff import normalize_email, staff_name_taken
+from discuss.locales import LANGUAGES
 from discuss.models import AuthorKind, PendingRegistration, User, utcnow
 
 
@@ -31,14 +32,17 @@ class Registration:
     display_name: str
     token: str | None = None          # a new address: the confirmation link's token
     existing: User | None = None      # an address with an account: tell its owner instead
+    language: str | None = None       # the widget's language: the link's email and the account use it
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_input(email: str, password: str, display_name: str) -> tuple[str, str]:
+def check_input(email: str, password: str, display_name: str, language: str | None = None) -> tuple[str, str]:
     """The address and name as they will be stored; 400 with the field at fault, for every address alike."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
     name = _clean_name(display_name)
     if staff_name_taken(name):
         raise ValidationFailed({"display_name": "this name belongs to a member of staff; choose another"})
@@ -46,9 +50,9 @@ def check_input(email: str, password: str, display_name: str) -> tuple[str, str]
     return normalize_email(email), name
 
 
-def register(email: str, password: str, display_name: str) -> Registration:
+def register(email: str, password: str, display_name: str, language: str | None = None) -> Registration:
     """Validate, then either start a sign-up (new address) or name the existing account. Commits."""
-    email, name = check_input(email, password, display_name)
+    email, name = check_input(email, password, display_name, language)
     password_hash = generate_password_hash(password)  # on both paths, so both take as long
     existing = find_account(email)
     if existing is not None:
@@ -57,9 +61,10 @@ def register(email: str, password: str, display_name: str) -> Registration:
     token = secrets.token_urlsafe(32)
     hours = int(current_app.config["EMAIL_VERIFY_MAX_AGE_HOURS"])
     db.session.add(PendingRegistration(token_hash=_hash(token), email=email, display_name=name,
-                                       password_hash=password_hash, expires_at=utcnow() + timedelta(hours=hours)))
+                                       password_hash=password_hash, language=language,
+                                       expires_at=utcnow() + timedelta(hours=hours)))
     db.session.commit()
-    return Registration(email, name, token=token)
+    return Registration(email, name, token=token, language=language)
 
 
 def confirm(token: str) -> User:
@@ -80,7 +85,8 @@ def confirm(token: str) -> User:
         db.session.commit()
         raise ApiError("invalid_link", "This address already has an account. Sign in instead.", 400)
     user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=pending.display_name,
-                password_hash=pending.password_hash, email_verified=True, moderated_site_ids=[])
+                password_hash=pending.password_hash, email_verified=True, moderated_site_ids=[],
+                language=pending.language)
     db.session.add(user)
     db.session.commit()
     return user

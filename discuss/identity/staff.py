@@ -181,3 +181,16 @@ def configurable_site(actor: Actor, slug: str) -> Site:
     if not actor.can_configure(site.id):
         raise Forbidden("Only admins change site settings.")
     return site
+
+
+def set_language(user: User, code: str | None) -> User:
+    """A staff member's (or reader's) language: the dashboard's and their emails'. Empty: none
+    (the browser's language for pages, English or the site's for emails)."""
+    from discuss.locales import LANGUAGES
+
+    code = (code or "").strip() or None
+    if code is not None and code not in LANGUAGES:
+        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
+    user.language = code
+    db.session.commit()
+    return user

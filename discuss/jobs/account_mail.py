@@ -7,12 +7,16 @@ Sent on the job runner, never inside the request; nothing is sent when MAIL_ENAB
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext
 
 from discuss.extensions import db
 from discuss.identity.staff_admin import INVITE_MAX_AGE, RESET_MAX_AGE, RESET_SALT, link_token
 from discuss.jobs import mail
 from discuss.jobs.runner import Job, run_later
 from discuss.models import User
+
+# The role as the invite email names it, in the email's language.
+ROLE_NAMES = {"moderator": lazy_gettext("moderator"), "admin": lazy_gettext("admin")}
 
 
 def mail_possible() -> bool:
@@ -51,8 +55,8 @@ def send_reset_later(user: User, token: str, article_url: str | None = None) -> 
     return _later(send_reset, user.id, token, mail.public_url(), article_url)
 
 
-def send_registration_later(email: str, name: str, token: str) -> str:
-    return _later(send_registration, email, name, token, mail.public_url())
+def send_registration_later(email: str, name: str, token: str, language: str | None = None) -> str:
+    return _later(send_registration, email, name, token, mail.public_url(), language)
 
 
 def send_registration_attempt_later(user: User) -> str:
@@ -63,9 +67,10 @@ def send_invite(user_id: int, token: str, inviter: str, base_url: str) -> bool:
     user = db.session.get(User, user_id)
     if user is None or not user.email:
         return False
-    mail.send(mail.Mail(to=user.email, subject="You are invited to moderate comments", template="invite",
+    mail.send(mail.Mail(to=user.email, subject=lazy_gettext("You are invited to moderate comments"), template="invite",
+                        language=mail.mail_language(user),
                         context={"inviter": inviter, "link": invite_link(base_url, token),
-                                 "days": INVITE_MAX_AGE // 86400, "role": user.role.value}))
+                                 "days": INVITE_MAX_AGE // 86400, "role": ROLE_NAMES.get(user.role.value, user.role.value)}))
     return True
 
 
@@ -73,15 +78,17 @@ def send_reset(user_id: int, token: str, base_url: str, article_url: str | None 
     user = db.session.get(User, user_id)
     if user is None or not user.email:
         return False
-    mail.send(mail.Mail(to=user.email, subject="Reset your password", template="reset",
+    mail.send(mail.Mail(to=user.email, subject=lazy_gettext("Reset your password"), template="reset",
+                        language=mail.mail_language(user),
                         context={"name": user.display_name, "link": reset_link(base_url, token, article_url),
                                  "minutes": RESET_MAX_AGE // 60}))
     return True
 
 
-def send_registration(email: str, name: str, token: str, base_url: str) -> bool:
+def send_registration(email: str, name: str, token: str, base_url: str, language: str | None = None) -> bool:
     hours = int(current_app.config["EMAIL_VERIFY_MAX_AGE_HOURS"])
     mail.send(mail.Mail(to=email, subject="Finish creating your comment account", template="register",
+                        language=language,
                         context={"name": name, "link": confirm_link(base_url, token), "hours": hours}))
     return True
 

@@ -10,15 +10,27 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+
+from discuss.locales import DEFAULT_LANGUAGE, LANGUAGES, direction
 
 
 @dataclass
 class Mail:
     to: str
-    subject: str
+    subject: str  # usually a lazy_gettext string: translated when the message is built
     template: str  # templates/email/<template>.txt and .html
     context: dict = field(default_factory=dict)
     unsubscribe_url: str | None = None
+    language: str | None = None  # a code from discuss.locales.LANGUAGES; None: English
+
+
+def mail_language(user, site=None) -> str:
+    """An email goes out in the recipient's language, else the site's (when it set one), else English."""
+    if user is not None and getattr(user, "language", None) in LANGUAGES:
+        return user.language
+    site_language = site.effective_settings().get("language") if site is not None else None
+    return site_language if site_language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 NO_PUBLIC_URL = ("DISCUSS_PUBLIC_URL is not set: no email is sent, because links in emails (sign-in, "
@@ -46,12 +58,18 @@ def mail_status() -> dict:
 
 
 def build_message(mail: Mail) -> EmailMessage:
+    language = mail.language if mail.language in LANGUAGES else DEFAULT_LANGUAGE
+    with force_locale(language):
+        return _build_message(mail, language)
+
+
+def _build_message(mail: Mail, language: str) -> EmailMessage:
     config = current_app.config
-    context = {**mail.context, "unsubscribe_url": mail.unsubscribe_url}
+    context = {**mail.context, "unsubscribe_url": mail.unsubscribe_url, "lang": language, "dir": direction(language)}
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["Subject"] = str(mail.subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from flask import current_app
+from flask_babel import lazy_gettext, lazy_ngettext
 
 from discuss.errors import ApiError
 from discuss.extensions import db
@@ -132,8 +133,8 @@ def send_reply_notification(comment_id: int, base_url: str) -> bool:
                "comment_url": permalink(thread.url, reply.id, site=thread.site.slug, article=thread.article_id,
                                         base_url=base_url),
                "site_name": thread.site.name}
-    mail.send(mail.Mail(to=recipient.email, subject=f"{reply.author_name} replied to your comment",
-                        template="reply", context=context,
+    mail.send(mail.Mail(to=recipient.email, subject=lazy_gettext("%(name)s replied to your comment", name=reply.author_name),
+                        template="reply", context=context, language=mail.mail_language(recipient, thread.site),
                         unsubscribe_url=unsubscribe_url(base_url, recipient, "replies")))
     return True
 
@@ -157,8 +158,9 @@ def send_verification(user_id: int, base_url: str) -> bool:
         return False
     link = f"{base_url}/api/v1/auth/verify?token={verification_token(user)}"
     hours = int(current_app.config["EMAIL_VERIFY_MAX_AGE_HOURS"])
-    mail.send(mail.Mail(to=user.email, subject="Confirm your email address", template="verify",
-                        context={"name": user.display_name, "link": link, "hours": hours}))
+    mail.send(mail.Mail(to=user.email, subject=lazy_gettext("Confirm your email address"), template="verify",
+                        context={"name": user.display_name, "link": link, "hours": hours},
+                        language=mail.mail_language(user, db.session.get(Site, user.sso_site_id) if user.sso_site_id else None)))
     return True
 
 
@@ -200,8 +202,9 @@ def send_digests(base_url: str | None = None) -> dict[str, int]:
         context = {"name": user.display_name, "items": items, "total": total,
                    "queue_url": f"{base_url}/mod/queue/pending"}
         try:
-            mail.send(mail.Mail(to=user.email, subject=f"{total} comment{'s' if total != 1 else ''} awaiting review",
-                                template="digest", context=context,
+            mail.send(mail.Mail(to=user.email, subject=lazy_ngettext("%(num)d comment awaiting review",
+                                                                     "%(num)d comments awaiting review", total),
+                                template="digest", context=context, language=mail.mail_language(user),
                                 unsubscribe_url=unsubscribe_url(base_url, user, "digest")))
             counts["sent"] += 1
         except OSError as exc:

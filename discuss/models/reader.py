@@ -55,5 +55,6 @@ class PendingRegistration(db.Model):
     email: Mapped[str] = mapped_column(String(254), index=True)
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(256))
+    language: Mapped[str | None] = mapped_column(String(16))  # the widget's, for the account it becomes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

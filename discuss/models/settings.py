@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from discuss.errors import ValidationFailed
+from discuss.locales import LANGUAGES
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Structure
@@ -62,6 +63,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # readers who load the thread (open widgets learn of new comments through the live poll). 0:
     # caches must ask every time (a cheap 304 when nothing changed).
     "cache_max_age_seconds": 10,
+    # The widget's and the read page's language when the embed gives none (data-lang, ?lang=), and
+    # the language of readers' emails: a code from discuss.locales.LANGUAGES, or "auto" for each
+    # reader's browser language.
+    "language": "auto",
 }
 
 LIST_SETTINGS = ("banned_words", "suspect_words", "allowed_identities", "premoderated_user_ids")
@@ -69,6 +74,7 @@ PREMODERATION_MODES = ("off", "all", "new_commenters")
 LINK_POLICIES = ("allow", "premoderate")
 REJECTION_FEEDBACK = ("quiet", "explain")
 PROOF_OF_WORK = ("off", "guests", "everyone")
+SITE_LANGUAGES = ("auto", *LANGUAGES)
 
 
 def merged_settings(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +96,7 @@ INT_RANGES = {"max_depth": (0, 10), "edit_window_minutes": (0, 1440), "max_links
 BOOL_KEYS = ("commenting_enabled", "require_guest_email", "toxicity_nudge", "webhooks_allow_private")
 CHOICES = {"link_policy": LINK_POLICIES, "premoderation": PREMODERATION_MODES,
            "account_deletion_policy": DELETION_POLICIES, "rejection_feedback": REJECTION_FEEDBACK,
-           "proof_of_work": PROOF_OF_WORK}
+           "proof_of_work": PROOF_OF_WORK, "language": SITE_LANGUAGES}
 MAX_WORDS = 2000
 
 

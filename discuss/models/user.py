@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     moderated_site_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     notify_replies: Mapped[bool] = mapped_column(Boolean, default=False)
     notify_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A code from discuss.locales.LANGUAGES, or None: staff see the dashboard in it (when it is one
+    # of DASHBOARD_LANGUAGES) and get their emails in it; readers get their emails in it.
+    language: Mapped[str | None] = mapped_column(String(16))
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped to end every session and token of this user at once (sign-out, new password, new
     # role, deactivation). Staff session cookies and guest author tokens carry the value they

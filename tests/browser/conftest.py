@@ -53,7 +53,7 @@ def demo_wsgi(comments_host_ref: dict[str, str]):
         html = render_demo_page(comments_host_ref["url"], site=args.get("site") or "demo",
                                 article=args.get("article") or None, theme=args.get("theme") or None,
                                 sso_token=token, reader=reader, sso_login_url=args.get("login") or None,
-                                page_url=request.host_url, query=args.to_dict())
+                                page_url=request.host_url, query=args.to_dict(), lang=args.get("lang") or None)
         return Response(html, mimetype="text/html")
 
     return app

@@ -7,11 +7,25 @@
   'use strict';
   var script = document.currentScript || document.querySelector('script[src*="/embed.js"][data-site]');
   if (!script) return;
-  var STR = /*STRINGS*/{};
+  // The count strings of every language (filled in by the server); one is picked below.
+  var ALL = /*STRINGS*/{};
   var host = new URL(script.src, location.href).origin;
   var ds = script.dataset;
   var site = ds.site;
   if (!site) return;
+  // The reader's languages, best first: the browser's (navigator.languages), for the thread to choose
+  // from when neither data-lang nor the site's default language decides.
+  var browserLangs = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || '']).slice(0, 10);
+  function pick(tags) {
+    for (var i = 0; i < tags.length; i++) {
+      var code = String(tags[i] || '').split(/[-_]/)[0].toLowerCase();
+      if (ALL[code]) return code;
+    }
+    return 'en';
+  }
+  // Counts and the frame's title are on the publisher's page: data-lang, else the page's own
+  // language (<html lang>), else the browser's.
+  var STR = ALL[pick([ds.lang, document.documentElement.lang].concat(browserLangs))] || ALL.en || {};
 
   function canonical() {
     var link = document.querySelector('link[rel="canonical"]');
@@ -21,7 +35,7 @@
   function plural(n) {
     var rule = window.Intl && Intl.PluralRules ? new Intl.PluralRules(STR.locale || 'en').select(n) : (n === 1 ? 'one' : 'other');
     var s = n === 0 && STR.count_zero ? STR.count_zero : (STR['count_' + rule] || STR.count_other || '{n}');
-    return s.split('{n}').join(String(n));
+    return s.split('{n}').join(window.Intl ? new Intl.NumberFormat(STR.locale || 'en').format(n) : String(n));
   }
 
   function mountThread() {
@@ -37,6 +51,8 @@
       origin: location.origin
     });
     if (theme) q.set('theme', theme);
+    if (ds.lang) q.set('lang', ds.lang);
+    q.set('langs', browserLangs.join(','));
     // A permalink (#discuss-comment-<id>): the thread opens at that comment.
     function linked() { var m = /^#discuss-comment-(\d+)$/.exec(location.hash); return m && m[1]; }
     if (linked()) q.set('comment', linked());
@@ -77,6 +93,8 @@
       if (!d) return;
       if (d.type === 'discuss:ready') {
         ready = true;
+        // The thread chose its language (the site's default may decide it): name the frame in it.
+        if (ALL[d.lang]) frame.title = ALL[d.lang].frame_title;
         sendSSO();
         if (reset) frame.contentWindow.postMessage({ type: 'discuss:reset', token: reset[1] }, host);
         reset = null;

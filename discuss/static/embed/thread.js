@@ -8,17 +8,24 @@
   const CFG = JSON.parse($('discuss-config').textContent);
   const T = JSON.parse($('discuss-strings').textContent);
   const root = $('discuss');
+  // Plural forms, numbers and dates follow the language's CLDR rules (Intl), so Polish, Ukrainian
+  // or Arabic counts get their own few/many/two forms from the same code.
   const plural = new Intl.PluralRules(T.locale);
+  const num = new Intl.NumberFormat(T.locale);
 
   function t(key, vars) {
     let s = T[key] == null ? key : String(T[key]);
-    if (vars) for (const k in vars) s = s.split('{' + k + '}').join(String(vars[k]));
+    if (vars) for (const k in vars) s = s.split('{' + k + '}').join(typeof vars[k] === 'number' ? num.format(vars[k]) : String(vars[k]));
     return s;
   }
-  function tn(base, n) {
-    if (n === 0 && T[base + '_zero']) return t(base + '_zero', { n });
+  // The API's own messages (held, rejected and why) are English: other languages show their own
+  // string for the outcome instead.
+  const serverText = (message) => (T.locale === 'en' ? message : null);
+  function tn(base, n, vars) {
+    const all = Object.assign({ n }, vars);
+    if (n === 0 && T[base + '_zero']) return t(base + '_zero', all);
     const key = base + '_' + plural.select(n);
-    return t(T[key] ? key : base + '_other', { n });
+    return t(T[key] ? key : base + '_other', all);
   }
 
   /* ---------- storage: works (in memory) even when third-party storage is blocked ---------- */
@@ -315,9 +322,9 @@
       const liked = likes.has(c.id);
       const likeBtn = h('button', {
         type: 'button', class: 'dc-act dc-like', 'aria-pressed': String(liked),
-        'aria-label': t('like_label', { name: (c.author && c.author.name) || '', n: c.likes || 0 }),
+        'aria-label': tn('like_label', c.likes || 0, { name: (c.author && c.author.name) || '' }),
         onclick: () => like(c, likeBtn),
-      }, h('span', { class: 'dc-heart', 'aria-hidden': 'true' }), h('span', { class: 'dc-like-n', text: String(c.likes || 0) }));
+      }, h('span', { class: 'dc-heart', 'aria-hidden': 'true' }), h('span', { class: 'dc-like-n', text: num.format(c.likes || 0) }));
       bar.append(likeBtn);
     }
     if (c.status !== 'deleted' && !state.thread.closed && composeAllowed()) {
@@ -354,8 +361,8 @@
       if (data.value) likes.add(c.id); else likes.delete(c.id);
       saveLikes();
       btn.setAttribute('aria-pressed', String(!!data.value));
-      btn.querySelector('.dc-like-n').textContent = String(data.likes);
-      btn.setAttribute('aria-label', t('like_label', { name: (c.author && c.author.name) || '', n: data.likes }));
+      btn.querySelector('.dc-like-n').textContent = num.format(data.likes);
+      btn.setAttribute('aria-label', tn('like_label', data.likes, { name: (c.author && c.author.name) || '' }));
     } catch (err) {
       announce(errorText(err));
     } finally {
@@ -623,7 +630,7 @@
         }
         const comment = res.data.comment;
         if (comment.status === 'rejected') {  // not published and never will be: say so, keep the text
-          err.textContent = res.data.message || t('rejected_message');
+          err.textContent = serverText(res.data.message) || t('rejected_message');
           return;
         }
         typed.set(comment.id, body);
@@ -634,7 +641,7 @@
         ta.value = '';
         previewBox.hidden = true;
         nudge.hidden = true;
-        announce(comment.status === 'pending' ? (res.data.message || t('held_message')) : t('posted'));
+        announce(comment.status === 'pending' ? (serverText(res.data.message) || t('held_message')) : t('posted'));
         opts.onDone(comment, res.data);
       } catch (ex) {
         if (ex.code === 'toxicity_warning') {
@@ -963,6 +970,7 @@
       }
       const body = Object.fromEntries(new FormData(form));
       body.site = CFG.site;
+      if (reg) body.language = T.locale; // the account's emails come in the widget's language
       submit.disabled = true;
       try {
         const { data } = await api('POST', reg ? '/auth/register' : '/auth/login', body);
@@ -1203,7 +1211,7 @@
   };
 
   if (CFG.parentOrigin && window.parent !== window) {
-    window.parent.postMessage({ type: 'discuss:ready' }, CFG.parentOrigin);
+    window.parent.postMessage({ type: 'discuss:ready', lang: T.locale }, CFG.parentOrigin);
     if (CFG.sso) setTimeout(start, 3000); else start(); // wait (briefly) for the page's SSO state
   } else {
     start();

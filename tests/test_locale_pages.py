@@ -1,0 +1,210 @@
+"""Languages on the served pages and in emails: which language a page picks, Arabic right to left,
+the no-JavaScript page's plurals and dates, the staff language setting, the site language setting
+and its model warning, emails in the recipient's or the site's language."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from discuss.errors import ValidationFailed
+from discuss.extensions import db
+from discuss.jobs import mail, notifications
+from discuss.models.queries import site_by_slug
+from discuss.models.settings import clean_settings
+from tests.factories import make_comment, make_site, make_thread, make_user
+
+
+def _strings(html: str) -> dict:
+    return json.loads(re.search(r'id="discuss-strings">(.*?)</script>', html).group(1))
+
+
+def test_thread_page_speaks_the_embeds_language_with_only_that_languages_strings(app, client):
+    make_site("news", language="de")
+    html = client.get("/embed/thread?site=news&article=a1&lang=uk").get_data(as_text=True)
+    assert '<html lang="uk" dir="ltr"' in html
+    strings = _strings(html)
+    assert strings["heading"] == "Коментарі" and strings["count_many"] == "{n} коментарів"
+    assert "Kommentare" not in html  # the site's default is not sent along
+
+
+def test_without_data_lang_the_sites_language_wins_over_the_browsers(app, client):
+    make_site("news", language="de")
+    html = client.get("/embed/thread?site=news&article=a1&langs=fr-FR,en").get_data(as_text=True)
+    assert '<html lang="de"' in html and _strings(html)["post"] == "Kommentar senden"
+
+
+def test_on_auto_the_readers_browser_languages_decide_in_order(app, client):
+    make_site("news")
+    html = client.get("/embed/thread?site=news&article=a1&langs=sw,ja-JP,en").get_data(as_text=True)
+    assert '<html lang="ja"' in html
+    html = client.get("/embed/thread?site=news&article=a1", headers={"Accept-Language": "pl;q=0.9, xx"}).get_data(as_text=True)
+    assert '<html lang="pl"' in html
+    assert '<html lang="en"' in client.get("/embed/thread?site=news&article=a1&langs=sw").get_data(as_text=True)
+
+
+def test_arabic_thread_page_is_right_to_left(app, client):
+    make_site("news")
+    html = client.get("/embed/thread?site=news&article=a1&lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in html
+
+
+def test_inlined_strings_cannot_close_the_script_block(app, client):
+    make_site("news")
+    html = client.get("/embed/thread?site=news&article=a1").get_data(as_text=True)
+    block = re.search(r'id="discuss-strings">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in block and ">" not in block
+
+
+def test_read_page_uses_the_languages_plural_forms_and_dates(app, client):
+    site = make_site("news", language="uk")
+    thread = make_thread(site, "story")
+    for _ in range(5):
+        make_comment(thread)
+    thread.published_count = 5
+    db.session.commit()
+    html = client.get("/embed/read?site=news&article=story").get_data(as_text=True)
+    assert '<html lang="uk" dir="ltr">' in html
+    assert "5 коментарів" in html and "Коментарі до «Story»" in html
+    assert re.search(r"\d{4}\s*р\.", html)  # a Ukrainian medium date ("3 груд. 2026 р.")
+    html = client.get("/embed/read?site=news&article=story&lang=ar").get_data(as_text=True)
+    assert 'dir="rtl"' in html and "5 تعليقات" in html
+
+
+def test_minified_assets_are_served_and_nothing_else_under_their_path(client):
+    js = client.get("/embed/assets/thread.js")
+    assert js.status_code == 200 and js.mimetype == "application/javascript"
+    assert b"/* discuss:" not in js.data  # comments are stripped
+    assert client.get("/embed/assets/thread.css").mimetype == "text/css"
+    assert client.get("/embed/assets/../config.py").status_code == 404
+    assert client.get("/embed/assets/demo.css").status_code == 404
+
+
+def test_site_language_setting_accepts_shipped_languages_and_auto_only(app):
+    assert clean_settings({"language": "uk"}) == {"language": "uk"}
+    assert clean_settings({"language": "auto"}) == {"language": "auto"}
+    with pytest.raises(ValidationFailed):
+        clean_settings({"language": "xx"})
+
+
+@pytest.mark.signed_in("admin")
+def test_settings_page_saves_the_language_and_warns_when_the_model_does_not_cover_it(app, client, world):
+    page = client.get("/mod/sites/news/settings").get_data(as_text=True)
+    assert 'id="language"' in page and "language-warning" not in page
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post("/mod/sites/news/settings", data={**_settings_form(client), "language": "uk"})
+    assert response.status_code in (200, 302)
+    page = client.get("/mod/sites/news/settings").get_data(as_text=True)
+    assert "language-warning" in page and "was not trained on Українська" in page
+    app.config["TOXICITY_MODEL"] = "multilingual"
+    page = client.get("/mod/sites/news/settings").get_data(as_text=True)
+    assert "language-warning" in page and "No Detoxify model covers it" in page  # not multilingual either
+    news = site_by_slug("news")
+    news.settings = {**news.settings, "language": "ru"}
+    db.session.commit()
+    assert "language-warning" not in client.get("/mod/sites/news/settings").get_data(as_text=True)
+
+
+def _settings_form(client) -> dict:
+    """The settings form as the page fills it in (so only the language changes)."""
+    html = client.get("/mod/sites/news/settings").get_data(as_text=True)
+    form = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html):
+        form[name] = value
+    for name in re.findall(r'<input type="checkbox" name="([^"]+)" checked', html):
+        form[name] = "on"
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        form[name] = body
+    for name, options in re.findall(r'<select id="[^"]+" name="([^"]+)">(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+        if chosen:
+            form[name] = chosen.group(1)
+    return form
+
+
+@pytest.mark.signed_in("moderator")
+def test_a_staff_member_picks_the_dashboards_language_on_their_profile(app, client, world):
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert ">Queues</a>" in client.get("/mod/queue/pending").get_data(as_text=True)
+    assert client.post("/mod/profile", data={"language": "uk"}).status_code == 302
+    assert world.users["moderator"].language == "uk"
+    page = client.get("/mod/queue/pending").get_data(as_text=True)
+    assert '<html lang="uk">' in page and ">Черги</a>" in page and "Спочатку старіші" in page
+    assert client.post("/mod/profile", data={"language": "xx"}).status_code == 400
+    assert world.users["moderator"].language == "uk"
+    client.post("/mod/profile", data={"language": "ja"})  # emails only: the dashboard stays English
+    assert ">Queues</a>" in client.get("/mod/queue/pending", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+
+
+def test_a_staff_member_without_a_language_gets_the_browsers_dashboard_language(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    sign_in(client, world.users["admin"])
+    page = client.get("/mod/queue/pending", headers={"Accept-Language": "de-DE,de;q=0.9"}).get_data(as_text=True)
+    assert ">Warteschlangen</a>" in page
+
+
+def _build(app, **fields):
+    with app.app_context():  # a job's fresh app context, as on the job runner
+        return mail.build_message(mail.Mail(to="ann@example.com", **fields))
+
+
+def test_an_email_is_rendered_in_its_language_even_in_a_fresh_job_context(app):
+    from flask_babel import lazy_gettext
+
+    message = _build(app, subject=lazy_gettext("Reset your password"), template="reset", language="uk",
+                     context={"name": "Оля", "link": "https://c.example/r", "minutes": 60})
+    assert message["Subject"] == "Скидання пароля"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Вітаємо, Оля!" in text and "протягом 60 хв" in text
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert 'lang="uk"' in html and "Вибрати новий пароль" in html
+    arabic = _build(app, subject="x", template="verify", language="ar",
+                    context={"name": "سارة", "link": "https://c.example/v", "hours": 48})
+    assert 'dir="rtl"' in arabic.get_body(preferencelist=("html",)).get_content()
+
+
+def test_digest_subject_and_body_use_the_languages_plural_forms(app):
+    from flask_babel import lazy_ngettext
+
+    for total, expected in ((1, "1 коментар чекає"), (3, "3 коментарі чекають"), (5, "5 коментарів чекають")):
+        message = _build(app, subject=lazy_ngettext("%(num)d comment awaiting review", "%(num)d comments awaiting review", total),
+                         template="digest", language="uk",
+                         context={"name": "Ira", "items": [], "total": total, "queue_url": "https://c.example/q"})
+        assert message["Subject"].startswith(expected)
+        assert expected in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_reply_email_goes_out_in_the_readers_language_else_the_sites(app, monkeypatch):
+    sent = []
+    monkeypatch.setattr(mail, "send", lambda m: sent.append(mail.build_message(m)))
+    site = make_site("news", language="fr")
+    thread = make_thread(site, "story")
+    ann = make_user("Ann", email="ann@example.com", email_verified=True, notify_replies=True)
+    ivan = make_user("Ivan", email="ivan@example.com", email_verified=True, notify_replies=True, language="uk")
+    for author in (ann, ivan):
+        parent = make_comment(thread, author=author)
+        reply = make_comment(thread, author=make_user("Bob"), parent=parent)
+        notifications.send_reply_notification(reply.id, "https://c.example")
+    assert [m["Subject"] for m in sent] == ["Bob a répondu à votre commentaire", "Bob відповідає на ваш коментар"]
+
+
+def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian(app, client, monkeypatch):
+    sent = []
+    monkeypatch.setattr(mail, "send", lambda m: sent.append(mail.build_message(m)))
+    app.config["PUBLIC_URL"] = "https://comments.example"
+    make_site("news")
+    body = {"email": "olya@example.com", "password": "a long password", "display_name": "Оля", "site": "news"}
+    assert client.post("/api/v1/auth/register", json={**body, "language": "xx"}).status_code == 400
+    assert client.post("/api/v1/auth/register", json={**body, "language": "uk"}).status_code == 201
+    notifications.send_verification(_user_id("olya@example.com"), "https://comments.example")
+    assert sent[-1]["Subject"] == "Підтвердьте адресу електронної пошти"
+
+
+def _user_id(email: str) -> int:
+    from sqlalchemy import select
+
+    from discuss.models import User
+
+    return db.session.scalar(select(User.id).where(User.email == email))
