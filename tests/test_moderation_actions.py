@@ -142,6 +142,14 @@ def test_bulk_api_reports_each_outcome(client, world):
     assert body["counts"]["pending"] == 1
 
 
+def test_bulk_api_takes_ids_written_as_integral_numbers_and_refuses_fractions(client, world):
+    # JSON Schema counts 7.0 as an integer, so the description allows it (schemathesis sends them).
+    body = client.post("/api/v1/moderation/bulk", json={"action": "approve", "ids": [float(world.pending.id)]})
+    assert body.status_code == 200 and body.get_json()["results"][0]["comment_id"] == world.pending.id
+    refused = client.post("/api/v1/moderation/bulk", json={"action": "approve", "ids": [world.pending.id + 0.5]})
+    assert refused.status_code == 400 and refused.get_json()["error"]["fields"]["ids"]
+
+
 def test_suspend_author_rejecting_pending(client, world):
     count, _ = thread_state(world.thread.id)
     client.post(f"/mod/authors/{world.author.id}/ban",

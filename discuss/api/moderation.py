@@ -139,6 +139,8 @@ def comment_action(comment_id: int):
 def bulk():
     body = json_body()
     ids = body.get("ids")
+    if isinstance(ids, list):  # JSON Schema's integers include 2.0 (schemathesis sends them)
+        ids = [int(i) if isinstance(i, float) and i.is_integer() else i for i in ids]
     if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValidationFailed({"ids": "a non-empty list of comment ids"})
     if len(ids) > moderation.MAX_BULK:

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from discuss.identity.staff import MIN_PASSWORD_CHARS
 from discuss.api import bp, readers, schemas
 from discuss.api.openapi_moderation import moderation_paths
+from discuss.locales import LANGUAGES
 from discuss.models import ReportReason
 from discuss.security import ID_MAX
 
@@ -221,7 +222,7 @@ def public_paths() -> dict[str, Any]:
                 "Check your email.", {"type": "object", "required": ["status", "message"],
                                       "properties": {"status": {"const": "check_email"}}}, status="202"),
             request=body(object_schema(readers.REGISTER_SCHEMA, email={"pattern": schemas.EMAIL_RE.pattern},
-                                       password=NEW_PASSWORD)),
+                                       password=NEW_PASSWORD, language={"enum": [*LANGUAGES, None]})),
             security=[{}], tag="readers")},
         "/auth/register/confirm": {
             "get": op("Open the sign-up link from the email: creates the account.", {
