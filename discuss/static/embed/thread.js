@@ -84,7 +84,9 @@
   /* ---------- proof of work (ALTCHA), only on sites that ask for it ----------
    * The vendored ALTCHA widget is loaded when a reader who needs it starts writing, never with
    * the thread, so first load stays within its size budget. It solves in a Web Worker. */
-  const VENDOR = ((document.currentScript && document.currentScript.src) || '').replace(/thread\.js.*$/, 'vendor/altcha-3.2.2/');
+  // ALTCHA stays a static file: from /embed/assets/thread.js (served minified) it is /static/embed/vendor/.
+  const VENDOR = ((document.currentScript && document.currentScript.src) || '')
+    .replace(/embed\/assets\/thread\.js.*$/, 'static/embed/thread.js').replace(/thread\.js.*$/, 'vendor/altcha-3.2.2/');
   let altchaLoad = null;
   const powNeeded = () => {
     const mode = state.settings.proof_of_work;
