@@ -200,3 +200,17 @@ def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian
     assert client.post("/api/v1/auth/register", json={**body, "language": "uk"}).status_code == 202
     assert sent[-1]["Subject"] == "Завершіть створення облікового запису для коментарів"  # the sign-up link
 
+
+
+def test_the_comment_page_and_audit_log_speak_the_staff_members_language(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    admin = world.users["admin"]
+    admin.language = "de"
+    db.session.commit()
+    sign_in(client, admin)
+    page = client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
+    assert "Person sperren…" in page and "Titel und URL speichern" in page and "7 Tage" in page
+    assert "Ban author" not in page and "Save title and URL" not in page
+    audit = client.get("/mod/audit").get_data(as_text=True)
+    assert "Wann (UTC)" in audit and "Audit log" not in audit
