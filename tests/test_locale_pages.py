@@ -214,3 +214,5 @@ def test_the_comment_page_and_audit_log_speak_the_staff_members_language(app, cl
     assert "Ban author" not in page and "Save title and URL" not in page
     audit = client.get("/mod/audit").get_data(as_text=True)
     assert "Wann (UTC)" in audit and "Audit log" not in audit
+    staff = client.get("/mod/staff").get_data(as_text=True)
+    assert "Jemanden einladen" in staff and "Rolle und Websites" in staff and "Invite someone" not in staff
