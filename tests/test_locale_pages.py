@@ -216,3 +216,17 @@ def test_the_comment_page_and_audit_log_speak_the_staff_members_language(app, cl
     assert "Wann (UTC)" in audit and "Audit log" not in audit
     staff = client.get("/mod/staff").get_data(as_text=True)
     assert "Jemanden einladen" in staff and "Rolle und Websites" in staff and "Invite someone" not in staff
+
+
+def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    admin = world.users["admin"]
+    admin.language = "uk"
+    db.session.commit()
+    sign_in(client, admin)
+    for days, expected in (("1", "на 1 день."), ("3", "на 3 дні."), ("7", "на 7 днів.")):
+        page = client.post(f"/mod/authors/{world.author.id}/ban", data={"site_id": world.site.id, "days": days},
+                           follow_redirects=True).get_data(as_text=True)
+        assert expected in page and "Suspended" not in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from discuss.errors import ApiError
@@ -59,7 +60,7 @@ def logout():
     logout_user()
     session.clear()
     g.pop("csrf_token", None)
-    flash("Signed out.", "info")
+    flash(gettext("Signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -83,7 +84,7 @@ def accept_invite():
         else:
             logout_user()
             login_user(user, remember=False)
-            flash(f"Welcome, {user.display_name}. You are signed in.", "ok")
+            flash(gettext("Welcome, %(name)s. You are signed in.", name=user.display_name), "ok")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/invite.html", token=token, invited=invited, errors=errors,
                            name=request.form.get("display_name", invited.display_name)), (400 if errors else 200)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from discuss.dashboard import bp
 from discuss.dashboard.access import staff_page
@@ -119,7 +120,7 @@ def apply_site_thresholds(slug: str):
                          request.form.get("note"))
     except ApiError as err:
         return action_failed(err, default)
-    flash("Thresholds applied. They decide the next comment posted; the audit log can undo this.", "ok")
+    flash(gettext("Thresholds applied. They decide the next comment posted; the audit log can undo this."), "ok")
     return redirect(default)
 
 
@@ -134,5 +135,6 @@ def undo(event_id: int):
     if wants_fetch_json():
         return jsonify({"ok": True, "undo_id": event.id, "comment_id": event.comment_id,
                         "status": event.to_status, "counts": queue_counts(g.actor)})
-    flash(f"Undone: {event.details.get('undone_action', 'action')} (audit entry #{event_id}).", "ok")
+    flash(gettext("Undone: %(action)s (audit entry #%(id)s).", action=event.details.get("undone_action", "action"),
+                  id=event_id), "ok")
     return back_to(default)
