@@ -202,7 +202,7 @@ def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian
 
 
 
-def test_the_comment_page_and_audit_log_speak_the_staff_members_language(app, client, world):
+def test_the_comment_audit_staff_and_settings_pages_speak_the_staff_members_language(app, client, world):
     from tests.dashboard_support import sign_in
 
     admin = world.users["admin"]
@@ -216,6 +216,8 @@ def test_the_comment_page_and_audit_log_speak_the_staff_members_language(app, cl
     assert "Wann (UTC)" in audit and "Audit log" not in audit
     staff = client.get("/mod/staff").get_data(as_text=True)
     assert "Jemanden einladen" in staff and "Rolle und Websites" in staff and "Invite someone" not in staff
+    settings = client.get(f"/mod/sites/{world.site.slug}/settings").get_data(as_text=True)
+    assert "Einstellungen speichern" in settings and "Noch keine Webhooks." in settings and "Save settings" not in settings
 
 
 def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(app, client, world):
