@@ -202,7 +202,7 @@ def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian
 
 
 
-def test_the_comment_audit_staff_and_settings_pages_speak_the_staff_members_language(app, client, world):
+def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_members_language(app, client, world):
     from tests.dashboard_support import sign_in
 
     admin = world.users["admin"]
@@ -218,6 +218,8 @@ def test_the_comment_audit_staff_and_settings_pages_speak_the_staff_members_lang
     assert "Jemanden einladen" in staff and "Rolle und Websites" in staff and "Invite someone" not in staff
     settings = client.get(f"/mod/sites/{world.site.slug}/settings").get_data(as_text=True)
     assert "Einstellungen speichern" in settings and "Noch keine Webhooks." in settings and "Save settings" not in settings
+    stats = client.get(f"/mod/sites/{world.site.slug}/stats?replay=1&hold.toxicity=0.5").get_data(as_text=True)
+    assert "Kommentare pro Tag" in stats and "Diese Schwellenwerte übernehmen" in stats and "Do the thresholds agree" not in stats
 
 
 def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(app, client, world):
