@@ -217,7 +217,7 @@ def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_member
     staff = client.get("/mod/staff").get_data(as_text=True)
     assert "Jemanden einladen" in staff and "Rolle und Websites" in staff and "Invite someone" not in staff
     settings = client.get(f"/mod/sites/{world.site.slug}/settings").get_data(as_text=True)
-    assert "Einstellungen speichern" in settings and "Noch keine Webhooks." in settings and "Save settings" not in settings
+    assert "Maximale Antworttiefe" in settings and "Einstellungen speichern" in settings and "Noch keine Webhooks." in settings and "Save settings" not in settings
     stats = client.get(f"/mod/sites/{world.site.slug}/stats?replay=1&hold.toxicity=0.5").get_data(as_text=True)
     assert "Kommentare pro Tag" in stats and "Diese Schwellenwerte übernehmen" in stats and "Do the thresholds agree" not in stats
 
