@@ -220,6 +220,7 @@ def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_member
     assert "Maximale Antworttiefe" in settings and "Einstellungen speichern" in settings and "Noch keine Webhooks." in settings and "Save settings" not in settings
     stats = client.get(f"/mod/sites/{world.site.slug}/stats?replay=1&hold.toxicity=0.5").get_data(as_text=True)
     assert "Kommentare pro Tag" in stats and "Diese Schwellenwerte übernehmen" in stats and "Do the thresholds agree" not in stats
+    assert "Kommentare pro Tag nach automatischem Ergebnis" in stats and "Comments per day" not in stats
 
 
 def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(app, client, world):
