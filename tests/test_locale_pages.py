@@ -235,3 +235,13 @@ def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(a
         page = client.post(f"/mod/authors/{world.author.id}/ban", data={"site_id": world.site.id, "days": days},
                            follow_redirects=True).get_data(as_text=True)
         assert expected in page and "Suspended" not in page
+
+
+def test_the_sign_in_page_and_its_messages_speak_the_browsers_language(app, client):
+    german = {"Accept-Language": "de"}
+    redirected = client.get("/mod/queue/pending", headers=german, follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="de">' in redirected and "Passwort vergessen?" in redirected
+    app.config["WTF_CSRF_ENABLED"] = False
+    wrong = client.post("/auth/login", data={"email": "nobody@example.com", "password": "wrong password"}, headers=german)
+    assert wrong.status_code == 401
+    assert "passen zu keinem Teamkonto" in wrong.get_data(as_text=True)
