@@ -212,6 +212,7 @@ def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_member
     page = client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
     assert "Person sperren…" in page and "Titel und URL speichern" in page and "7 Tage" in page
     assert "Ban author" not in page and "Save title and URL" not in page
+    assert '<span class="status-badge">ausstehend</span>' in page and '<span class="author-kind">Gast</span>' in page
     audit = client.get("/mod/audit").get_data(as_text=True)
     assert "Wann (UTC)" in audit and "Audit log" not in audit
     staff = client.get("/mod/staff").get_data(as_text=True)
