@@ -193,11 +193,12 @@ def test_reply_email_goes_out_in_the_readers_language_else_the_sites(app, monkey
 def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian(app, client, monkeypatch):
     sent = []
     monkeypatch.setattr(mail, "send", lambda m: sent.append(mail.build_message(m)))
-    app.config["PUBLIC_URL"] = "https://comments.example"
+    app.config.update(PUBLIC_URL="https://comments.example", MAIL_DELIVERY="inline")
     make_site("news")
     body = {"email": "olya@example.com", "password": "a long password", "display_name": "Оля", "site": "news"}
     assert client.post("/api/v1/auth/register", json={**body, "language": "xx"}).status_code == 400
     assert client.post("/api/v1/auth/register", json={**body, "language": "uk"}).status_code == 202
+    assert sent[-1]["Subject"] == "Завершіть створення облікового запису для коментарів"  # the sign-up link
     from sqlalchemy import select
 
     from discuss.identity import registration
@@ -214,9 +215,48 @@ def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian
     assert sent[-1]["Subject"] == "Скидання пароля"
 
 
-def _user_id(email: str) -> int:
-    from sqlalchemy import select
 
-    from discuss.models import User
+def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_members_language(app, client, world):
+    from tests.dashboard_support import sign_in
 
-    return db.session.scalar(select(User.id).where(User.email == email))
+    admin = world.users["admin"]
+    admin.language = "de"
+    db.session.commit()
+    sign_in(client, admin)
+    page = client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
+    assert "Person sperren…" in page and "Titel und URL speichern" in page and "7 Tage" in page
+    assert "Ban author" not in page and "Save title and URL" not in page
+    assert '<span class="status-badge">ausstehend</span>' in page and '<span class="author-kind">Gast</span>' in page
+    audit = client.get("/mod/audit").get_data(as_text=True)
+    assert "Wann (UTC)" in audit and "Audit log" not in audit
+    staff = client.get("/mod/staff").get_data(as_text=True)
+    assert "Jemanden einladen" in staff and "Rolle und Websites" in staff and "Invite someone" not in staff
+    settings = client.get(f"/mod/sites/{world.site.slug}/settings").get_data(as_text=True)
+    assert "Maximale Antworttiefe" in settings and "Einstellungen speichern" in settings and "Noch keine Webhooks." in settings and "Save settings" not in settings
+    stats = client.get(f"/mod/sites/{world.site.slug}/stats?replay=1&hold.toxicity=0.5").get_data(as_text=True)
+    assert "Kommentare pro Tag" in stats and "Diese Schwellenwerte übernehmen" in stats and "Do the thresholds agree" not in stats
+    assert "Kommentare pro Tag nach automatischem Ergebnis" in stats and "Comments per day" not in stats
+
+
+def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    admin = world.users["admin"]
+    admin.language = "uk"
+    db.session.commit()
+    sign_in(client, admin)
+    for days, expected in (("1", "на 1 день."), ("3", "на 3 дні."), ("7", "на 7 днів.")):
+        page = client.post(f"/mod/authors/{world.author.id}/ban", data={"site_id": world.site.id, "days": days},
+                           follow_redirects=True).get_data(as_text=True)
+        assert expected in page and "Suspended" not in page
+
+
+def test_the_sign_in_page_and_its_messages_speak_the_browsers_language(app, client):
+    german = {"Accept-Language": "de"}
+    redirected = client.get("/mod/queue/pending", headers=german, follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="de">' in redirected and "Passwort vergessen?" in redirected
+    app.config["WTF_CSRF_ENABLED"] = False
+    wrong = client.post("/auth/login", data={"email": "nobody@example.com", "password": "wrong password"}, headers=german)
+    assert wrong.status_code == 401
+    assert "passen zu keinem Teamkonto" in wrong.get_data(as_text=True)

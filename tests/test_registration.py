@@ -114,3 +114,23 @@ def test_without_mail_signing_up_is_refused_for_every_address_alike(make_app):
         assert new.status_code == taken.status_code == 403
         assert new.get_data() == taken.get_data()
         assert db.session.scalar(select(func.count(PendingRegistration.id))) == 0
+
+
+def test_the_sign_up_email_speaks_the_widgets_language_and_the_warning_the_owners(app, smtp):
+    make_site()
+    client = app.test_client()
+    owner = User(kind=AuthorKind.ACCOUNT, email="taken@example.com", display_name="Owner", email_verified=True,
+                 password_hash="scrypt:owner-hash", moderated_site_ids=[], language="de")
+    db.session.add(owner)
+    db.session.commit()
+    for email in ("olya@example.com", "taken@example.com"):
+        answer = client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD,
+                                                              "display_name": "Оля", "language": "uk"})
+        assert answer.status_code == 202
+    messages = {m["To"]: m for m in smtp.wait_for(2)}
+    sign_up = messages["olya@example.com"]
+    assert sign_up["Subject"] == "Завершіть створення облікового запису для коментарів"
+    assert "Вітаємо, Оля!" in text_of(sign_up) and "протягом" in text_of(sign_up)
+    warning = messages["taken@example.com"]  # the owner's language, not the one who tried
+    assert warning["Subject"] == "Jemand hat versucht, sich mit Ihrer E-Mail-Adresse zu registrieren"
+    assert "Sie haben bereits ein Konto" in text_of(warning) and "/auth/reset?token=" in text_of(warning)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_user, logout_user
 
 from discuss.errors import ApiError
@@ -17,7 +18,10 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to moderate."
+    # Flask-Login flashes this through localize_callback, in the visitor's language; the lazy string
+    # marks it for extraction and is turned into plain text before it reaches the session.
+    login_manager.login_message = lazy_gettext("Sign in to moderate.")
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
 
 
@@ -47,7 +51,7 @@ def login():
             g.pop("csrf_token", None)  # Flask-WTF's per-request copy of the old one
             login_user(user, remember=False)
             return redirect(safe_next(request.form.get("next")))
-        error = "That email and password do not match a staff account."
+        error = gettext("That email and password do not match a staff account.")
     return render_template("auth/login.html", error=error, next=request.values.get("next", ""),
                            email=request.form.get("email", "")), (401 if error else 200)
 
@@ -59,7 +63,7 @@ def logout():
     logout_user()
     session.clear()
     g.pop("csrf_token", None)
-    flash("Signed out.", "info")
+    flash(gettext("Signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -83,7 +87,7 @@ def accept_invite():
         else:
             logout_user()
             login_user(user, remember=False)
-            flash(f"Welcome, {user.display_name}. You are signed in.", "ok")
+            flash(gettext("Welcome, %(name)s. You are signed in.", name=user.display_name), "ok")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/invite.html", token=token, invited=invited, errors=errors,
                            name=request.form.get("display_name", invited.display_name)), (400 if errors else 200)

@@ -67,9 +67,9 @@ def site_settings(slug: str):
             except ApiError as err:
                 errors = err.fields or {"form": err.message}
             else:
-                flash("Settings saved. They apply to the next comment posted.", "ok")
+                flash(gettext("Settings saved. They apply to the next comment posted."), "ok")
                 return redirect(url_for("dashboard.site_settings", slug=slug))
-        flash("Some settings were not saved; see the highlighted fields.", "error")
+        flash(gettext("Some settings were not saved; see the highlighted fields."), "error")
         settings = {**settings, **{k: v for k, v in changes.items() if k not in errors}}
     return _render_settings(site, settings, errors)
 
@@ -126,7 +126,7 @@ def add_webhook(slug: str):
         hook = webhook_service.add_webhook(site, request.form.get("url", ""), request.form.getlist("events"),
                                            request.form.get("format", "json"))
     except ApiError as err:
-        flash("The webhook was not added; see the highlighted fields.", "error")
+        flash(gettext("The webhook was not added; see the highlighted fields."), "error")
         return _render_settings(site, site.effective_settings(), {},
                                 webhook_errors=err.fields or {"url": err.message}), 400
     # Rendered, not flashed: the secret must not travel in the (readable) session cookie.
@@ -142,10 +142,10 @@ def webhook_action(slug: str, webhook_id: int, action: str):
     try:
         if action == "delete":
             webhook_service.remove_webhook(site, webhook_id)
-            flash("Webhook removed.", "ok")
+            flash(gettext("Webhook removed."), "ok")
         else:
             webhook_service.send_test(site, webhook_id)
-            flash("Test event sent. Its attempts appear in the delivery log below.", "ok")
+            flash(gettext("Test event sent. Its attempts appear in the delivery log below."), "ok")
     except ApiError as err:
         flash(err.message, "error")
     return redirect(url_for("dashboard.site_settings", slug=slug) + "#webhooks")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 
 from discuss.dashboard import bp
 from discuss.dashboard.access import staff_page
@@ -17,11 +18,13 @@ from discuss.moderation.sites import apply_thresholds
 from discuss.moderation.stats import parse_days, queue_health
 from discuss.moderation.undo import undo_event
 
-OUTCOME_SERIES = (("published_auto", "Published automatically", "pub"),
-                  ("held_auto_total", "Held automatically", "held"),
-                  ("rejected_auto", "Rejected automatically", "rej"))
-DECISION_SERIES = (("approved", "Approved by a moderator", "pub"), ("rejected", "Rejected by a moderator", "rej"),
-                   ("removed", "Removed by a moderator", "removed"))
+# Series names are lazy: charts and legends are drawn in the staff member's language.
+OUTCOME_SERIES = (("published_auto", lazy_gettext("Published automatically"), "pub"),
+                  ("held_auto_total", lazy_gettext("Held automatically"), "held"),
+                  ("rejected_auto", lazy_gettext("Rejected automatically"), "rej"))
+DECISION_SERIES = (("approved", lazy_gettext("Approved by a moderator"), "pub"),
+                   ("rejected", lazy_gettext("Rejected by a moderator"), "rej"),
+                   ("removed", lazy_gettext("Removed by a moderator"), "removed"))
 
 
 def _site(slug: str):
@@ -35,22 +38,22 @@ def stats_charts(stats: dict) -> dict:
     days = [d["day"] for d in stats["per_day"]]
 
     def series(spec):
-        return [Series(name, css, [d[key] for d in stats["per_day"]]) for key, name, css in spec]
+        return [Series(str(name), css, [d[key] for d in stats["per_day"]]) for key, name, css in spec]
 
     funnel = stats["nudge_funnel"]
     return {
-        "outcomes": stacked_bars("Comments per day by automatic outcome", days, series(OUTCOME_SERIES)),
-        "outcome_legend": [(name, css) for _, name, css in OUTCOME_SERIES],
-        "decisions": stacked_bars("Moderator decisions per day", days, series(DECISION_SERIES)),
-        "decision_legend": [(name, css) for _, name, css in DECISION_SERIES],
-        "reports": stacked_bars("Reports per day", days, [Series("Reports", "reports",
-                                                                [d["reports"] for d in stats["per_day"]])]),
-        "reasons": hbars("Top reasons for automatic holds and rejections",
+        "outcomes": stacked_bars(gettext("Comments per day by automatic outcome"), days, series(OUTCOME_SERIES)),
+        "outcome_legend": [(str(name), css) for _, name, css in OUTCOME_SERIES],
+        "decisions": stacked_bars(gettext("Moderator decisions per day"), days, series(DECISION_SERIES)),
+        "decision_legend": [(str(name), css) for _, name, css in DECISION_SERIES],
+        "reports": stacked_bars(gettext("Reports per day"), days, [Series(gettext("Reports"), "reports",
+                                                                         [d["reports"] for d in stats["per_day"]])]),
+        "reasons": hbars(gettext("Top reasons for automatic holds and rejections"),
                          [(r["reason"], r["count"], "held") for r in stats["top_reasons"]]),
-        "funnel": hbars("Nudge funnel", [("warned", funnel["warned"], "reports"),
-                                         ("rephrased", funnel["rephrased"], "pub"),
-                                         ("posted anyway", funnel["posted_anyway"], "held"),
-                                         ("abandoned", funnel["abandoned"], "removed")]),
+        "funnel": hbars(gettext("Nudge funnel"), [(gettext("warned"), funnel["warned"], "reports"),
+                                                  (gettext("rephrased"), funnel["rephrased"], "pub"),
+                                                  (gettext("posted anyway"), funnel["posted_anyway"], "held"),
+                                                  (gettext("abandoned"), funnel["abandoned"], "removed")]),
     }
 
 
@@ -119,7 +122,7 @@ def apply_site_thresholds(slug: str):
                          request.form.get("note"))
     except ApiError as err:
         return action_failed(err, default)
-    flash("Thresholds applied. They decide the next comment posted; the audit log can undo this.", "ok")
+    flash(gettext("Thresholds applied. They decide the next comment posted; the audit log can undo this."), "ok")
     return redirect(default)
 
 
@@ -134,5 +137,6 @@ def undo(event_id: int):
     if wants_fetch_json():
         return jsonify({"ok": True, "undo_id": event.id, "comment_id": event.comment_id,
                         "status": event.to_status, "counts": queue_counts(g.actor)})
-    flash(f"Undone: {event.details.get('undone_action', 'action')} (audit entry #{event_id}).", "ok")
+    flash(gettext("Undone: %(action)s (audit entry #%(id)s).", action=event.details.get("undone_action", "action"),
+                  id=event_id), "ok")
     return back_to(default)

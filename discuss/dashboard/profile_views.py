@@ -19,6 +19,9 @@ def N_(message: str) -> str:
 
 # Queue titles, shown through _() in templates; listed here so pybabel extracts them.
 QUEUE_TITLE_MESSAGES = (N_("Pending"), N_("Reported"), N_("Rejected"), N_("Approved"), N_("All"))
+# A comment's status and an author's kind, shown through _() on the comment item.
+STATUS_AND_KIND_MESSAGES = (N_("published"), N_("pending"), N_("rejected"), N_("deleted"),
+                            N_("guest"), N_("account"), N_("sso"))
 
 
 @bp.route("/profile", methods=["GET", "POST"])

@@ -3,42 +3,62 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from flask_babel import lazy_gettext
+
 from discuss.models.settings import BOOL_KEYS, CHOICES, DEFAULT_SETTINGS, IDENTITIES, INT_RANGES
 from discuss.scoring.base import CORE_LABELS
 
+# Lazy: the page shows them in the staff member's language.
 HELP = {
-    "max_depth": "Replies nest at most this deep (0 = no replies).",
-    "edit_window_minutes": "Authors may edit a comment for this long after posting.",
-    "max_links": "Hold comments with more links than this.",
-    "new_commenter_approved_min": "With “new commenters” pre-moderation: approved comments needed before "
-                                  "an author posts directly.",
-    "commenting_enabled": "Readers can post on this site.",
-    "require_guest_email": "Guests must give an email address.",
-    "toxicity_nudge": "Warn authors before posting a comment that scores as toxic, so they can rephrase.",
-    "webhooks_allow_private": "Let webhooks reach private, loopback and link-local addresses (an intranet "
-                              "receiver). Off, they are refused, so a webhook cannot probe internal services.",
-    "ban_ip_days": "A ban also holds new guests from the banned author's address for this many days "
-                   "(reason ban_evasion; 0 = off).",
-    "rejection_feedback": "Whether the author of a rejected comment is told why (for example, a banned word).",
-    "proof_of_work": "Readers' browsers solve a small puzzle (ALTCHA) before posting, so floods cost the sender.",
-    "auto_hold_reports": "Take a published comment out of the thread for review once it has this many open "
-                         "reports (0 = never).",
-    "auto_close_days": "Close a thread to new comments this many days after its first comment (0 = never).",
-    "cache_max_age_seconds": "Browsers, proxies and CDNs may reuse a thread page or counts for this long, so a "
-                             "new comment or a removal can take this long to reach readers who open the thread "
-                             "(0 = they must check each time).",
-    "language": "The widget's and the no-JavaScript page's language when the embed gives none (data-lang), "
-                "and the language of readers' emails. With the browser's language, each reader gets theirs.",
+    "max_depth": lazy_gettext("Replies nest at most this deep (0 = no replies)."),
+    "edit_window_minutes": lazy_gettext("Authors may edit a comment for this long after posting."),
+    "max_links": lazy_gettext("Hold comments with more links than this."),
+    "new_commenter_approved_min": lazy_gettext(
+        "With “new commenters” pre-moderation: approved comments needed before an author posts directly."),
+    "commenting_enabled": lazy_gettext("Readers can post on this site."),
+    "require_guest_email": lazy_gettext("Guests must give an email address."),
+    "toxicity_nudge": lazy_gettext(
+        "Warn authors before posting a comment that scores as toxic, so they can rephrase."),
+    "webhooks_allow_private": lazy_gettext(
+        "Let webhooks reach private, loopback and link-local addresses (an intranet receiver). Off, they "
+        "are refused, so a webhook cannot probe internal services."),
+    "ban_ip_days": lazy_gettext(
+        "A ban also holds new guests from the banned author's address for this many days (reason "
+        "ban_evasion; 0 = off)."),
+    "rejection_feedback": lazy_gettext(
+        "Whether the author of a rejected comment is told why (for example, a banned word)."),
+    "proof_of_work": lazy_gettext(
+        "Readers' browsers solve a small puzzle (ALTCHA) before posting, so floods cost the sender."),
+    "auto_hold_reports": lazy_gettext(
+        "Take a published comment out of the thread for review once it has this many open reports (0 = "
+        "never)."),
+    "auto_close_days": lazy_gettext(
+        "Close a thread to new comments this many days after its first comment (0 = never)."),
+    "cache_max_age_seconds": lazy_gettext(
+        "Browsers, proxies and CDNs may reuse a thread page or counts for this long, so a new comment or "
+        "a removal can take this long to reach readers who open the thread (0 = they must check each "
+        "time)."),
+    "language": lazy_gettext(
+        "The widget's and the no-JavaScript page's language when the embed gives none (data-lang), and "
+        "the language of readers' emails. With the browser's language, each reader gets theirs."),
 }
+
 LABELS = {
-    "max_depth": "Maximum reply depth", "edit_window_minutes": "Edit window (minutes)",
-    "max_links": "Maximum links", "new_commenter_approved_min": "Approvals before trusted",
-    "commenting_enabled": "Commenting open", "require_guest_email": "Require guest email",
-    "toxicity_nudge": "Toxicity nudge", "webhooks_allow_private": "Webhooks may reach private addresses",
-    "ban_ip_days": "Ban covers the address (days)",
-    "rejection_feedback": "Tell authors why a comment was rejected", "proof_of_work": "Proof of work before posting",
-    "toxicity_nudge": "Toxicity nudge", "auto_hold_reports": "Hold after this many reports",
-    "auto_close_days": "Close threads after (days)", "cache_max_age_seconds": "Cache public reads for (seconds)", "language": "Site language",
+    "max_depth": lazy_gettext("Maximum reply depth"),
+    "edit_window_minutes": lazy_gettext("Edit window (minutes)"),
+    "max_links": lazy_gettext("Maximum links"),
+    "new_commenter_approved_min": lazy_gettext("Approvals before trusted"),
+    "commenting_enabled": lazy_gettext("Commenting open"),
+    "require_guest_email": lazy_gettext("Require guest email"),
+    "toxicity_nudge": lazy_gettext("Toxicity nudge"),
+    "webhooks_allow_private": lazy_gettext("Webhooks may reach private addresses"),
+    "ban_ip_days": lazy_gettext("Ban covers the address (days)"),
+    "rejection_feedback": lazy_gettext("Tell authors why a comment was rejected"),
+    "proof_of_work": lazy_gettext("Proof of work before posting"),
+    "auto_hold_reports": lazy_gettext("Hold after this many reports"),
+    "auto_close_days": lazy_gettext("Close threads after (days)"),
+    "cache_max_age_seconds": lazy_gettext("Cache public reads for (seconds)"),
+    "language": lazy_gettext("Site language"),
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from discuss.dashboard import bp
 from discuss.dashboard.access import staff_page
@@ -57,7 +58,7 @@ def staff_roles(user_id: int):
         user = staff_admin.set_roles(g.actor, user_id, request.form.get("role", ""), _site_ids())
     except ApiError as err:
         return action_failed(err, url_for("dashboard.staff_list"))
-    flash(f"{user.display_name}: {user.role.value}.", "ok")
+    flash(gettext("%(name)s: %(role)s.", name=user.display_name, role=gettext(user.role.value)), "ok")
     return redirect(url_for("dashboard.staff_list"))
 
 
@@ -69,6 +70,6 @@ def staff_active(user_id: int, action: str):
         user = staff_admin.set_active(g.actor, user_id, action == "reactivate")
     except ApiError as err:
         return action_failed(err, url_for("dashboard.staff_list"))
-    flash(f"{user.display_name} {'reactivated' if user.is_active_account else 'deactivated and signed out everywhere'}.",
-          "ok")
+    flash(gettext("%(name)s reactivated.", name=user.display_name) if user.is_active_account
+          else gettext("%(name)s deactivated and signed out everywhere.", name=user.display_name), "ok")
     return redirect(url_for("dashboard.staff_list"))

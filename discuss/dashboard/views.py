@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
 
 from discuss.dashboard import bp
 from discuss.dashboard.access import staff_page
@@ -22,8 +23,14 @@ from discuss.scoring.runtime import get_scoring
 
 BULK_UNDO_KEY = "bulk_undo"
 UNDO_SECONDS = 10
-ACTION_DONE = {"approve": "Approved", "reject": "Rejected", "remove": "Removed", "restore": "Restored",
-               "feature": "Featured", "unfeature": "Unfeatured"}
+# What the flash message says was done, in the staff member's language.
+ACTION_DONE = {"approve": lazy_gettext("Approved"), "reject": lazy_gettext("Rejected"),
+               "remove": lazy_gettext("Removed"), "restore": lazy_gettext("Restored"),
+               "feature": lazy_gettext("Featured"), "unfeature": lazy_gettext("Unfeatured")}
+
+
+def _done(action: str) -> str:
+    return str(ACTION_DONE.get(action) or gettext("Done"))
 
 
 def bulk_undo_offer() -> dict | None:
@@ -125,7 +132,7 @@ def comment_action(comment_id: int, action: str):
                         "event_id": event.id if event is not None else None,
                         "undo_url": url_for("dashboard.undo", event_id=event.id) if event is not None else None,
                         "counts": queue_counts(g.actor, _site_filter_id(site_id))})
-    flash(f"{ACTION_DONE.get(action, 'Done')}: comment #{comment_id}.", "ok")
+    flash(gettext("%(done)s: comment #%(id)s.", done=_done(action), id=comment_id), "ok")
     return back_to(url_for("dashboard.comment_detail", comment_id=comment_id))
 
 
@@ -151,9 +158,11 @@ def bulk_action():
     skipped = len(results) - done
     events = [latest_action_event(g.actor, r.comment_id) for r in results if r.ok]
     session[BULK_UNDO_KEY] = {"ids": [e.id for e in events if e is not None], "at": time.time(),
-                              "label": f"{ACTION_DONE.get(action, 'Done')}: {done} comment{'s' if done != 1 else ''}"}
-    flash(f"{ACTION_DONE.get(action, 'Done')}: {done} comment{'s' if done != 1 else ''}"
-          + (f"; {skipped} skipped (not in a state that allows it)" if skipped else "") + ".",
+                              "label": ngettext("%(done)s: %(num)d comment", "%(done)s: %(num)d comments", done,
+                                                done=_done(action))}
+    flash(ngettext("%(done)s: %(num)d comment", "%(done)s: %(num)d comments", done, done=_done(action))
+          + (gettext("; %(skipped)s skipped (not in a state that allows it)", skipped=skipped) if skipped else "")
+          + ".",
           "ok" if not skipped else "warn")
     return back_to(default)
 
@@ -175,8 +184,9 @@ def ban_author(user_id: int):
     except ApiError as err:
         return action_failed(err, default)
     user = db.session.get(User, user_id)
-    flash(f"{'Suspended' if days else 'Banned'} {user.display_name if user else user_id}"
-          + (f" for {days} days" if days else "") + ".", "ok")
+    name = user.display_name if user else user_id
+    flash(ngettext("Suspended %(name)s for %(num)d day.", "Suspended %(name)s for %(num)d days.", days, name=name)
+          if days else gettext("Banned %(name)s.", name=name), "ok")
     return back_to(default)
 
 
@@ -188,7 +198,7 @@ def unban_author(user_id: int):
         lifted = moderation.lift_bans(g.actor, parse_int_arg(request.form.get("site_id", "0")) or 0, user_id)
     except (ValueError, ApiError) as err:
         return action_failed(err if isinstance(err, ApiError) else ApiError("bad_site", "Unknown site."), default)
-    flash(f"Lifted {lifted} ban{'s' if lifted != 1 else ''}.", "ok")
+    flash(ngettext("Lifted %(num)d ban.", "Lifted %(num)d bans.", lifted), "ok")
     return back_to(default)
 
 
@@ -204,7 +214,7 @@ def edit_thread(thread_id: int):
                                url=request.form.get("url", "")[:2048])
     except ApiError as err:
         return action_failed(err, default)
-    flash(f"Thread “{thread.title or thread.article_id}” updated.", "ok")
+    flash(gettext("Thread “%(title)s” updated.", title=thread.title or thread.article_id), "ok")
     return back_to(default)
 
 
@@ -219,7 +229,7 @@ def thread_action(thread_id: int, action: str):
         moderation.apply_thread_action(g.actor, thread, action, note=request.form.get("note"))
     except ApiError as err:
         return action_failed(err, default)
-    flash(f"Thread “{thread.title or thread.article_id}”: {action} done.", "ok")
+    flash(gettext("Thread “%(title)s”: %(action)s done.", title=thread.title or thread.article_id, action=action), "ok")
     return back_to(default)
 
 
@@ -230,7 +240,7 @@ def bulk_undo():
     session.pop(BULK_UNDO_KEY, None)
     default = url_for("dashboard.queue", queue="pending")
     if offer is None:
-        flash("Too late to undo from the queue: undo from the audit log instead.", "error")
+        flash(gettext("Too late to undo from the queue: undo from the audit log instead."), "error")
         return back_to(default)
     undone = 0
     for event_id in offer["ids"]:
@@ -239,5 +249,6 @@ def bulk_undo():
             undone += 1
         except ApiError:
             db.session.rollback()
-    flash(f"Undone: {undone} of {len(offer['ids'])}.", "ok" if undone == len(offer["ids"]) else "warn")
+    flash(gettext("Undone: %(undone)s of %(total)s.", undone=undone, total=len(offer["ids"])),
+          "ok" if undone == len(offer["ids"]) else "warn")
     return back_to(default)

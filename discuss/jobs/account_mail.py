@@ -87,7 +87,7 @@ def send_reset(user_id: int, token: str, base_url: str, article_url: str | None 
 
 def send_registration(email: str, name: str, token: str, base_url: str, language: str | None = None) -> bool:
     hours = int(current_app.config["EMAIL_VERIFY_MAX_AGE_HOURS"])
-    mail.send(mail.Mail(to=email, subject="Finish creating your comment account", template="register",
+    mail.send(mail.Mail(to=email, subject=lazy_gettext("Finish creating your comment account"), template="register",
                         language=language,
                         context={"name": name, "link": confirm_link(base_url, token), "hours": hours}))
     return True
@@ -99,8 +99,8 @@ def send_registration_attempt(user_id: int, base_url: str) -> bool:
     user = db.session.get(User, user_id)
     if user is None or not user.email or not user.is_active_account:
         return False
-    mail.send(mail.Mail(to=user.email, subject="Someone tried to register with your email address",
-                        template="register_existing",
+    mail.send(mail.Mail(to=user.email, subject=lazy_gettext("Someone tried to register with your email address"),
+                        template="register_existing", language=mail.mail_language(user),
                         context={"name": user.display_name, "minutes": RESET_MAX_AGE // 60,
                                  "reset_link": reset_link(base_url, link_token(user, RESET_SALT))}))
     return True
