@@ -260,3 +260,22 @@ def test_the_sign_in_page_and_its_messages_speak_the_browsers_language(app, clie
     wrong = client.post("/auth/login", data={"email": "nobody@example.com", "password": "wrong password"}, headers=german)
     assert wrong.status_code == 401
     assert "passen zu keinem Teamkonto" in wrong.get_data(as_text=True)
+
+
+def test_the_keyboard_scripts_messages_come_in_the_staff_members_language(app, client, world):
+    import html
+    import json
+    import re
+
+    from tests.dashboard_support import sign_in
+
+    admin = world.users["admin"]
+    admin.language = "de"
+    db.session.commit()
+    sign_in(client, admin)
+    page = client.get("/mod/", follow_redirects=True).get_data(as_text=True)
+    content = re.search(r'<meta name="dashboard-strings" content=\'([^\']*)\'>', page).group(1)
+    strings = json.loads(html.unescape(content))
+    assert strings["undone"] == "Rückgängig gemacht." and strings["undo"] == "Rückgängig"
+    assert strings["comment_status"] == "Kommentar #{id}: {status}"  # moderate.js fills both in
+    assert strings["statuses"]["rejected"] != "rejected"

@@ -4,6 +4,17 @@
   "use strict";
   document.documentElement.classList.add("js");
 
+  // Messages in the staff member's language, from the page (base_staff.html); English if absent.
+  var STRINGS = (function () {
+    var meta = document.querySelector('meta[name="dashboard-strings"]');
+    try { return meta ? JSON.parse(meta.content) : {}; } catch (e) { return {}; }
+  }());
+  function str(key, fallback) { return STRINGS[key] || fallback; }
+  function commentStatus(body) {
+    var status = (STRINGS.statuses || {})[body.status] || body.status;
+    return str("comment_status", "Comment #{id}: {status}").replace("{id}", body.id).replace("{status}", status);
+  }
+
   var items = function () { return Array.prototype.slice.call(document.querySelectorAll(".mod-item")); };
   var current = null;
 
@@ -77,10 +88,10 @@
       .then(function (response) { return response.json().then(function (body) { return [response.ok, body]; }); })
       .then(function (result) {
         var ok = result[0], body = result[1];
-        if (!ok) { flash((body.error && body.error.message) || "That did not work.", "error"); return; }
+        if (!ok) { flash((body.error && body.error.message) || str("failed", "That did not work."), "error"); return; }
         updateCounts(body.counts);
-        announce("Comment #" + body.id + ": " + body.status);
-        if (body.undo_url) { offerUndo(body.undo_url, "Comment #" + body.id + ": " + body.status); }
+        announce(commentStatus(body));
+        if (body.undo_url) { offerUndo(body.undo_url, commentStatus(body)); }
         if (document.querySelector(".thread-panel")) { refreshPage(); return; }
         if (item) {
           item.classList.add("is-done");
@@ -132,7 +143,7 @@
     var button = document.createElement("button");
     button.type = "button";
     button.className = "js-undo";
-    button.textContent = "Undo";
+    button.textContent = str("undo", "Undo");
     button.addEventListener("click", function () {
       toast.remove();
       clearTimeout(undoTimer);
@@ -144,9 +155,9 @@
         .then(function (response) { return response.json().then(function (body) { return [response.ok, body]; }); })
         .then(function (result) {
           var ok = result[0], body = result[1];
-          if (!ok) { flash((body.error && body.error.message) || "Could not undo.", "error"); return; }
+          if (!ok) { flash((body.error && body.error.message) || str("undo_failed", "Could not undo."), "error"); return; }
           updateCounts(body.counts);
-          flash("Undone.", "ok");
+          flash(str("undone", "Undone."), "ok");
           if (document.querySelector(".thread-panel")) { refreshPage(); }
           else if (body.comment_id) { refreshItem(body.comment_id); }
         });
