@@ -898,6 +898,10 @@
     const current = store.get(SSO_KEY);
     if (tail && tail === current && isSession(auth.token)) return; // this token made our session
     if (!token) { if (current) await dropSession(); return; }
+    // A new token for the page: end the session the old one made BEFORE asking for a new session.
+    // Signing out ends every session of that reader, so ending it after (in adopt) could end the
+    // new one too when the publisher names the same user again (a renamed user).
+    if (current && isSession(auth.token)) await dropSession();
     try {
       const { data } = await api('POST', '/auth/sso', { site: CFG.site, token });
       adopt(data, tail);
