@@ -21,8 +21,7 @@ from werkzeug.security import generate_password_hash
 from discuss.errors import ApiError, ValidationFailed
 from discuss.extensions import db
 from discuss.identity.readers import _check_password, _clean_name, find_account
-from discuss.identity.staff import normalize_email, staff_name_taken
-from discuss.locales import LANGUAGES
+from discuss.identity.staff import check_language, normalize_email, staff_name_taken
 from discuss.models import AuthorKind, PendingRegistration, User, utcnow
 
 
@@ -41,8 +40,7 @@ def _hash(token: str) -> str:
 
 def check_input(email: str, password: str, display_name: str, language: str | None = None) -> tuple[str, str]:
     """The address and name as they will be stored; 400 with the field at fault, for every address alike."""
-    if language is not None and language not in LANGUAGES:
-        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
+    check_language(language)
     name = _clean_name(display_name)
     if staff_name_taken(name):
         raise ValidationFailed({"display_name": "this name belongs to a member of staff; choose another"})

@@ -183,14 +183,19 @@ def configurable_site(actor: Actor, slug: str) -> Site:
     return site
 
 
+def check_language(code: str | None) -> None:
+    """400 naming the field unless code is None or a shipped language."""
+    from discuss.locales import LANGUAGES
+
+    if code is not None and code not in LANGUAGES:
+        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
+
+
 def set_language(user: User, code: str | None) -> User:
     """A staff member's (or reader's) language: the dashboard's and their emails'. Empty: none
     (the browser's language for pages, English or the site's for emails)."""
-    from discuss.locales import LANGUAGES
-
     code = (code or "").strip() or None
-    if code is not None and code not in LANGUAGES:
-        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
+    check_language(code)
     user.language = code
     db.session.commit()
     return user
