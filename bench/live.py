@@ -43,7 +43,7 @@ from shutil import which
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.read_thread import free_port, wait_up  # noqa: E402
+from bench.read_thread import free_port, server_env, wait_up  # noqa: E402
 
 SITE, ARTICLE = "bench", "breaking"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -329,10 +329,7 @@ def main() -> None:
     database_url = f"sqlite:///{workdir}/bench.db"
     seed(database_url, args.comments)
     port = free_port()
-    env = {**os.environ, "DISCUSS_DATABASE_URL": database_url, "DISCUSS_SCORER_ENABLED": "0",
-           "DISCUSS_RATELIMIT_ENABLED": "0", "DISCUSS_SECRET_KEY": "bench", "DISCUSS_MAIL_ENABLED": "0",
-           "DISCUSS_LIVE_POLL_SECONDS": str(int(args.poll))}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = server_env(database_url, "bench", DISCUSS_RATELIMIT_ENABLED="0", DISCUSS_LIVE_POLL_SECONDS=str(int(args.poll)))
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
                                "--backlog", "4096", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     nginx = None

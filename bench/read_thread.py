@@ -76,6 +76,15 @@ def seed(database_url: str) -> None:
         db.session.commit()
 
 
+def server_env(database_url: str, secret: str, **extra: str) -> dict[str, str]:
+    """The environment a bench's gunicorn runs with: its own database, no model, no mail, and no
+    inherited Prometheus directory (gunicorn.conf.py makes a fresh one)."""
+    env = {**os.environ, "DISCUSS_DATABASE_URL": database_url, "DISCUSS_SCORER_ENABLED": "0",
+           "DISCUSS_SECRET_KEY": secret, "DISCUSS_MAIL_ENABLED": "0", **extra}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -30,7 +30,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.read_thread import run_wrk, seed, wait_up  # noqa: E402
+from bench.read_thread import run_wrk, seed, server_env, wait_up  # noqa: E402
 
 COUNTS_BODY = '{"site":"bench","articles":["t200","t2000"]}'
 CASES = (  # (name, method, path, body)
@@ -110,9 +110,7 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="discuss-reads-")
     database_url = f"sqlite:///{workdir}/bench.db"
     seed(database_url)
-    env = {**os.environ, "DISCUSS_DATABASE_URL": database_url, "DISCUSS_SCORER_ENABLED": "0",
-           "DISCUSS_SECRET_KEY": "bench-reads-secret-key", "DISCUSS_MAIL_ENABLED": "0"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes a fresh one
+    env = server_env(database_url, "bench-reads-secret-key")
     if args.redis:
         env["DISCUSS_REDIS_URL"] = args.redis
     servers: list[subprocess.Popen] = []

@@ -41,7 +41,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench.live import ARTICLE, SITE, cpu_seconds, process_tree, seed  # noqa: E402
-from bench.read_thread import run_wrk, wait_up  # noqa: E402
+from bench.read_thread import run_wrk, server_env, wait_up  # noqa: E402
 from bench.reads import gunicorn, port_in_range  # noqa: E402
 
 PAGE = f"/api/v1/comments?site={SITE}&article={ARTICLE}&sort=oldest&limit=50"
@@ -188,9 +188,7 @@ def main() -> None:
     database_url = f"sqlite:///{workdir}/bench.db"
     seed(database_url, 200)
     _set_max_age(database_url, args.max_age)
-    env = {**os.environ, "DISCUSS_DATABASE_URL": database_url, "DISCUSS_SCORER_ENABLED": "0",
-           "DISCUSS_SECRET_KEY": "bench-spike-secret-key", "DISCUSS_MAIL_ENABLED": "0", "DISCUSS_PROXY_HOPS": "1"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = server_env(database_url, "bench-spike-secret-key", DISCUSS_PROXY_HOPS="1")
     processes: list[subprocess.Popen] = []
     try:
         origin_port = port_in_range(first, last, taken)
