@@ -26,8 +26,12 @@ _markdown = (MarkdownIt("zero", {"html": False, "linkify": True, "breaks": True}
              .enable(["emphasis", "link", "linkify", "blockquote", "list", "backticks", "fence", "code",
                       "newline", "escape", "strikethrough", "autolink", "entity"]))
 
-_ZERO_WIDTH_AND_CONTROL = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+# Written with escapes, not the characters, so the same text is a Python and an ECMA-262 regex.
+_STRIPPED_CHARS = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+_ZERO_WIDTH_AND_CONTROL = re.compile(f"[{_STRIPPED_CHARS}]")
+# One character that survives normalize_text/normalize_name and is not blank: a required text
+# field must hold one. The API description states it, so a fuzzer never calls "\u0006" valid.
+VISIBLE_CHAR_PATTERN = rf"[^\s{_STRIPPED_CHARS}]"
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 

@@ -50,3 +50,31 @@ def test_api_docs_page_uses_vendored_assets_only(client):
         assert client.get(asset).status_code == 200, asset
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self';" in csp and "http" not in csp
+
+
+def _required_text_patterns(node, found):
+    """Every pattern the description puts on a "must not be empty" text field, anywhere in it
+    (formats with their own pattern, such as email, say more than "not empty")."""
+    if isinstance(node, dict):
+        if node.get("minLength") == 1 and "pattern" in node:
+            found.add(node["pattern"])
+        for value in node.values():
+            _required_text_patterns(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _required_text_patterns(value, found)
+    return found
+
+
+def test_a_name_of_control_characters_is_invalid_in_the_description_as_in_the_api(app, client, site):
+    # The fuzzer sent display_name "\u0006": it matched the old pattern \S, and the API (rightly)
+    # strips it to nothing and answers 400. Description and API must agree on what is empty.
+    patterns = _required_text_patterns(build_spec(), set())
+    assert patterns, "required text fields carry a pattern"
+    for pattern in patterns:
+        for blank in ("\u0006", " \u200b\t", "\ufeff\u202e", "\x7f\x9f"):
+            assert not re.search(pattern, blank), (pattern, blank)
+        assert re.search(pattern, "a") and re.search(pattern, "\u0301")
+    answer = client.post("/api/v1/comments", json={"site": site.slug, "article": "a", "body": "\u0006\u200b"})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["fields"] == {"body": "must not be empty"}

@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from discuss.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, clean_html, render_markdown
+from discuss.sanitize import (ALLOWED_ATTRIBUTES, ALLOWED_TAGS, VISIBLE_CHAR_PATTERN, clean_html, normalize_name,
+                              normalize_text, render_markdown)
 
 # Pieces an attacker combines; Hypothesis mixes them with arbitrary text.
 FRAGMENTS = [
@@ -71,3 +72,13 @@ def test_cleaning_any_html_is_inside_the_allowlist_and_idempotent(html):
 def test_rendered_markdown_cleans_to_itself(text):
     rendered = render_markdown(text)
     assert clean_html(rendered) == rendered
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12))
+def test_the_visible_character_pattern_says_exactly_when_a_name_or_body_survives_cleaning(text):
+    """The API description's pattern for required text (discuss.api.openapi) must agree with
+    what the service keeps, or a fuzzer finds "valid" input the API refuses."""
+    visible = re.search(VISIBLE_CHAR_PATTERN, text) is not None
+    assert visible == bool(normalize_name(text))
+    assert visible == bool(normalize_text(text))

@@ -17,6 +17,7 @@ from discuss.api.openapi_moderation import moderation_paths
 from discuss.locales import LANGUAGES
 from discuss.models import ReportReason
 from discuss.security import ID_MAX
+from discuss.sanitize import VISIBLE_CHAR_PATTERN
 
 JSON = "application/json"
 ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
@@ -54,7 +55,7 @@ def field_schema(spec: schemas.Field) -> dict[str, Any]:
             out["maxLength"] = spec.max_len
         if spec.min_len:
             out["minLength"] = spec.min_len
-            out["pattern"] = r"\S"
+            out["pattern"] = VISIBLE_CHAR_PATTERN
     if spec.kind is int:
         out.update(minimum=-ID_MAX - 1, maximum=ID_MAX)
     if spec.choices is not None:
