@@ -27,6 +27,7 @@ def _nothing_written():
     ({"body": "ok", "article_url": "javascript:alert(1)"}, "validation_failed", "article_url"),
     ({"body": "ok", "is_admin": True}, "validation_failed", "is_admin"),
     ({"body": "ok", "parent_id": 999}, "validation_failed", "parent_id"),
+    ({"body": "ok", "article": "\u0006\u200b"}, "validation_failed", "article"),
 ])
 def test_invalid_fields_are_named_and_nothing_is_written(client, app, payload, code, field):
     make_site()
@@ -135,3 +136,12 @@ def test_bad_counts_requests(client, app, payload):
 def test_unknown_route_is_json_404(client, app):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+
+
+def test_a_malformed_address_asking_for_a_password_reset_is_refused(client, app):
+    # The fuzzer's case: the description says email is an address; the answer must not say 202.
+    for address in ("\u0010\u008a\u0015", "not-an-address"):
+        response = client.post("/api/v1/auth/password/forgot", json={"email": address})
+        assert response.status_code == 400
+        assert list(response.json["error"]["fields"]) == ["email"]
+    assert client.post("/api/v1/auth/password/forgot", json={"email": "nobody@example.org"}).status_code == 202

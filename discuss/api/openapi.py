@@ -241,7 +241,7 @@ def public_paths() -> dict[str, Any]:
                                  request=body(object_schema(readers.SSO_SCHEMA)), security=[{}], tag="readers")},
         "/auth/password/forgot": {"post": op("Email a password-reset link (202 whether or not the address has "
                                              "an account).", answer("Accepted.", {"type": "object"}, status="202"),
-                                             request=body(object_schema(readers.FORGOT_SCHEMA)), security=[{}],
+                                             request=body(object_schema(readers.FORGOT_SCHEMA, email={"pattern": schemas.EMAIL_RE.pattern})), security=[{}],
                                              tag="readers")},
         "/auth/password/reset": {"post": op("Set a new password from a reset link; signs out everywhere.", answer(
             "Reset.", {"type": "object", "required": ["reset"]}), request=body(object_schema(readers.RESET_SCHEMA,

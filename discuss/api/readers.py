@@ -120,6 +120,7 @@ def forgot_password():
     widget (``site`` and the article's ``url``, on one of the site's origins) the link leads back to
     that article, where the widget's own reset screen finishes the job."""
     data = json_body(FORGOT_SCHEMA)
+    check_email(data["email"], "email")  # the shape only: a well-formed unknown address still gets the 202
     _check_account_site(data["site"])
     article_url = data["url"] if data["site"] and data["url"] and require_site(data["site"]).allows_article_url(
         data["url"]) else None

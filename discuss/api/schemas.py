@@ -8,9 +8,13 @@ from urllib.parse import urlsplit
 
 from discuss.errors import ApiError, ValidationFailed
 from discuss.models import ReportReason
+from discuss.sanitize import VISIBLE_CHAR_PATTERN
 from discuss.security import ID_MAX
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+# A required text field holds at least one character the service keeps; the API description states the
+# same pattern (api/openapi.field_schema), so the two cannot disagree about what "empty" is.
+_VISIBLE = re.compile(VISIBLE_CHAR_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def _check(name: str, spec: Field, value: Any) -> str | None:
     if isinstance(value, str):
         if spec.max_len is not None and len(value) > spec.max_len:
             return f"must be at most {spec.max_len} characters"
-        if len(value.strip()) < spec.min_len:
+        if spec.min_len and (len(value.strip()) < spec.min_len or not _VISIBLE.search(value)):
             return "must not be empty" if spec.min_len == 1 else f"must be at least {spec.min_len} characters"
     return None
 
