@@ -17,7 +17,7 @@ from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed, erro
 from discuss.extensions import csrf
 from discuss.identity import staff as staff_service
 from discuss.identity.staff import Actor, configurable_site, sites_by_slug
-from discuss.models import Site
+from discuss.models import Comment, Site, Thread
 from discuss.moderation import actions as moderation
 from discuss.moderation.audit import PER_PAGE, load_events, parse_audit_filters
 from discuss.moderation.presenters import build_items, comment_json, event_json
@@ -102,6 +102,21 @@ def _site_id_from_args() -> int | None:
     return site.id
 
 
+def _comment_or_404(comment_id: int) -> Comment:
+    """A comment on one of the caller's sites; any other id is "not found", never "forbidden"."""
+    found = visible_comment(g.actor, comment_id)
+    if found is None:
+        raise NotFound("comment")
+    return found
+
+
+def _thread_or_404(thread_id: int) -> Thread:
+    found = visible_thread(g.actor, thread_id)
+    if found is None:
+        raise NotFound("thread")
+    return found
+
+
 @api_bp.get("/queues")
 def queues():
     return jsonify({"queues": list(QUEUES), "counts": queue_counts(g.actor, _site_id_from_args())})
@@ -118,18 +133,14 @@ def queue(queue: str):
 
 @api_bp.get("/comments/<int:comment_id>")
 def comment(comment_id: int):
-    found = visible_comment(g.actor, comment_id)
-    if found is None:
-        raise NotFound("comment")
+    found = _comment_or_404(comment_id)
     return jsonify({"comment": comment_json(build_items([found])[0], detail=True)})
 
 
 @api_bp.post("/comments/<int:comment_id>/actions")
 def comment_action(comment_id: int):
     body = json_body()
-    found = visible_comment(g.actor, comment_id)
-    if found is None:
-        raise NotFound("comment")
+    found = _comment_or_404(comment_id)
     moderation.apply_comment_action(g.actor, found, str(body.get("action", "")),
                                     reason=body.get("reason"), note=body.get("note"))
     return jsonify({"comment": comment_json(build_items([found])[0], detail=True)})
@@ -200,9 +211,7 @@ def unban(user_id: int):
 @api_bp.post("/threads/<int:thread_id>/actions")
 def thread_action(thread_id: int):
     body = json_body()
-    thread = visible_thread(g.actor, thread_id)
-    if thread is None:
-        raise NotFound("thread")
+    thread = _thread_or_404(thread_id)
     moderation.apply_thread_action(g.actor, thread, str(body.get("action", "")), note=body.get("note"))
     return jsonify({"thread": {"id": thread.id, "is_closed": thread.is_closed,
                                "is_premoderated": thread.is_premoderated}})
@@ -212,9 +221,7 @@ def thread_action(thread_id: int):
 def edit_thread(thread_id: int):
     """Correct a thread's title or article URL: ``{"title"?, "url"?}``."""
     body = json_body()
-    thread = visible_thread(g.actor, thread_id)
-    if thread is None:
-        raise NotFound("thread")
+    thread = _thread_or_404(thread_id)
     problems = {name: f"a string of at most {limit} characters" for name, limit in (("title", 512), ("url", 2048))
                 if body.get(name) is not None and (not isinstance(body[name], str) or len(body[name]) > limit)}
     if problems:
