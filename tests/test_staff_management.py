@@ -51,6 +51,11 @@ def test_invite_from_email_link_to_first_sign_in(admin_client, mail_app, smtp):
     again = mail_app.test_client().post("/auth/invite", data={"token": token, "display_name": "X",
                                                               "password": PASSWORD})
     assert again.status_code == 400                                         # the link worked once
+    from discuss.models import StaffEvent
+    events = db.session.query(StaffEvent).order_by(StaffEvent.id).all()
+    assert [(e.action, e.target_user_id, e.actor_label) for e in events] == [
+        ("invite", user.id, f"staff:{db.session.query(User).filter_by(email='chief@example.com').one().id}"),
+        ("accept_invite", user.id, f"staff:{user.id}")]                   # the staff audit has both ends
 
 
 def test_invite_refuses_bad_input_and_non_admins(admin_client, mail_app, smtp):
@@ -108,6 +113,9 @@ def test_staff_password_reset_by_email(mail_app, smtp):
     assert stranger.post("/auth/reset", data={"token": token, "password": NEW_PASSWORD}).status_code == 400
     login = mail_app.test_client().post("/auth/login", data={"email": "mod@example.com", "password": NEW_PASSWORD})
     assert login.status_code == 302
+    from discuss.models import StaffEvent
+    [event] = db.session.query(StaffEvent).all()                                 # the reset is in the staff audit
+    assert (event.action, event.target_user_id, event.actor_label) == ("password_reset", staff.id, f"staff:{staff.id}")
 
 
 def test_reader_password_reset_through_the_api(mail_app, smtp):

@@ -113,6 +113,7 @@ def accept_invite(token: str, display_name: str, password: str) -> User:
     user.password_hash = generate_password_hash(password)
     user.email_verified = True
     end_all_sessions(user)
+    record_staff_event("accept_invite", user, actor=user)  # who holds the new staff account, and when
     db.session.commit()
     return user
 
@@ -186,5 +187,7 @@ def reset_password(token: str, password: str) -> User:
     _check_password(password)
     user.password_hash = generate_password_hash(password)
     end_all_sessions(user)
+    if user.is_staff:  # a staff account taken over through its mailbox shows up here
+        record_staff_event("password_reset", user, actor=user)
     db.session.commit()
     return user
