@@ -32,6 +32,11 @@ _ZERO_WIDTH_AND_CONTROL = re.compile(f"[{_STRIPPED_CHARS}]")
 # One character that survives normalize_text/normalize_name and is not blank: a required text
 # field must hold one. The API description states it, so a fuzzer never calls "\u0006" valid.
 VISIBLE_CHAR_PATTERN = rf"[^\s{_STRIPPED_CHARS}]"
+# The shape of an email address, wherever one is accepted (API fields, SSO claims). Control characters are
+# named as well as \s because Python's \s takes \x1c-\x1f and \x85 and ECMA-262's takes \ufeff: with both
+# listed, the API description (ECMA) and the server (Python) accept exactly the same addresses.
+_NOT_IN_EMAIL = r"[^@\s\u0000-\u001f\u007f-\u009f\ufeff]"
+EMAIL_PATTERN = rf"^{_NOT_IN_EMAIL}{{1,64}}@{_NOT_IN_EMAIL}{{1,190}}\.{_NOT_IN_EMAIL}{{2,}}$"
 _WHITESPACE_RUN = re.compile(r"\s+")
 
 

@@ -78,3 +78,19 @@ def test_a_name_of_control_characters_is_invalid_in_the_description_as_in_the_ap
     answer = client.post("/api/v1/comments", json={"site": site.slug, "article": "a", "body": "\u0006\u200b"})
     assert answer.status_code == 400
     assert answer.get_json()["error"]["fields"] == {"body": "must not be empty"}
+
+
+def test_the_description_and_the_server_accept_the_same_email_addresses(app, client):
+    # Python's \s and ECMA-262's differ (\x1c-\x1f, \x85 vs \ufeff): the fuzzer found addresses the
+    # description allowed and the API refused. Check the description's pattern in both readings.
+    from discuss.api.schemas import EMAIL_RE
+    spec = build_spec()
+    pattern = spec["paths"]["/auth/register"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "properties"]["email"]["pattern"]
+    ecma_whitespace = "\u00a0\u1680\u2000\u2028\u202f\u205f\u3000\ufeff"
+    for odd in ["\x1d", "\x1e", "\x85", "\x07", "\x7f", "\ufeff", *ecma_whitespace]:
+        address = f"a{odd}b@example.org"
+        assert not re.search(pattern, address) and not EMAIL_RE.match(address), repr(odd)
+    assert re.search(pattern, "ünïcode@example.org") and EMAIL_RE.match("ünïcode@example.org")
+    refused = client.post("/api/v1/auth/password/forgot", json={"email": "a\x1db@example.org"})
+    assert refused.status_code == 400

@@ -17,7 +17,7 @@ from discuss.api.openapi_moderation import moderation_paths
 from discuss.locales import LANGUAGES
 from discuss.models import ReportReason
 from discuss.security import ID_MAX
-from discuss.sanitize import VISIBLE_CHAR_PATTERN
+from discuss.sanitize import EMAIL_PATTERN, VISIBLE_CHAR_PATTERN
 
 JSON = "application/json"
 ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
@@ -40,6 +40,7 @@ COMMENT_LINKS = {name: {"operationRef": ref_, "parameters": {"comment_id": "$res
                                     ("ReportComment", "#/paths/~1comments~1{comment_id}~1reports/post"),
                                     ("CommentInContext", "#/paths/~1comments~1{comment_id}~1context/get"))}
 MAYBE_READER = [{}, {"readerToken": []}]
+EMAIL = {"pattern": EMAIL_PATTERN}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -143,7 +144,8 @@ def components() -> dict[str, Any]:
 
 def public_paths() -> dict[str, Any]:
     config = current_app.config
-    create = object_schema(schemas.comment_create_schema(config["MAX_BODY_CHARS"], config["MAX_NAME_CHARS"]))
+    create = object_schema(schemas.comment_create_schema(config["MAX_BODY_CHARS"], config["MAX_NAME_CHARS"]),
+                           author_email={"pattern": "^$|" + EMAIL_PATTERN})
     html_or_json = {JSON: {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}
     link = {"name": "token", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 2048}}
     signed_in = answer("Signed in.", ref("SignedIn"))
@@ -222,7 +224,7 @@ def public_paths() -> dict[str, Any]:
             "the account; one with an account already gets an email saying someone tried.", answer(
                 "Check your email.", {"type": "object", "required": ["status", "message"],
                                       "properties": {"status": {"const": "check_email"}}}, status="202"),
-            request=body(object_schema(readers.REGISTER_SCHEMA, email={"pattern": schemas.EMAIL_RE.pattern},
+            request=body(object_schema(readers.REGISTER_SCHEMA, email=EMAIL,
                                        password=NEW_PASSWORD, language={"enum": [*LANGUAGES, None]})),
             security=[{}], tag="readers")},
         "/auth/register/confirm": {
@@ -241,7 +243,8 @@ def public_paths() -> dict[str, Any]:
                                  request=body(object_schema(readers.SSO_SCHEMA)), security=[{}], tag="readers")},
         "/auth/password/forgot": {"post": op("Email a password-reset link (202 whether or not the address has "
                                              "an account).", answer("Accepted.", {"type": "object"}, status="202"),
-                                             request=body(object_schema(readers.FORGOT_SCHEMA, email={"pattern": schemas.EMAIL_RE.pattern})), security=[{}],
+                                             request=body(object_schema(readers.FORGOT_SCHEMA, email=EMAIL)),
+                                             security=[{}],
                                              tag="readers")},
         "/auth/password/reset": {"post": op("Set a new password from a reset link; signs out everywhere.", answer(
             "Reset.", {"type": "object", "required": ["reset"]}), request=body(object_schema(readers.RESET_SCHEMA,

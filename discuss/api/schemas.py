@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from discuss.errors import ApiError, ValidationFailed
 from discuss.models import ReportReason
-from discuss.sanitize import VISIBLE_CHAR_PATTERN
+from discuss.sanitize import EMAIL_PATTERN, VISIBLE_CHAR_PATTERN
 from discuss.security import ID_MAX
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+EMAIL_RE = re.compile(EMAIL_PATTERN)
 # A required text field holds at least one character the service keeps; the API description states the
 # same pattern (api/openapi.field_schema), so the two cannot disagree about what "empty" is.
 _VISIBLE = re.compile(VISIBLE_CHAR_PATTERN)

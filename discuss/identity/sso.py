@@ -20,14 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from discuss.errors import ApiError, Forbidden
 from discuss.extensions import db
 from discuss.models import AuthorKind, Site, User, utcnow
-from discuss.sanitize import normalize_name
+from discuss.sanitize import EMAIL_PATTERN, normalize_name
 from discuss.security import storable_text
 from discuss.identity.readers import SignedIn, start_session
 from discuss.models.queries import site_by_slug
 
 ALGORITHM = "HS256"
 MAX_TOKEN_CHARS = 8192
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")  # same shape the API accepts
+EMAIL_RE = re.compile(EMAIL_PATTERN)  # the same shape the API accepts
 
 
 @dataclass(frozen=True)
