@@ -32,7 +32,7 @@ def profile():
         try:
             set_language(g.actor.user, request.form.get("language"))
         except ValidationFailed as err:
-            errors = err.fields or {}
+            errors = err.localized_fields()
         else:
             flash(gettext("Your language is saved."), "success")
             return redirect(url_for("dashboard.profile"))
