@@ -34,7 +34,7 @@ def profile():
         except ValidationFailed as err:
             errors = err.localized_fields()
         else:
-            flash(gettext("Your language is saved."), "success")
+            flash(gettext("Your language is saved."), "ok")
             return redirect(url_for("dashboard.profile"))
     return render_template("dashboard/profile.html", languages=LANGUAGES, dashboard_languages=DASHBOARD_LANGUAGES,
                            errors=errors, **page_context()), 400 if errors else 200
