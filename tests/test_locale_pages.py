@@ -319,12 +319,12 @@ def _english_left(page: str, code: str) -> set[str]:
             "transition": "Nicht möglich: „freigeben“ bei einem Kommentar im Status „veröffentlicht“.",
             "note": "Notiz: höchstens 1000 Zeichen", "approve": "freigegeben", "ban": "vorübergehend gesperrt",
             "reject_reason": "von der Moderation abgelehnt: Spam", "held": "Vorabmoderation: neue kommentierende Person",
-            "score": "Toxizitätswert: Beleidigung", "report": "anstößig"}),
+            "score": "Toxizitätswert: Beleidigung", "report": "anstößig", "now": "jetzt"}),
     ("uk", {"nothing": "Виберіть принаймні один коментар.",
             "transition": "Неможливо: «схвалити» для коментаря зі статусом «опубліковано».",
             "note": "Примітка: не більше 1000 символів", "approve": "схвалено", "ban": "тимчасово заблоковано",
             "reject_reason": "відхилено модератором: спам", "held": "попередня модерація: новий коментатор",
-            "score": "оцінка токсичності: образа", "report": "образливе"}),
+            "score": "оцінка токсичності: образа", "report": "образливе", "now": "щойно"}),
 ])
 def test_the_dashboard_after_actions_has_no_english_left(app, client, world, code, expected):
     """Error flashes raised in the domain, the audit log's actions, reasons and statuses, and a
@@ -345,6 +345,7 @@ def test_the_dashboard_after_actions_has_no_english_left(app, client, world, cod
     pending = client.get("/mod/queue/pending").get_data(as_text=True)
     assert expected["score"] in pending and "reason=toxicity:insult" in pending  # the label shown, the code linked
     assert expected["held"] in pending
+    assert f" · {expected['now']}</a>" in pending and " · now</a>" not in pending  # when it was posted
     assert f'>{expected["report"]}</span>' in client.get("/mod/queue/reported").get_data(as_text=True)
 
     def act(url, **form):

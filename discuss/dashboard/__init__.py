@@ -9,9 +9,7 @@ def init_app(app: Flask) -> None:
 
     from discuss.dashboard.labels import FILTERS
     from discuss.models.links import permalink
-    from discuss.moderation.presenters import when
 
-    app.add_template_filter(when, "when")
     for name, label in FILTERS.items():
         app.add_template_filter(label, name)
     app.add_template_global(permalink, "permalink")

@@ -7,9 +7,12 @@ Registered as Jinja filters (``action_label``, ``reason_label``, ``score_label``
 """
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext
+from datetime import datetime, timedelta
+
+from flask_babel import format_timedelta, get_locale, gettext, lazy_gettext
 
 from discuss.errors import ApiError
+from discuss.models import utcnow
 
 ACTION_LABELS = {
     "approve": lazy_gettext("approved"), "reject": lazy_gettext("rejected"), "remove": lazy_gettext("removed"),
@@ -72,6 +75,8 @@ FIELD_LABELS = {
     "thread": lazy_gettext("thread"), "author": lazy_gettext("Author"), "page": lazy_gettext("Page"),
     "per_page": lazy_gettext("Page"), "comment": lazy_gettext("Comment #"), "queue": lazy_gettext("Queue"),
     "role": lazy_gettext("Role"), "sites": lazy_gettext("Sites"), "email": lazy_gettext("Email"),
+    "from": lazy_gettext("From"), "to": lazy_gettext("To"), "target_recall": lazy_gettext("Target recall"),
+    "sample": lazy_gettext("Sample"),
 }
 
 
@@ -113,13 +118,34 @@ def reason_label(code: str | None) -> str:
     return gettext("%(kind)s: %(detail)s", kind=REASON_KINDS[kind], detail=shown)
 
 
+def field_label(name: str) -> str:
+    """A form field's name as staff read it; 'hold.insult' (a threshold box) as its score label."""
+    if "." in name and name.split(".", 1)[0] in ("hold", "reject", "hold_thresholds", "reject_thresholds"):
+        return score_label(name.split(".", 1)[1])
+    return _label(FIELD_LABELS, name)
+
+
 def error_text(err: ApiError) -> str:
     """An error for a flash message: its message and each field's problem, in the staff member's
     language ("Some fields are not valid. Note: at most 1000 characters")."""
-    fields = "; ".join(gettext("%(field)s: %(problem)s", field=_label(FIELD_LABELS, name), problem=problem)
+    fields = "; ".join(gettext("%(field)s: %(problem)s", field=field_label(name), problem=problem)
                        for name, problem in err.localized_fields().items())
     return f"{err.localized_message()} {fields}".strip()
 
 
-FILTERS = {"action_label": action_label, "reason_label": reason_label, "score_label": score_label,
+def when(moment: datetime | None) -> str:
+    """Compact relative time for dense lists, in the page's language: 'now', '5m', '3h', '2d'
+    ('5 Min.', '3 год'), or a date after 30 days."""
+    if moment is None:
+        return ""
+    seconds = (utcnow() - moment).total_seconds()
+    if seconds < 60:
+        return gettext("now")
+    if seconds >= 86400 * 30:
+        return moment.strftime("%Y-%m-%d")
+    english = str(get_locale() or "en").startswith("en")  # narrow English is '5m'; elsewhere too cryptic ('5х')
+    return format_timedelta(timedelta(seconds=seconds), format="narrow" if english else "short", threshold=1)
+
+
+FILTERS = {"when": when, "field_label": field_label, "action_label": action_label, "reason_label": reason_label, "score_label": score_label,
            "report_reason_label": report_reason_label, "reject_reason_label": reject_reason_label}
