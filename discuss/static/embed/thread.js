@@ -634,7 +634,8 @@
           res = await api('POST', '/comments', payload);
         }
         const comment = res.data.comment;
-        if (comment.status === 'rejected') {  // not published and never will be: say so, keep the text
+        // The answer's own status: a rejected comment's public view reads 'deleted'.
+        if (res.data.status === 'rejected') {  // not published and never will be: say so, keep the text
           err.textContent = serverText(res.data.message) || t('rejected_message');
           return;
         }
