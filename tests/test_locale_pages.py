@@ -372,6 +372,22 @@ def test_the_dashboard_after_actions_has_no_english_left(app, client, world, cod
     assert expected["reject_reason"] in client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
 
 
+def test_a_refused_webhook_says_why_in_ukrainian(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    admin = world.users["admin"]
+    admin.language = "uk"
+    db.session.commit()
+    sign_in(client, admin)
+    page = client.post(f"/mod/sites/{world.site.slug}/webhooks", data={"url": "ftp://example.com/hook",
+                                                                        "events": ["comment.nope"]})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "URL http:// або https:// з іменем хоста" in html and "невідомі події comment.nope" in html
+    assert "with a host name" not in html and "unknown event" not in html
+
+
 @pytest.mark.signed_in("admin")
 def test_the_json_api_keeps_english_messages_for_a_german_staff_member(app, client, world):
     world.users["admin"].language = "de"
