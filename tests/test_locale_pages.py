@@ -372,6 +372,23 @@ def test_the_dashboard_after_actions_has_no_english_left(app, client, world, cod
     assert expected["reject_reason"] in client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("code, expected", [("en", ["now", "5m", "3h", "2d"]), ("de", ["jetzt", "5 Min.", "3 Std.", "2 Tg."]),
+                                            ("uk", ["щойно", "5 хв", "3 год", "2 дн."])])
+def test_dashboard_relative_times_speak_the_pages_language(app, code, expected):
+    from datetime import timedelta
+
+    from flask_babel import force_locale
+
+    from discuss.dashboard.labels import when
+    from discuss.models import utcnow
+
+    with app.test_request_context("/mod/"), force_locale(code):
+        now = utcnow()
+        ages = (timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=3), timedelta(days=2))
+        assert [when(now - age) for age in ages] == expected
+        assert when(now - timedelta(days=40)) == (now - timedelta(days=40)).strftime("%Y-%m-%d")
+
+
 def test_a_refused_webhook_says_why_in_ukrainian(app, client, world):
     from tests.dashboard_support import sign_in
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_timedelta, get_locale, gettext, lazy_gettext
+from babel.dates import format_timedelta
+from flask_babel import get_locale, gettext, lazy_gettext
 
 from discuss.errors import ApiError
 from discuss.models import utcnow
@@ -143,8 +144,10 @@ def when(moment: datetime | None) -> str:
         return gettext("now")
     if seconds >= 86400 * 30:
         return moment.strftime("%Y-%m-%d")
-    english = str(get_locale() or "en").startswith("en")  # narrow English is '5m'; elsewhere too cryptic ('5х')
-    return format_timedelta(timedelta(seconds=seconds), format="narrow" if english else "short", threshold=1)
+    locale = get_locale() or "en"
+    narrow = str(locale).startswith("en")  # narrow English is '5m'; elsewhere it gets cryptic ('5х')
+    return format_timedelta(timedelta(seconds=seconds), format="narrow" if narrow else "short", threshold=1,
+                            locale=locale)
 
 
 FILTERS = {"when": when, "field_label": field_label, "action_label": action_label, "reason_label": reason_label, "score_label": score_label,
