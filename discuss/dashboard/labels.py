@@ -32,7 +32,8 @@ ACTION_LABELS = {
     # the staff log (/mod/staff)
     "invite": lazy_gettext("invited"), "roles": lazy_gettext("roles changed"),
     "deactivate": lazy_gettext("deactivated"), "reactivate": lazy_gettext("reactivated"),
-    "update": lazy_gettext("profile updated"),
+    "update": lazy_gettext("profile updated"), "accept_invite": lazy_gettext("invitation accepted"),
+    "password_reset": lazy_gettext("password reset"),
 }
 
 SCORE_LABELS = {
