@@ -6,9 +6,15 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from discuss.locales import N_, localize
+
 
 class ApiError(Exception):
-    """Raised by services and views; rendered as a 4xx JSON error. Nothing is written."""
+    """Raised by services and views; rendered as a 4xx JSON error. Nothing is written.
+
+    ``message`` and the ``fields`` values are English; written as ``N_(...)`` (a locales.Text)
+    they also carry their msgid, so the dashboard shows them in the staff member's language
+    (``locales.localize``) while the JSON API keeps the English (clients match on ``code``)."""
 
     status = 400
 
@@ -22,6 +28,13 @@ class ApiError(Exception):
         self.fields = fields
         self.extra = extra or {}
 
+    def localized_message(self) -> str:
+        """The message in the current Flask-Babel locale (pages; the JSON API keeps ``message``)."""
+        return localize(self.message)
+
+    def localized_fields(self) -> dict[str, str]:
+        return {name: localize(text) for name, text in (self.fields or {}).items()}
+
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
@@ -31,17 +44,17 @@ class ApiError(Exception):
 
 
 class ValidationFailed(ApiError):
-    def __init__(self, fields: dict[str, str], message: str = "Some fields are not valid."):
+    def __init__(self, fields: dict[str, str], message: str = N_("Some fields are not valid.")):
         super().__init__("validation_failed", message, 400, fields=fields)
 
 
 class NotFound(ApiError):
-    def __init__(self, what: str = "resource"):
-        super().__init__("not_found", f"That {what} does not exist.", 404)
+    def __init__(self, what: str = N_("resource")):
+        super().__init__("not_found", N_("That %(what)s does not exist.", what=what), 404)
 
 
 class Forbidden(ApiError):
-    def __init__(self, message: str = "You may not do that.", code: str = "forbidden"):
+    def __init__(self, message: str = N_("You may not do that."), code: str = "forbidden"):
         super().__init__(code, message, 403)
 
 

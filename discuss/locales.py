@@ -74,3 +74,65 @@ def model_language_lines(model: str) -> list[str]:
         advice = f"use DISCUSS_TOXICITY_MODEL={better[-1]}" if better else "no Detoxify model covers it"
         lines.append(f"  {code:3} {LANGUAGES[code]:12} {advice}")
     return lines
+
+
+class Text(str):
+    """An English message that can be said again in another language.
+
+    It *is* the English string (so the JSON API, logs and ``str()`` see English), and it keeps
+    its msgid and values, so a surface that speaks the user's language renders it with
+    ``localize``. ``N_("Comment #%(id)s was changed since.", id=7)``: pybabel extracts the
+    msgid (``-k N_``), and the values fill it in English here and in the translation there.
+    A value may itself be a Text (a status, a list of reasons), and is translated too.
+    """
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        text = super().__new__(cls, template % params if params else template)
+        text.template, text.params = template, params
+        return text
+
+    def __reduce__(self):  # pickles (RQ jobs, sessions) as a Text, not a bare str
+        return _rebuild_text, (type(self), self.template, self.params)
+
+
+def _rebuild_text(cls, template, params):
+    return cls(template, **params)
+
+
+N_ = Text
+
+
+class TextList(Text):
+    """Texts joined by a separator, each translated on its own: ``"a; b"``."""
+
+    def __new__(cls, parts, separator: str = "; "):
+        parts = tuple(parts)
+        text = str.__new__(cls, separator.join(parts))
+        text.template, text.params, text.parts, text.separator = separator.join(parts), {}, parts, separator
+        return text
+
+    def __reduce__(self):
+        return TextList, (self.parts, self.separator)
+
+
+def localize(text, gettext=None) -> str:
+    """``text`` in the current Flask-Babel locale (or with the ``gettext`` given): a Text by its
+    msgid and values; a plain string as a msgid (its own English when no catalog has it)."""
+    if gettext is None:
+        from flask_babel import gettext
+    if isinstance(text, TextList):
+        return text.separator.join(localize(part, gettext) for part in text.parts)
+    if isinstance(text, Text):
+        values = {key: localize(value, gettext) if isinstance(value, Text) else value
+                  for key, value in text.params.items()}
+        translated = gettext(text.template)
+        try:
+            return translated % values if values else translated
+        except (KeyError, ValueError, TypeError):  # a broken translation: say it in English
+            return text.template % values if values else text.template
+    if isinstance(text, str) and text:
+        return gettext(text)
+    return text

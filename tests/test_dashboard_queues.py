@@ -76,7 +76,7 @@ def test_filters_and_search(client, world):
     assert api_ids(client, "all", q="troll") == [world.toxic.id]  # author names too
     assert api_ids(client, "all", q="100%") == []
     html = client.get(f"/mod/queue/all?reason=toxicity&author={world.author.id}").get_data(as_text=True)
-    assert "reason: toxicity ✕" in html and "author: " in html
+    assert "Reason: toxicity score ✕" in html and "Author: " in html
 
 
 def test_pagination(client, world):

@@ -279,3 +279,165 @@ def test_the_keyboard_scripts_messages_come_in_the_staff_members_language(app, c
     assert strings["undone"] == "Rückgängig gemacht." and strings["undo"] == "Rückgängig"
     assert strings["comment_status"] == "Kommentar #{id}: {status}"  # moderate.js fills both in
     assert strings["statuses"]["rejected"] != "rejected"
+
+
+# -- the dashboard after actions: errors from the domain and raw codes in the staff member's language --
+
+def _shown_texts(page: str) -> set[str]:
+    """What a staff member reads on the page (text and title/label/placeholder attributes), not
+    what forms submit (option values, hidden inputs) nor the keyboard script's strings."""
+    from lxml import html as lxml_html
+
+    tree = lxml_html.fromstring(page)
+    for hidden in tree.xpath("//script|//style|//meta"):
+        hidden.drop_tree()
+    texts = {" ".join(t.split()) for t in tree.xpath("//body//text()")}
+    for attribute in ("title", "aria-label", "placeholder"):
+        texts |= {" ".join(v.split()) for v in tree.xpath(f"//body//@{attribute}")}
+    return {t for t in texts if t}
+
+
+def _english_left(page: str, code: str) -> set[str]:
+    """Texts on the page that are an English message the catalog translates differently, or a
+    code staff should see a label for (an audit action, a reason, a report reason, a score label)."""
+    from babel.messages.pofile import read_po
+
+    from discuss.dashboard import labels
+
+    with open(f"discuss/translations/{code}/LC_MESSAGES/messages.po", "rb") as fh:
+        catalog = read_po(fh)
+    english = {m.id for m in catalog if isinstance(m.id, str) and m.string and m.string != m.id}
+    codes = (set(labels.ACTION_LABELS) | set(labels.REPORT_REASON_LABELS) | set(labels.REJECT_REASON_LABELS)
+             | set(labels.SCORE_LABELS) | set(labels.REASON_KINDS)
+             | {"toxicity:insult", "premoderation:new_commenter", "reject:spam", "report:offensive"})
+    found = _shown_texts(page)
+    return {t for t in found if t in english or t in codes or t.rstrip(".") in codes}
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("de", {"nothing": "Wählen Sie mindestens einen Kommentar aus.",
+            "transition": "Nicht möglich: „freigeben“ bei einem Kommentar im Status „veröffentlicht“.",
+            "note": "Notiz: höchstens 1000 Zeichen", "approve": "freigegeben", "ban": "vorübergehend gesperrt",
+            "reject_reason": "von der Moderation abgelehnt: Spam", "held": "Vorabmoderation: neue kommentierende Person",
+            "score": "Toxizitätswert: Beleidigung", "report": "anstößig", "now": "jetzt"}),
+    ("uk", {"nothing": "Виберіть принаймні один коментар.",
+            "transition": "Неможливо: «схвалити» для коментаря зі статусом «опубліковано».",
+            "note": "Примітка: не більше 1000 символів", "approve": "схвалено", "ban": "тимчасово заблоковано",
+            "reject_reason": "відхилено модератором: спам", "held": "попередня модерація: новий коментатор",
+            "score": "оцінка токсичності: образа", "report": "образливе", "now": "щойно"}),
+])
+def test_the_dashboard_after_actions_has_no_english_left(app, client, world, code, expected):
+    """Error flashes raised in the domain, the audit log's actions, reasons and statuses, and a
+    queue's reasons and reports: all in the staff member's language; filters still submit codes."""
+    from tests.dashboard_support import sign_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    admin = world.users["admin"]
+    admin.language, admin.display_name = code, "Olena"  # the factory names them "admin", a word the catalog has
+    db.session.commit()
+    sign_in(client, admin)
+    assert client.post(f"/api/v1/comments/{world.reported.id}/reports",
+                       json={"reason": "offensive", "note": ""}).status_code == 201
+
+    for queue in ("pending", "reported", "rejected"):
+        page = client.get(f"/mod/queue/{queue}").get_data(as_text=True)
+        assert not _english_left(page, code), (queue, _english_left(page, code))
+    pending = client.get("/mod/queue/pending").get_data(as_text=True)
+    assert expected["score"] in pending and "reason=toxicity:insult" in pending  # the label shown, the code linked
+    assert expected["held"] in pending
+    assert f" · {expected['now']}</a>" in pending and " · now</a>" not in pending  # when it was posted
+    assert f'>{expected["report"]}</span>' in client.get("/mod/queue/reported").get_data(as_text=True)
+
+    def act(url, **form):
+        page = client.post(url, data={"next": "/mod/queue/all", **form}, follow_redirects=True).get_data(as_text=True)
+        assert not _english_left(page, code), _english_left(page, code)
+        return page
+
+    assert expected["nothing"] in act("/mod/bulk", action="approve")
+    assert expected["transition"] in act(f"/mod/comments/{world.published.id}/approve")
+    assert expected["note"] in act(f"/mod/comments/{world.toxic.id}/reject", reason="spam", note="x" * 1001)
+    act(f"/mod/comments/{world.pending.id}/reject", reason="spam")
+    act(f"/mod/comments/{world.foreign_pending.id}/approve")
+    act(f"/mod/authors/{world.author.id}/ban", site_id=world.site.id, days="7")
+
+    audit = client.get("/mod/audit").get_data(as_text=True)
+    assert not _english_left(audit, code), _english_left(audit, code)
+    assert f'<option value="approve" >{expected["approve"]}</option>' in audit  # the filter submits the code
+    for text in (expected["approve"], expected["ban"], expected["reject_reason"]):
+        assert text in _shown_texts(audit) or any(text in t for t in _shown_texts(audit)), text
+    filtered = client.get("/mod/audit?action=suspend").get_data(as_text=True)
+    assert expected["ban"] in filtered and expected["approve"] + "</span>" not in filtered
+
+    assert not _english_left(client.get("/mod/queue/all").get_data(as_text=True), code)
+    assert expected["reject_reason"] in client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code, expected", [("en", ["now", "5m", "3h", "2d"]), ("de", ["jetzt", "5 Min.", "3 Std.", "2 Tg."]),
+                                            ("uk", ["щойно", "5 хв", "3 год", "2 дн."])])
+def test_dashboard_relative_times_speak_the_pages_language(app, code, expected):
+    from datetime import timedelta
+
+    from flask_babel import force_locale
+
+    from discuss.dashboard.labels import when
+    from discuss.models import utcnow
+
+    with app.test_request_context("/mod/"), force_locale(code):
+        now = utcnow()
+        ages = (timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=3), timedelta(days=2))
+        assert [when(now - age) for age in ages] == expected
+        assert when(now - timedelta(days=40)) == (now - timedelta(days=40)).strftime("%Y-%m-%d")
+
+
+def test_a_refused_webhook_says_why_in_ukrainian(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    admin = world.users["admin"]
+    admin.language = "uk"
+    db.session.commit()
+    sign_in(client, admin)
+    page = client.post(f"/mod/sites/{world.site.slug}/webhooks", data={"url": "ftp://example.com/hook",
+                                                                        "events": ["comment.nope"]})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "URL http:// або https:// з іменем хоста" in html and "невідомі події comment.nope" in html
+    assert "with a host name" not in html and "unknown event" not in html
+
+
+@pytest.mark.signed_in("admin")
+def test_the_json_api_keeps_english_messages_for_a_german_staff_member(app, client, world):
+    world.users["admin"].language = "de"
+    db.session.commit()
+    response = client.post(f"/api/v1/moderation/comments/{world.published.id}/actions", json={"action": "approve"},
+                           headers={"Accept-Language": "de", "X-Requested-With": "fetch"})
+    assert response.status_code == 409
+    assert response.json["error"] == {"code": "invalid_transition",
+                                      "message": "Cannot approve a comment that is published."}
+    page = client.post(f"/mod/comments/{world.published.id}/approve", headers={"X-Requested-With": "fetch"},
+                       data={"csrf_token": ""})
+    assert page.json["error"]["message"] == "Cannot approve a comment that is published."  # fetch: JSON, codes
+
+
+# -- the API's held and rejected answers in the reader's language --
+
+def test_a_rejection_explained_in_ukrainian_keeps_its_codes(app, client, scorer):
+    from tests.support.api import post_comment
+
+    make_site(banned_words=["casino"], suspect_words=["crypto"], rejection_feedback="explain",
+              reject_thresholds={"insult": 0.5}, toxicity_nudge=False)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "uk-UA,uk;q=0.9,en;q=0.5"
+    rejected = post_comment(client, "Visit my casino!")
+    assert rejected.status_code == 200 and rejected.json["status"] == "rejected"
+    assert rejected.json["message"] == "Ваш коментар не опубліковано: він містить слово, яке цей сайт не дозволяє."
+    assert rejected.json["reasons"] == ["banned_word"]  # the codes stay the same in every language
+    hurtful = post_comment(client, "You idiot", name="Al")
+    assert hurtful.json["message"] == "Ваш коментар не опубліковано: його оцінено як імовірно образливий."
+    assert hurtful.json["reasons"] == ["toxicity:insult"]
+    held = post_comment(client, "Ask me about crypto", name="Bo")
+    assert held.status_code == 202 and held.json["message"] == "Дякуємо! Ваш коментар з’явиться після перевірки модератором."
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja;q=0.9, sw"
+    assert post_comment(client, "Casino night", name="Cy").json["message"].startswith("コメントは公開されませんでした。")
+    client.environ_base.pop("HTTP_ACCEPT_LANGUAGE")
+    english = post_comment(client, "Casino nights", name="Di")
+    assert english.json["message"] == "Your comment was not published: it contains a word this site does not allow."

@@ -156,8 +156,13 @@ def source_messages() -> dict[str, set[str]]:
     return found
 
 
+# Messages every language translates: emails, and what the API tells a reader about their own
+# comment (held, rejected and why), which the widget shows in its language.
+EVERY_LANGUAGE = ("templates/email/", "discuss/jobs/", "discuss/moderation/feedback.py", "discuss/api/comments.py")
+
+
 def _is_email_message(files: set[str]) -> bool:
-    return any(f.startswith(("templates/email/", "discuss/jobs/")) for f in files)
+    return any(f.startswith(EVERY_LANGUAGE) for f in files)
 
 
 def _read_catalog(code: str):
@@ -206,6 +211,13 @@ def test_catalog_translates_every_email_and_for_dashboard_languages_every_page(c
     from discuss.locales import DASHBOARD_LANGUAGES
 
     assert catalog_problems(code, messages, _read_catalog(code), dashboard=code in DASHBOARD_LANGUAGES) == []
+
+
+def test_the_catalog_check_wants_the_readers_rejection_reasons_in_every_language(messages):
+    catalog = _read_catalog("ja")
+    catalog["it was scored as likely to be hurtful"].string = ""
+    problems = catalog_problems("ja", messages, catalog, dashboard=False)
+    assert problems == ["'it was scored as likely to be hurtful': not translated"]
 
 
 def test_the_catalog_check_catches_an_untranslated_email_and_a_wrong_placeholder(messages):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
+from flask_babel import force_locale
 
 from discuss.api import bp, caching, schemas
 from discuss.api.cors import add_cors_headers, check_origin, preflight
 from discuss.api.helpers import config, json_body, request_ip_hash, viewer
 from discuss.errors import ApiError, NotFound, ValidationFailed
 from discuss.extensions import csrf, db, limiter
+from discuss.locales import DEFAULT_LANGUAGE, N_, best_match, localize
 from discuss.models import AuthorKind, Comment
 from discuss.net import client_ip
 from discuss.sanitize import render_markdown
@@ -23,7 +25,7 @@ csrf.exempt(bp)  # bearer tokens, not cookies: cross-site request forgery has no
 bp.before_request(preflight)
 bp.after_request(add_cors_headers)
 
-HELD_MESSAGE = "Thanks! Your comment will appear once a moderator has reviewed it."
+HELD_MESSAGE = N_("Thanks! Your comment will appear once a moderator has reviewed it.")
 
 
 def _author_rate_key() -> str:
@@ -60,9 +62,18 @@ def _comment_response(result: comment_service.PostResult, created: bool):
         # Its own answer, not the held one: the comment will not appear. Whether the author is
         # told why is the site's rejection_feedback setting.
         body.update(result.rejection)
+        body["message"] = _in_readers_language(result.rejection["message"])
         return jsonify(body), 200
-    body["message"] = HELD_MESSAGE
+    body["message"] = _in_readers_language(HELD_MESSAGE)
     return jsonify(body), 202
+
+
+def _in_readers_language(message: str) -> str:
+    """The held or rejected message in the reader's language: the first of Accept-Language (the
+    widget sends its own language) that we ship, else English. Codes and reasons stay the same."""
+    language = best_match(request.accept_languages.values()) or DEFAULT_LANGUAGE
+    with force_locale(language):
+        return localize(message)
 
 
 @bp.get("/comments")

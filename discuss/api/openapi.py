@@ -119,7 +119,9 @@ def components() -> dict[str, Any]:
             "PostAnswer": {"type": "object", "required": ["comment", "status", "viewer"], "properties": {
                 "comment": ref("Comment"), "status": {"enum": ["published", "pending", "rejected"]},
                 "viewer": {"type": "object"}, "author_token": {"type": "string"},
-                "message": {"type": "string"}, "reasons": {"type": "array", "items": {"type": "string"}}}},
+                "message": {"type": "string", "description": "held or rejected: what to tell the author, in the "
+                            "first language of Accept-Language the service ships (else English)"},
+                "reasons": {"type": "array", "items": {"type": "string"}}}},
             "Thread": {"type": "object", "required": ["comments"], "properties": {
                 "comments": {"type": "array", "items": ref("Comment")},
                 "next_cursor": {"type": ["string", "null"]}, "thread": {"type": ["object", "null"]},

@@ -76,14 +76,14 @@ def accept_invite():
     try:
         invited = staff_admin.invited_user(token)
     except ApiError as err:
-        return render_template("auth/link_problem.html", message=err.message), 400
+        return render_template("auth/link_problem.html", message=err.localized_message()), 400
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             user = staff_admin.accept_invite(token, request.form.get("display_name", ""),
                                              request.form.get("password", ""))
         except ApiError as err:
-            errors = err.fields or {"form": err.message}
+            errors = err.localized_fields() or {"form": err.localized_message()}
         else:
             logout_user()
             login_user(user, remember=False)
@@ -114,7 +114,7 @@ def reset_password():
         try:
             user = staff_admin.reset_password(token, request.form.get("password", ""))
         except ApiError as err:
-            errors = err.fields or {"form": err.message}
+            errors = err.localized_fields() or {"form": err.localized_message()}
         else:
             logout_user()
             return render_template("auth/reset.html", done=True, staff=user.is_staff, token="", errors={})

@@ -7,10 +7,11 @@ bp = Blueprint("dashboard", __name__, url_prefix="/mod")
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from discuss.dashboard.labels import FILTERS
     from discuss.models.links import permalink
-    from discuss.moderation.presenters import when
 
-    app.add_template_filter(when, "when")
+    for name, label in FILTERS.items():
+        app.add_template_filter(label, name)
     app.add_template_global(permalink, "permalink")
     app.add_template_global(lambda: str(get_locale() or "en"), "current_locale")
 

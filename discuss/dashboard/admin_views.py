@@ -13,6 +13,7 @@ from discuss.moderation.audit import PER_PAGE, known_actions, load_events, parse
 from discuss.moderation.presenters import actor_name
 from discuss.dashboard.settings_form import (CHOICE_OPTIONS, HELP, LABELS, parse_origins,
                                              parse_settings_form, threshold_labels)
+from discuss.dashboard.labels import error_text
 from discuss.dashboard.views import page_context
 from discuss.errors import ApiError
 from discuss.identity import staff as staff_service
@@ -32,7 +33,7 @@ def audit_log():
     try:
         filters = parse_audit_filters(request.args, sites)
     except ApiError as err:
-        flash(err.message, "error")
+        flash(error_text(err), "error")
         return redirect(url_for("dashboard.audit_log"))
     events, total = load_events(g.actor, filters)
     slugs = {site.id: slug for slug, site in sites.items()}
@@ -65,7 +66,7 @@ def site_settings(slug: str):
             try:
                 save_site_settings(g.actor, site, changes, origins=parse_origins(request.form))
             except ApiError as err:
-                errors = err.fields or {"form": err.message}
+                errors = err.localized_fields() or {"form": err.localized_message()}
             else:
                 flash(gettext("Settings saved. They apply to the next comment posted."), "ok")
                 return redirect(url_for("dashboard.site_settings", slug=slug))
@@ -128,7 +129,7 @@ def add_webhook(slug: str):
     except ApiError as err:
         flash(gettext("The webhook was not added; see the highlighted fields."), "error")
         return _render_settings(site, site.effective_settings(), {},
-                                webhook_errors=err.fields or {"url": err.message}), 400
+                                webhook_errors=err.localized_fields() or {"url": err.localized_message()}), 400
     # Rendered, not flashed: the secret must not travel in the (readable) session cookie.
     return _render_settings(site, site.effective_settings(), {}, new_webhook=hook)
 
@@ -147,5 +148,5 @@ def webhook_action(slug: str, webhook_id: int, action: str):
             webhook_service.send_test(site, webhook_id)
             flash(gettext("Test event sent. Its attempts appear in the delivery log below."), "ok")
     except ApiError as err:
-        flash(err.message, "error")
+        flash(error_text(err), "error")
     return redirect(url_for("dashboard.site_settings", slug=slug) + "#webhooks")

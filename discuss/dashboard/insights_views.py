@@ -9,7 +9,9 @@ from discuss.dashboard.access import staff_page
 from discuss.dashboard.charts import Series, hbars, stacked_bars
 from discuss.dashboard.settings_form import threshold_labels
 from discuss.dashboard.views import action_failed, back_to, page_context, wants_fetch_json
+from discuss.dashboard.labels import action_label, reason_label
 from discuss.errors import ApiError
+from discuss.locales import N_
 from discuss.identity.staff import sites_by_slug
 from discuss.moderation.calibration import site_calibration
 from discuss.moderation.queues import queue_counts
@@ -49,7 +51,7 @@ def stats_charts(stats: dict) -> dict:
         "reports": stacked_bars(gettext("Reports per day"), days, [Series(gettext("Reports"), "reports",
                                                                          [d["reports"] for d in stats["per_day"]])]),
         "reasons": hbars(gettext("Top reasons for automatic holds and rejections"),
-                         [(r["reason"], r["count"], "held") for r in stats["top_reasons"]]),
+                         [(reason_label(r["reason"]), r["count"], "held") for r in stats["top_reasons"]]),
         "funnel": hbars(gettext("Nudge funnel"), [(gettext("warned"), funnel["warned"], "reports"),
                                                   (gettext("rephrased"), funnel["rephrased"], "pub"),
                                                   (gettext("posted anyway"), funnel["posted_anyway"], "held"),
@@ -67,8 +69,8 @@ def _replay_body(args, labels: list[str]) -> dict:
                 try:
                     values[label] = float(raw)
                 except ValueError:
-                    raise ApiError("validation_failed", "Thresholds are numbers between 0 and 1.", 400,
-                                   fields={prefix + label: "a number between 0 and 1"}) from None
+                    raise ApiError("validation_failed", N_("Thresholds are numbers between 0 and 1."), 400,
+                                   fields={prefix + label: N_("a number between 0 and 1")}) from None
         if values:
             body[key] = values
     return {k: v for k, v in body.items() if v is not None}
@@ -84,7 +86,7 @@ def site_stats(slug: str):
     try:
         days = parse_days(request.args.get("days"))
     except ApiError as err:
-        errors.update(err.fields or {})
+        errors.update(err.localized_fields())
         days = 30
     stats = queue_health(site, days)
     replay_result = None
@@ -96,7 +98,7 @@ def site_stats(slug: str):
         if request.args.get("replay"):
             replay_result = run_replay(site, _replay_body(args, labels))
     except ApiError as err:
-        errors.update(err.fields or {"form": err.message})
+        errors.update(err.localized_fields() or {"form": err.localized_message()})
         since, until = parse_range({})
         calibration = site_calibration(site, since, until)
     suggested_args = {f"hold.{label}": s["threshold"] for label, s in calibration["suggested"].items()
@@ -137,6 +139,6 @@ def undo(event_id: int):
     if wants_fetch_json():
         return jsonify({"ok": True, "undo_id": event.id, "comment_id": event.comment_id,
                         "status": event.to_status, "counts": queue_counts(g.actor)})
-    flash(gettext("Undone: %(action)s (audit entry #%(id)s).", action=event.details.get("undone_action", "action"),
+    flash(gettext("Undone: %(action)s (audit entry #%(id)s).", action=action_label(event.details.get("undone_action", "")),
                   id=event_id), "ok")
     return back_to(default)

@@ -32,9 +32,9 @@ def profile():
         try:
             set_language(g.actor.user, request.form.get("language"))
         except ValidationFailed as err:
-            errors = err.fields or {}
+            errors = err.localized_fields()
         else:
-            flash(gettext("Your language is saved."), "success")
+            flash(gettext("Your language is saved."), "ok")
             return redirect(url_for("dashboard.profile"))
     return render_template("dashboard/profile.html", languages=LANGUAGES, dashboard_languages=DASHBOARD_LANGUAGES,
                            errors=errors, **page_context()), 400 if errors else 200

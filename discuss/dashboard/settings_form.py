@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from discuss.models.settings import BOOL_KEYS, CHOICES, DEFAULT_SETTINGS, IDENTITIES, INT_RANGES
 from discuss.scoring.base import CORE_LABELS
@@ -78,7 +78,7 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
         try:
             changes[key] = int(raw)
         except ValueError:
-            errors[key] = "a whole number"
+            errors[key] = gettext("a whole number")
     for key in BOOL_KEYS:
         changes[key] = form.get(key) == "on"
     for key in ("link_policy", "premoderation", "account_deletion_policy", "rejection_feedback", "proof_of_work",
@@ -93,7 +93,7 @@ def parse_settings_form(form: Mapping[str, Any], current: dict[str, Any]) -> tup
     try:
         changes["premoderated_user_ids"] = [int(v) for v in _lines(form.get("premoderated_user_ids", ""))]
     except ValueError:
-        errors["premoderated_user_ids"] = "user ids, one per line or comma-separated"
+        errors["premoderated_user_ids"] = gettext("user ids, one per line or comma-separated")
     return changes, errors
 
 
@@ -114,7 +114,7 @@ def _thresholds(form: Mapping[str, Any], key: str, labels: list[str], errors: di
         try:
             values[label] = float(raw)
         except ValueError:
-            errors[f"{key}.{label}"] = "a number between 0 and 1"
+            errors[f"{key}.{label}"] = gettext("a number between 0 and 1")
     return values
 
 

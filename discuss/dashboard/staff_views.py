@@ -44,7 +44,7 @@ def staff_invite():
         user, token = staff_admin.invite_staff(g.actor, request.form.get("email", ""), request.form.get("role", ""),
                                                _site_ids())
     except ApiError as err:
-        return _render(errors=err.fields or {"form": err.message}, status=400)
+        return _render(errors=err.localized_fields() or {"form": err.localized_message()}, status=400)
     sent = send_invite_later(user, token, g.actor.user.display_name)
     # Shown once, like an API token, so an admin without working mail can pass it on.
     return _render(invite={"email": user.email, "link": invite_link(mail.public_url() or "", token), "mailed": sent != "off"})

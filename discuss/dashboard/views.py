@@ -12,7 +12,9 @@ from discuss.identity.staff import sites_by_slug
 from discuss.moderation.presenters import build_items
 from discuss.moderation.queues import (QUEUE_TITLES, QUEUES, SORTS, load_queue, parse_filters, queue_counts,
                                       visible_comment, visible_thread)
+from discuss.dashboard.labels import action_label, error_text, reason_label
 from discuss.errors import ApiError
+from discuss.locales import N_
 from discuss.security import parse_int_arg
 from discuss.extensions import db
 from discuss.models import RejectReason, User
@@ -67,8 +69,7 @@ def back_to(default: str):
 def action_failed(err: ApiError, default: str):
     if wants_fetch_json():
         return jsonify(err.to_dict()), err.status
-    detail = "; ".join(f"{k}: {v}" for k, v in (err.fields or {}).items())
-    flash(f"{err.message} {detail}".strip(), "error")
+    flash(error_text(err), "error")
     return back_to(default)
 
 
@@ -85,7 +86,7 @@ def queue(queue: str):
     try:
         filters = parse_filters(queue, request.args, sites)
     except ApiError as err:
-        flash(f"{err.message} " + "; ".join(f"{k}: {v}" for k, v in (err.fields or {}).items()), "error")
+        flash(error_text(err), "error")
         return redirect(url_for("dashboard.queue", queue=queue if queue in QUEUES else "pending"))
     page = load_queue(g.actor, filters)
     items = build_items(page.comments, with_reports=True)
@@ -98,9 +99,10 @@ def queue(queue: str):
 
 def filter_chips(queue: str, args: dict[str, str]) -> list[tuple[str, str, str]]:
     """Active filters as (label, value, link that drops it)."""
-    labels = {"thread": "thread", "author": "author", "reason": "reason", "q": "search"}
-    return [(label, args[key], url_for("dashboard.queue", queue=queue,
-                                        **{k: v for k, v in args.items() if k != key}))
+    labels = {"thread": gettext("thread"), "author": gettext("Author"), "reason": gettext("Reason"),
+              "q": gettext("Search")}
+    return [(label, reason_label(args[key]) if key == "reason" else args[key],
+             url_for("dashboard.queue", queue=queue, **{k: v for k, v in args.items() if k != key}))
             for key, label in labels.items() if args.get(key)]
 
 
@@ -148,7 +150,7 @@ def bulk_action():
     action = request.form.get("action", "")
     default = url_for("dashboard.queue", queue="pending")
     if not ids:
-        return action_failed(ApiError("nothing_selected", "Select at least one comment."), default)
+        return action_failed(ApiError("nothing_selected", N_("Select at least one comment.")), default)
     try:
         results = moderation.apply_bulk_action(g.actor, ids, action, reason=request.form.get("reason"),
                                                note=request.form.get("note"))
@@ -180,7 +182,7 @@ def ban_author(user_id: int):
         moderation.ban_author(g.actor, site_id, user_id, days=days, reason=request.form.get("reason"),
                               reject_pending=request.form.get("reject_pending") == "1")
     except ValueError:
-        return action_failed(ApiError("validation_failed", "Choose a site and a duration."), default)
+        return action_failed(ApiError("validation_failed", N_("Choose a site and a duration.")), default)
     except ApiError as err:
         return action_failed(err, default)
     user = db.session.get(User, user_id)
@@ -197,7 +199,7 @@ def unban_author(user_id: int):
     try:
         lifted = moderation.lift_bans(g.actor, parse_int_arg(request.form.get("site_id", "0")) or 0, user_id)
     except (ValueError, ApiError) as err:
-        return action_failed(err if isinstance(err, ApiError) else ApiError("bad_site", "Unknown site."), default)
+        return action_failed(err if isinstance(err, ApiError) else ApiError("bad_site", N_("Unknown site.")), default)
     flash(ngettext("Lifted %(num)d ban.", "Lifted %(num)d bans.", lifted), "ok")
     return back_to(default)
 
@@ -229,7 +231,8 @@ def thread_action(thread_id: int, action: str):
         moderation.apply_thread_action(g.actor, thread, action, note=request.form.get("note"))
     except ApiError as err:
         return action_failed(err, default)
-    flash(gettext("Thread “%(title)s”: %(action)s done.", title=thread.title or thread.article_id, action=action), "ok")
+    flash(gettext("Thread “%(title)s”: %(action)s.", title=thread.title or thread.article_id, action=action_label(action)),
+          "ok")
     return back_to(default)
 
 

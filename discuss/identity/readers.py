@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.locales import LANGUAGES
 from discuss.identity.revocation import end_all_sessions
@@ -98,15 +99,15 @@ def _clean_name(name: str | None) -> str:
     cleaned = normalize_name(name or "")
     limit = current_app.config["MAX_NAME_CHARS"]
     if not cleaned:
-        raise ValidationFailed({"display_name": "must not be empty"})
+        raise ValidationFailed({"display_name": N_("must not be empty")})
     if len(cleaned) > limit:
-        raise ValidationFailed({"display_name": f"must be at most {limit} characters"})
+        raise ValidationFailed({"display_name": N_("must be at most %(num)s characters", num=limit)})
     return cleaned
 
 
 def _check_password(password: str, field: str = "password") -> None:
     if not MIN_PASSWORD_CHARS <= len(password or "") <= MAX_PASSWORD_CHARS:
-        raise ValidationFailed({field: f"use {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"})
+        raise ValidationFailed({field: N_("use %(low)s to %(high)s characters", low=MIN_PASSWORD_CHARS, high=MAX_PASSWORD_CHARS)})
 
 
 def find_account(email: str) -> User | None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.identity.revocation import end_all_sessions
 from discuss.identity.staff_audit import CLI_LABEL, record_staff_event, staff_state
@@ -33,7 +34,7 @@ class Actor:
     @classmethod
     def for_user(cls, user: User) -> "Actor":
         if not user.is_staff:
-            raise Forbidden("Staff only.")
+            raise Forbidden(N_("Staff only."))
         sites = None if user.role == Role.ADMIN else frozenset(user.moderated_site_ids or [])
         return cls(user=user, label=f"staff:{user.id}", site_ids=sites)
 
@@ -50,7 +51,7 @@ class Actor:
 
     def require_site(self, site_id: int) -> None:
         if not self.can_moderate(site_id):
-            raise Forbidden("You do not moderate this site.")
+            raise Forbidden(N_("You do not moderate this site."))
 
     def can_configure(self, site_id: int) -> bool:
         """Admins configure every site; a site's own API token configures that site."""
@@ -82,7 +83,7 @@ def create_staff(email: str, password: str, *, admin: bool = False, site_ids: li
     """Create a staff account, or promote/extend an existing one with the same email."""
     email = normalize_email(email)
     if "@" not in email:
-        raise ValidationFailed({"email": "enter an email address"})
+        raise ValidationFailed({"email": N_("enter an email address")})
     if len(password or "") < MIN_PASSWORD_CHARS:
         raise ValidationFailed({"password": f"use at least {MIN_PASSWORD_CHARS} characters"})
     user = find_staff_by_email(email) or db.session.scalar(
@@ -179,7 +180,7 @@ def configurable_site(actor: Actor, slug: str) -> Site:
     if site is None or not actor.can_moderate(site.id):
         raise ApiError("not_found", f"No site '{slug}'.", 404)
     if not actor.can_configure(site.id):
-        raise Forbidden("Only admins change site settings.")
+        raise Forbidden(N_("Only admins change site settings."))
     return site
 
 
@@ -188,7 +189,7 @@ def check_language(code: str | None) -> None:
     from discuss.locales import LANGUAGES
 
     if code is not None and code not in LANGUAGES:
-        raise ValidationFailed({"language": f"one of: {', '.join(LANGUAGES)}"})
+        raise ValidationFailed({"language": N_("one of: %(choices)s", choices=", ".join(LANGUAGES))})
 
 
 def set_language(user: User, code: str | None) -> User:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.identity.readers import _check_password, _clean_name
 from discuss.identity.revocation import end_all_sessions
@@ -44,29 +45,29 @@ def user_for_link(token: str, salt: str, max_age: int) -> User:
     try:
         payload = _serializer(salt).loads(token or "", max_age=max_age)
     except SignatureExpired:
-        raise ApiError("link_expired", "This link has expired. Ask for a new one.", 400) from None
+        raise ApiError("link_expired", N_("This link has expired. Ask for a new one."), 400) from None
     except BadSignature:
-        raise ApiError("invalid_link", "This link is not valid.", 400) from None
+        raise ApiError("invalid_link", N_("This link is not valid."), 400) from None
     user = db.session.get(User, payload.get("u")) if isinstance(payload, dict) else None
     if user is None or not user.is_active_account or payload.get("v") != (user.session_version or 0):
-        raise ApiError("invalid_link", "This link was already used or replaced by a newer one.", 400)
+        raise ApiError("invalid_link", N_("This link was already used or replaced by a newer one."), 400)
     return user
 
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("Only admins manage staff.")
+        raise Forbidden(N_("Only admins manage staff."))
 
 
 def _clean_roles(role: str, site_ids: list[int] | None) -> tuple[Role, list[int]]:
     if role not in STAFF_ROLES:
-        raise ValidationFailed({"role": "moderator or admin"})
+        raise ValidationFailed({"role": N_("moderator or admin")})
     ids = sorted({int(i) for i in site_ids or []})
     known = set(db.session.scalars(select(Site.id).where(Site.id.in_(ids or [-1]))))
     if set(ids) - known:
-        raise ValidationFailed({"sites": "unknown site"})
+        raise ValidationFailed({"sites": N_("unknown site")})
     if role == "moderator" and not ids:
-        raise ValidationFailed({"sites": "a moderator needs at least one site"})
+        raise ValidationFailed({"sites": N_("a moderator needs at least one site")})
     return STAFF_ROLES[role], ids if role == "moderator" else []
 
 
@@ -75,12 +76,12 @@ def invite_staff(actor: Actor, email: str, role: str, site_ids: list[int] | None
     _require_admin(actor)
     email = normalize_email(email)
     if "@" not in email or len(email) > 254:
-        raise ValidationFailed({"email": "enter an email address"})
+        raise ValidationFailed({"email": N_("enter an email address")})
     staff_role, ids = _clean_roles(role, site_ids)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email,
                                                 User.kind == AuthorKind.ACCOUNT).limit(1))
     if user is not None and user.is_staff:
-        raise ApiError("staff_exists", f"{email} is already staff; change their roles instead.", 409)
+        raise ApiError("staff_exists", N_("%(email)s is already staff; change their roles instead.", email=email), 409)
     old = staff_state(user) if user is not None else None
     if user is None:
         user = User(kind=AuthorKind.ACCOUNT, email=email, display_name=email.split("@")[0][:64],
@@ -98,7 +99,7 @@ def invite_staff(actor: Actor, email: str, role: str, site_ids: list[int] | None
 def invited_user(token: str) -> User:
     user = user_for_link(token, INVITE_SALT, INVITE_MAX_AGE)
     if not user.is_staff:
-        raise ApiError("invalid_link", "This invitation is no longer valid.", 400)
+        raise ApiError("invalid_link", N_("This invitation is no longer valid."), 400)
     return user
 
 
@@ -107,7 +108,7 @@ def accept_invite(token: str, display_name: str, password: str) -> User:
     user = invited_user(token)
     name = _clean_name(display_name)
     if staff_name_taken(name, user.id):
-        raise ValidationFailed({"display_name": "another member of staff uses this name"})
+        raise ValidationFailed({"display_name": N_("another member of staff uses this name")})
     _check_password(password)
     user.display_name = name
     user.password_hash = generate_password_hash(password)
@@ -121,7 +122,7 @@ def accept_invite(token: str, display_name: str, password: str) -> User:
 def staff_member(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.is_staff:
-        raise NotFound("staff member")
+        raise NotFound(N_("staff member"))
     return user
 
 
@@ -129,7 +130,7 @@ def set_roles(actor: Actor, user_id: int, role: str, site_ids: list[int] | None)
     _require_admin(actor)
     user = staff_member(user_id)
     if actor.user is not None and user.id == actor.user.id and role != "admin":
-        raise ApiError("own_role", "You cannot take away your own admin role.", 409)
+        raise ApiError("own_role", N_("You cannot take away your own admin role."), 409)
     old = staff_state(user)
     new_role, user.moderated_site_ids = _clean_roles(role, site_ids)
     if new_role != user.role:  # a role change ends every session, as on every other privilege change
@@ -146,7 +147,7 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
     _require_admin(actor)
     user = staff_member(user_id)
     if actor.user is not None and user.id == actor.user.id:
-        raise ApiError("own_account", "You cannot deactivate your own account.", 409)
+        raise ApiError("own_account", N_("You cannot deactivate your own account."), 409)
     old = staff_state(user)
     user.is_active_account = active
     if not active:

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from discuss import metrics
 from discuss.extensions import db
+from discuss.locales import N_
 from discuss.models import Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Discuss-Signature"
@@ -69,18 +70,18 @@ def resolve_destination(url: str, allow_private: bool) -> tuple[str, int, str]:
     check and the connection (rebinding) cannot reach an internal service."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DeliveryRefused("the URL must be http:// or https:// with a host name")
+        raise DeliveryRefused(N_("the URL must be http:// or https:// with a host name"))
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise DeliveryRefused(f"cannot resolve {parts.hostname}: {exc}") from None
+        raise DeliveryRefused(N_("cannot resolve %(host)s: %(error)s", host=parts.hostname, error=str(exc))) from None
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if not allow_private:
         bad = [str(ip) for ip in addresses if _forbidden_address(ip)]
         if bad:
-            raise DeliveryRefused(f"{parts.hostname} resolves to a private, loopback or link-local "
-                                  f"address ({', '.join(bad)}); the site's settings do not allow that")
+            raise DeliveryRefused(N_("%(host)s resolves to a private, loopback or link-local address (%(addresses)s); "
+                                     "the site's settings do not allow that", host=parts.hostname, addresses=", ".join(bad)))
     return parts.hostname, port, str(addresses[0])
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from discuss import metrics
 from discuss.errors import NotFound, ValidationFailed
 from discuss.extensions import db
+from discuss.locales import N_
 from discuss.jobs import webhook_delivery as delivery
 from discuss.jobs.mail import public_url
 from discuss.jobs.runner import delivery_mode, enqueue, run_later
@@ -48,20 +49,21 @@ def add_webhook(site: Site, url: str, events: Iterable[str] | None = None, fmt: 
     errors: dict[str, str] = {}
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
-        errors["url"] = "an http:// or https:// URL with a host name"
+        errors["url"] = N_("an http:// or https:// URL with a host name")
     if fmt not in FORMATS:
-        errors["format"] = f"one of: {', '.join(FORMATS)}"
+        errors["format"] = N_("one of: %(choices)s", choices=", ".join(FORMATS))
     chosen = [e.strip() for e in (events or []) if e.strip()]
     unknown = [e for e in chosen if e not in EVENTS]
     if unknown:
-        errors["events"] = f"unknown event(s) {', '.join(unknown)}; choose from: {', '.join(EVENTS)}"
+        errors["events"] = N_("unknown event(s) %(events)s; choose from: %(choices)s", events=", ".join(unknown),
+                              choices=", ".join(EVENTS))
     if len(site_webhooks(site)) >= MAX_WEBHOOKS_PER_SITE:
-        errors["url"] = f"a site has at most {MAX_WEBHOOKS_PER_SITE} webhooks"
+        errors["url"] = N_("a site has at most %(num)s webhooks", num=MAX_WEBHOOKS_PER_SITE)
     if not errors:
         try:  # refuse at once what delivery would refuse anyway
             delivery.resolve_destination(url, bool(site.effective_settings()["webhooks_allow_private"]))
         except delivery.DeliveryRefused as exc:
-            errors["url"] = str(exc)
+            errors["url"] = exc.args[0] if exc.args else str(exc)  # a Text: the dashboard translates it
     if errors:
         raise ValidationFailed(errors)
     default = SLACK_DEFAULT_EVENTS if fmt == "slack" else EVENTS
@@ -79,7 +81,7 @@ def site_webhooks(site: Site) -> list[Webhook]:
 def site_webhook(site: Site, webhook_id: int) -> Webhook:
     webhook = db.session.get(Webhook, webhook_id)
     if webhook is None or webhook.site_id != site.id:
-        raise NotFound("webhook")
+        raise NotFound(N_("webhook"))
     return webhook
 
 

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from discuss.errors import ValidationFailed
+from discuss.locales import N_
 from discuss.locales import LANGUAGES
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -106,12 +107,12 @@ def clean_settings(changes: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for key, value in changes.items():
         if key not in DEFAULT_SETTINGS:
-            errors[key] = "unknown setting"
+            errors[key] = N_("unknown setting")
             continue
         try:
             cleaned[key] = _clean_value(key, value)
         except ValueError as err:
-            errors[key] = str(err)
+            errors[key] = err.args[0] if err.args else str(err)  # a Text keeps its msgid
     if errors:
         raise ValidationFailed(errors)
     return cleaned
@@ -122,11 +123,11 @@ def _clean_value(key: str, value: Any) -> Any:
         return _int_in_range(value, *INT_RANGES[key])
     if key in BOOL_KEYS:
         if not isinstance(value, bool):
-            raise ValueError("true or false")
+            raise ValueError(N_("true or false"))
         return value
     if key in CHOICES:
         if value not in CHOICES[key]:
-            raise ValueError(f"one of: {', '.join(CHOICES[key])}")
+            raise ValueError(N_("one of: %(choices)s", choices=", ".join(CHOICES[key])))
         return value
     if key in ("hold_thresholds", "reject_thresholds"):
         return _thresholds(value)
@@ -134,36 +135,36 @@ def _clean_value(key: str, value: Any) -> Any:
         return _words(value)
     if key == "allowed_identities":
         if not isinstance(value, list) or not value or any(v not in IDENTITIES for v in value):
-            raise ValueError(f"a non-empty list of: {', '.join(IDENTITIES)}")
+            raise ValueError(N_("a non-empty list of: %(choices)s", choices=", ".join(IDENTITIES)))
         return [i for i in IDENTITIES if i in value]
     if key == "premoderated_user_ids":
         if not isinstance(value, list) or any(not isinstance(v, int) or isinstance(v, bool) for v in value):
-            raise ValueError("a list of user ids")
+            raise ValueError(N_("a list of user ids"))
         return sorted(set(value))
-    raise ValueError("not editable")
+    raise ValueError(N_("not editable"))
 
 
 def _int_in_range(value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"a whole number from {low} to {high}")
+        raise ValueError(N_("a whole number from %(low)s to %(high)s", low=low, high=high))
     return value
 
 
 def _thresholds(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
-        raise ValueError("a mapping of label to a score between 0 and 1")
+        raise ValueError(N_("a mapping of label to a score between 0 and 1"))
     cleaned = {}
     for label, score in value.items():
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 < score <= 1:
-            raise ValueError(f"{label}: a score above 0 and at most 1")
+            raise ValueError(N_("%(label)s: a score above 0 and at most 1", label=label))
         cleaned[str(label)] = round(float(score), 3)
     return cleaned
 
 
 def _words(value: Any) -> list[str]:
     if not isinstance(value, list) or any(not isinstance(w, str) for w in value):
-        raise ValueError("a list of words")
+        raise ValueError(N_("a list of words"))
     words = sorted({w.strip().lower() for w in value if w.strip()})
     if len(words) > MAX_WORDS or any(len(w) > 100 for w in words):
-        raise ValueError(f"at most {MAX_WORDS} words of up to 100 characters")
+        raise ValueError(N_("at most %(num)s words of up to 100 characters", num=MAX_WORDS))
     return words

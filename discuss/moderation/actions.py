@@ -12,10 +12,11 @@ from typing import Callable
 from sqlalchemy import func, select, update
 
 from discuss.errors import ApiError, NotFound, ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.models import (AuthorKind, Ban, Comment, CommentStatus, RejectReason, Report, Site, Thread, User,
                             utcnow)
-from discuss.moderation.audit import change_status, record_event
+from discuss.moderation.audit import STATUS_WORDS, change_status, record_event
 from discuss.identity.staff import Actor
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
@@ -30,10 +31,17 @@ MAX_BAN_DAYS = 3650
 MAX_BULK = 200
 
 
+# The verbs in "Cannot approve a comment that is published.", to be translated with it.
+ACTION_VERBS = {"approve": N_("approve"), "reject": N_("reject"), "remove": N_("remove"), "restore": N_("restore"),
+                "feature": N_("feature"), "unfeature": N_("unfeature")}
+
+
 class InvalidTransition(ApiError):
     def __init__(self, comment: Comment, action: str):
-        super().__init__("invalid_transition",
-                         f"Cannot {action} a comment that is {comment.status.value}.", 409)
+        status = comment.status.value
+        super().__init__("invalid_transition", N_("Cannot %(action)s a comment that is %(status)s.",
+                                                  action=ACTION_VERBS.get(action, action),
+                                                  status=STATUS_WORDS.get(status, status)), 409)
 
 
 @dataclass(frozen=True)
@@ -49,13 +57,13 @@ def parse_reject_reason(value: str | None) -> RejectReason:
         return RejectReason((value or "other").strip().lower())
     except ValueError:
         choices = ", ".join(r.value for r in RejectReason)
-        raise ValidationFailed({"reason": f"choose one of: {choices}"}) from None
+        raise ValidationFailed({"reason": N_("choose one of: %(choices)s", choices=choices)}) from None
 
 
 def clean_note(note: str | None) -> str | None:
     note = (note or "").strip()
     if len(note) > MAX_NOTE_CHARS:
-        raise ValidationFailed({"note": f"at most {MAX_NOTE_CHARS} characters"})
+        raise ValidationFailed({"note": N_("at most %(num)s characters", num=MAX_NOTE_CHARS)})
     return note or None
 
 
@@ -111,7 +119,7 @@ def _handler_for(action: str) -> Callable[..., None]:
     handlers = {"approve": _approve, "reject": _reject, "remove": _remove, "restore": _restore,
                 "feature": _feature, "unfeature": _unfeature}
     if action not in handlers:
-        raise ValidationFailed({"action": f"choose one of: {', '.join(COMMENT_ACTIONS)}"})
+        raise ValidationFailed({"action": N_("choose one of: %(choices)s", choices=", ".join(COMMENT_ACTIONS))})
     return handlers[action]
 
 
@@ -217,11 +225,11 @@ def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = N
     actor.require_site(site_id)
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("author")
+        raise NotFound(N_("author"))
     if user.is_staff:
-        raise ApiError("cannot_ban_staff", "Staff accounts cannot be banned here.", 409)
+        raise ApiError("cannot_ban_staff", N_("Staff accounts cannot be banned here."), 409)
     if days is not None and not 1 <= days <= MAX_BAN_DAYS:
-        raise ValidationFailed({"days": f"between 1 and {MAX_BAN_DAYS}, or empty for a permanent ban"})
+        raise ValidationFailed({"days": N_("between 1 and %(num)s, or empty for a permanent ban", num=MAX_BAN_DAYS)})
     until = utcnow() + timedelta(days=days) if days else None
     ip_hash, ip_until = _ban_ip_cover(site_id, user.id, until)
     ban = Ban(site_id=site_id, user_id=user.id, until=until, reason=clean_note(reason),
@@ -256,7 +264,7 @@ def ban_by_email(actor: Actor, site_id: int, email: str, **options) -> Ban:
     user = db.session.scalar(select(User).where(func.lower(User.email) == address,
                                                 User.kind == AuthorKind.ACCOUNT).limit(1)) if address else None
     if user is None:
-        raise NotFound("account with that email")
+        raise NotFound(N_("account with that email"))
     return ban_author(actor, site_id, user.id, **options)
 
 
@@ -302,8 +310,8 @@ def edit_thread(actor: Actor, thread: Thread, *, title: str | None = None, url: 
     if url is not None:
         url = url.strip()
         if url and (not url.startswith(("https://", "http://")) or not thread.site.allows_article_url(url)):
-            raise ApiError("article_url_not_allowed", "The URL must be on one of this site's allowed origins.",
-                           400, fields={"url": "not on one of the site's allowed origins"})
+            raise ApiError("article_url_not_allowed", N_("The URL must be on one of this site's allowed origins."),
+                           400, fields={"url": N_("not on one of the site's allowed origins")})
         thread.url = url or None
     after = {"title": thread.title, "url": thread.url}
     if after != before:
@@ -319,7 +327,7 @@ def apply_thread_action(actor: Actor, thread: Thread, action: str, *, note: str 
     flags = {"close": ("is_closed", True), "reopen": ("is_closed", False),
              "premoderate": ("is_premoderated", True), "unpremoderate": ("is_premoderated", False)}
     if action not in flags:
-        raise ValidationFailed({"action": f"choose one of: {', '.join(THREAD_ACTIONS)}"})
+        raise ValidationFailed({"action": N_("choose one of: %(choices)s", choices=", ".join(THREAD_ACTIONS))})
     actor.require_site(thread.site_id)
     attribute, value = flags[action]
     setattr(thread, attribute, value)

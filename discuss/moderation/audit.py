@@ -9,12 +9,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from discuss.errors import ValidationFailed
+from discuss.locales import N_
 from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Comment, CommentStatus, ModerationEvent, Site, User
 
 PER_PAGE = 50
+# A comment's statuses as words, translated where an error message names one.
+STATUS_WORDS = {"published": N_("published"), "pending": N_("pending"), "rejected": N_("rejected"),
+                "deleted": N_("deleted")}
 
 
 def record_event(*, site_id: int, action: str, actor: User | None = None, actor_label: str | None = None,
@@ -71,13 +75,13 @@ def parse_audit_filters(args: Mapping[str, Any], sites_by_slug: dict[str, Site])
     errors: dict[str, str] = {}
     slug = (args.get("site") or "").strip()
     if slug and slug not in sites_by_slug:
-        errors["site"] = "no such site among the ones you moderate"
+        errors["site"] = N_("no such site among the ones you moderate")
     numbers = {}
     for name in ("comment", "page"):
         try:
             numbers[name] = parse_int_arg(args.get(name), 0, MAX_PAGE_NUMBER if name == "page" else ID_MAX)
         except ValueError:
-            errors[name] = "a number"
+            errors[name] = N_("a number")
     if errors:
         raise ValidationFailed(errors)
     return AuditFilters(site_id=sites_by_slug[slug].id if slug else None,

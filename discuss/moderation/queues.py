@@ -8,6 +8,7 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from discuss.errors import ValidationFailed
+from discuss.locales import N_
 from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site, Thread
@@ -60,15 +61,15 @@ class QueuePage:
 def parse_filters(queue: str, args: Mapping[str, Any], sites_by_slug: dict[str, Site]) -> QueueFilters:
     """Turn query-string values into filters; refuses values it cannot use."""
     if queue not in QUEUES:
-        raise ValidationFailed({"queue": f"one of: {', '.join(QUEUES)}"})
+        raise ValidationFailed({"queue": N_("one of: %(choices)s", choices=", ".join(QUEUES))})
     errors: dict[str, str] = {}
     site_slug = (args.get("site") or "").strip()
     site = sites_by_slug.get(site_slug) if site_slug else None
     if site_slug and site is None:
-        errors["site"] = "no such site among the ones you moderate"
+        errors["site"] = N_("no such site among the ones you moderate")
     sort = args.get("sort") or "oldest"
     if sort not in SORTS:
-        errors["sort"] = f"one of: {', '.join(SORTS)}"
+        errors["sort"] = N_("one of: %(choices)s", choices=", ".join(SORTS))
     numbers = {name: _optional_int(args.get(name), name, errors) for name in ("thread", "author", "page", "per_page")}
     if errors:
         raise ValidationFailed(errors)
@@ -83,7 +84,7 @@ def _optional_int(value: Any, name: str, errors: dict[str, str]) -> int | None:
     try:
         return parse_int_arg(value, 0, MAX_PAGE_NUMBER if name == "page" else ID_MAX)
     except (TypeError, ValueError):
-        errors[name] = "a number"
+        errors[name] = N_("a number")
         return None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Float, String, and_, case, cast, column, func, literal_column, or_, select, true
 
 from discuss.errors import ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, ModerationEvent, Site, Thread, utcnow
 from discuss.models.settings import clean_settings, merged_settings
@@ -30,11 +31,11 @@ def parse_range(body: dict[str, Any], now: datetime | None = None) -> tuple[date
         try:
             days[key] = date.fromisoformat(raw) if raw not in (None, "") else default
         except (TypeError, ValueError):
-            errors[key] = "a date like 2026-12-01"
+            errors[key] = N_("a date like 2026-12-01")
     if not errors and days["from"] > days["to"]:
-        errors["from"] = "on or before 'to'"
+        errors["from"] = N_("on or before 'to'")
     if not errors and (days["to"] - days["from"]).days >= MAX_RANGE_DAYS:
-        errors["to"] = f"at most {MAX_RANGE_DAYS} days after 'from'"
+        errors["to"] = N_("at most %(num)s days after 'from'", num=MAX_RANGE_DAYS)
     if errors:
         raise ValidationFailed(errors)
     start = datetime.combine(days["from"], datetime.min.time(), tzinfo=timezone.utc)
@@ -47,7 +48,7 @@ def proposed_settings(site: Site, body: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(body) - {"hold_thresholds", "reject_thresholds", "from", "to", "sample",
                                   "target_recall"})
     if unknown:
-        raise ValidationFailed({key: "unknown field" for key in unknown})
+        raise ValidationFailed({key: N_("unknown field") for key in unknown})
     changes = {k: body[k] for k in ("hold_thresholds", "reject_thresholds") if k in body}
     cleaned = clean_settings(changes)
     return merged_settings({**(site.settings or {}), **cleaned})
@@ -61,7 +62,7 @@ def parse_target(raw: Any, default: float = 0.9) -> float:
     except (TypeError, ValueError):
         value = -1
     if isinstance(raw, bool) or not 0 < value <= 1:
-        raise ValidationFailed({"target_recall": "a number above 0 and at most 1"})
+        raise ValidationFailed({"target_recall": N_("a number above 0 and at most 1")})
     return value
 
 
@@ -193,7 +194,7 @@ def run_replay(site: Site, body: dict[str, Any], now: datetime | None = None) ->
     since, until = parse_range(body, now)
     sample = body.get("sample", 20)
     if isinstance(sample, bool) or not isinstance(sample, int) or not 0 <= sample <= MAX_SAMPLE:
-        raise ValidationFailed({"sample": f"a whole number from 0 to {MAX_SAMPLE}"})
+        raise ValidationFailed({"sample": N_("a whole number from 0 to %(num)s", num=MAX_SAMPLE)})
     current = site.effective_settings()
     points = threshold_points(current, proposed)
     answer = replay(load_groups(site.id, since, until, points), current, proposed, sample_size=sample).as_json()

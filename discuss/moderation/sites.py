@@ -9,6 +9,7 @@ from sqlalchemy import select
 from typing import Any
 
 from discuss.errors import ApiError, ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Site
@@ -58,7 +59,7 @@ def apply_thresholds(actor: Actor, site: Site, hold: dict[str, float] | None,
     """Apply proposed toxicity thresholds (from a replay) as one audited action."""
     changes = {k: v for k, v in (("hold_thresholds", hold), ("reject_thresholds", reject)) if v is not None}
     if not changes:
-        raise ValidationFailed({"hold_thresholds": "give hold_thresholds, reject_thresholds or both"})
+        raise ValidationFailed({"hold_thresholds": N_("give hold_thresholds, reject_thresholds or both")})
     return _save(actor, site, clean_settings(changes), None, action="apply_thresholds", note=note)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from discuss.errors import ValidationFailed
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.models import (Comment, CommentStatus, ModerationEvent, NudgeWarning, Report, Site, Thread,
                             utcnow)
@@ -79,9 +80,9 @@ def parse_days(raw: Any, default: int = 30) -> int:
     try:
         days = int(raw)
     except (TypeError, ValueError):
-        raise ValidationFailed({"days": f"a whole number of days from 1 to {MAX_DAYS}"}) from None
+        raise ValidationFailed({"days": N_("a whole number of days from 1 to %(num)s", num=MAX_DAYS)}) from None
     if not 1 <= days <= MAX_DAYS:
-        raise ValidationFailed({"days": f"a whole number of days from 1 to {MAX_DAYS}"})
+        raise ValidationFailed({"days": N_("a whole number of days from 1 to %(num)s", num=MAX_DAYS)})
     return days
 
 

@@ -12,11 +12,12 @@ from typing import Any, Callable
 from sqlalchemy import func, select, update
 
 from discuss.errors import ApiError, NotFound
+from discuss.locales import N_
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Ban, Comment, CommentStatus, ModerationEvent, Report, Site, Thread, utcnow
 from discuss.models.queries import touch_thread
-from discuss.moderation.audit import record_event
+from discuss.moderation.audit import STATUS_WORDS, record_event
 
 COMMENT_STATUS_ACTIONS = ("approve", "reject", "remove", "restore")
 THREAD_FLAGS = {"close": ("is_closed", True), "reopen": ("is_closed", False),
@@ -60,13 +61,13 @@ def undo_event(actor: Actor, event_id: int) -> ModerationEvent:
     409 ``not_reversible`` when the action cannot be (or can no longer be) reversed."""
     event = db.session.get(ModerationEvent, event_id)
     if event is None or not actor.can_moderate(event.site_id):
-        raise NotFound("event")
+        raise NotFound(N_("event"))
     if not reversible(event):
-        raise NotReversible(f"A '{event.action}' entry cannot be undone.")
+        raise NotReversible(N_("A '%(action)s' entry cannot be undone.", action=event.action))
     if event.action in SETTINGS_ACTIONS and not actor.can_configure(event.site_id):
-        raise NotReversible("Only admins can undo a settings change.")
+        raise NotReversible(N_("Only admins can undo a settings change."))
     if undone_ids([event.id]):
-        raise NotReversible("This action was already undone.")
+        raise NotReversible(N_("This action was already undone."))
     handler: Callable[[Actor, ModerationEvent], dict[str, Any]] = (
         _undo_comment_status if event.action in COMMENT_STATUS_ACTIONS else
         _undo_feature if event.action in ("feature", "unfeature") else
@@ -88,14 +89,15 @@ def undo_event(actor: Actor, event_id: int) -> ModerationEvent:
 def _comment(event: ModerationEvent) -> Comment:
     comment = db.session.get(Comment, event.comment_id) if event.comment_id else None
     if comment is None:
-        raise NotReversible("The comment no longer exists.")
+        raise NotReversible(N_("The comment no longer exists."))
     return comment
 
 
 def _undo_comment_status(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     comment = _comment(event)
     if comment.status.value != event.to_status:
-        raise NotReversible(f"Comment #{comment.id} is {comment.status.value} now; it was changed since.")
+        raise NotReversible(N_("Comment #%(id)s is %(status)s now; it was changed since.", id=comment.id,
+                               status=STATUS_WORDS.get(comment.status.value, comment.status.value)))
     previous = (event.details or {}).get("previous") or {}
     from_status = comment.status
     if event.from_status != event.to_status:
@@ -121,7 +123,7 @@ def _undo_feature(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     comment = _comment(event)
     featured = event.action == "feature"
     if comment.is_featured != featured:
-        raise NotReversible(f"Comment #{comment.id} was changed since.")
+        raise NotReversible(N_("Comment #%(id)s was changed since.", id=comment.id))
     comment.is_featured = not featured
     return {"comment": comment}
 
@@ -129,10 +131,10 @@ def _undo_feature(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
 def _undo_thread(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     thread = db.session.get(Thread, event.thread_id) if event.thread_id else None
     if thread is None:
-        raise NotReversible("The thread no longer exists.")
+        raise NotReversible(N_("The thread no longer exists."))
     attribute, value = THREAD_FLAGS[event.action]
     if getattr(thread, attribute) != value:
-        raise NotReversible("The thread was changed since.")
+        raise NotReversible(N_("The thread was changed since."))
     setattr(thread, attribute, not value)
     return {}
 
@@ -142,7 +144,7 @@ def _undo_settings(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     old, new = event.details["old"], event.details.get("new") or {}
     current = {**site.effective_settings(), "allowed_origins": sorted(site.allowed_origins or [])}
     if any(current.get(key) != value for key, value in new.items()):
-        raise NotReversible("These settings were changed since.")
+        raise NotReversible(N_("These settings were changed since."))
     settings = dict(site.settings or {})
     for key, value in old.items():
         if key == "allowed_origins":
@@ -156,7 +158,7 @@ def _undo_settings(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
 def _undo_ban(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     ban = db.session.get(Ban, event.details["ban_id"])
     if ban is None or not ban.active_at(utcnow()):
-        raise NotReversible("That ban is no longer active.")
+        raise NotReversible(N_("That ban is no longer active."))
     ban.lifted_at = utcnow()
     restored, changed = _restore_ban_rejections(actor, event)
     return {"details": {"ban_ids": [ban.id], "comments_restored": restored, "comments_changed_since": changed}}
@@ -190,7 +192,7 @@ def _undo_unban(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     ids = (event.details or {}).get("ban_ids") or []
     bans = list(db.session.scalars(select(Ban).where(Ban.id.in_(ids)))) if ids else []
     if not bans or any(b.lifted_at is None for b in bans):
-        raise NotReversible("Those bans were changed since.")
+        raise NotReversible(N_("Those bans were changed since."))
     for ban in bans:
         ban.lifted_at = None
     return {"details": {"ban_ids": [b.id for b in bans]}}

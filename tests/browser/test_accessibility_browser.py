@@ -3,7 +3,8 @@ dark, at 360 px and at desktop width: 0 serious or critical violations is the ba
 
 Screens: the widget (empty, with threads, reply form open, sign-in panel, account panel, toxicity
 nudge), the no-JavaScript read page, the demo article page, and the dashboard (login, queue, one
-comment, settings, audit log, stats).
+comment, settings, audit log, stats, staff), the invite-accept and password-reset pages, and the
+dashboard right after an action (its flash message shown).
 """
 from __future__ import annotations
 
@@ -155,22 +156,59 @@ DASHBOARD = {
     "settings": "/mod/sites/demo/settings",
     "audit": "/mod/audit?site=demo",
     "stats": "/mod/sites/demo/stats",
+    "staff": "/mod/staff",
+    "invite": "/auth/invite?token={invite}",  # signed out: the page an invited moderator opens
+    "reset": "/auth/reset?token={reset}",  # signed out: the page a password-reset email links to
 }
+
+
+@pytest.fixture(scope="module")
+def links(env, world):
+    """An invitation and a password-reset link, made as the emails make them."""
+    from discuss.identity.staff_admin import INVITE_SALT, RESET_SALT, link_token
+
+    with env.app.app_context():
+        invitee = db.session.query(User).filter_by(email="invitee@ledger.example").first() or make_staff(
+            "invitee@ledger.example", Role.MODERATOR)
+        reader = db.session.query(User).filter_by(email=READER[0]).one()
+        return {**world, "invite": link_token(invitee, INVITE_SALT), "reset": link_token(reader, RESET_SALT)}
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("screen", DASHBOARD)
-def test_dashboard_has_no_serious_axe_violations(env, world, audit_page, screen, theme, width):
+def test_dashboard_has_no_serious_axe_violations(env, links, audit_page, artifacts, screen, theme, width):
     page = audit_page(width, theme)
     base = env.service.url
     if screen == "login":
         page.goto(base + "/auth/login")
     else:
-        staff_sign_in(page, base)
-        response = page.goto(base + DASHBOARD[screen].format(**world))
+        if not screen.startswith(("invite", "reset")):
+            staff_sign_in(page, base)
+        response = page.goto(base + DASHBOARD[screen].format(**links))
         assert response.status == 200
+    if screen in ("staff", "invite", "reset"):
+        page.screenshot(path=os.path.join(artifacts, f"a11y-{screen}-{theme}-{width}.png"), full_page=True)
     assert_no_blocking(page, f"dashboard {screen} {theme} {width}")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("outcome", ["ok", "error"])
+def test_dashboard_right_after_an_action_has_no_serious_axe_violations(env, world, audit_page, artifacts,
+                                                                       outcome, theme, width):
+    """The page an action lands on, its flash message shown: a saved profile, or a refused filter."""
+    page = audit_page(width, theme)
+    base = env.service.url
+    staff_sign_in(page, base)
+    if outcome == "ok":
+        page.goto(base + "/mod/profile")
+        page.locator("form button[type=submit]").last.click()
+    else:
+        page.goto(base + "/mod/queue/pending?site=demo&sort=loudest")
+    expect(page.locator(f".flash-{outcome}")).to_be_visible()
+    page.screenshot(path=os.path.join(artifacts, f"a11y-flash-{outcome}-{theme}-{width}.png"), full_page=True)
+    assert_no_blocking(page, f"dashboard after an action ({outcome}) {theme} {width}")
 
 
 def test_demo_theme_toggle_switches_page_and_widget(env, new_page):

@@ -130,7 +130,7 @@ def test_moderator_triages_with_keyboard_and_bans(live, chromium):
     # The oldest held comment is selected on load: approve it with "a".
     held = page.locator(f"#c{ids['held']}")
     assert "is-selected" in held.get_attribute("class")
-    assert "premoderation:new_commenter" in held.inner_text()
+    assert "pre-moderation: new commenter" in held.inner_text()  # the reason code in words
     page.keyboard.press("a")
     page.wait_for_selector(f"#c{ids['held']}.is-done")
     page.wait_for_function("document.querySelector('[data-count=pending]').textContent === '3'")

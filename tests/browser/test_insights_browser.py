@@ -192,7 +192,7 @@ def test_comment_page_refreshes_after_an_action_without_reloading(live, chromium
     assert page.evaluate("window.__sameDocument === true")            # no reload: the page re-read itself
     assert "2 published" in page.locator(f"#c{held_id} .history").inner_text()
     assert "History (1)" in page.locator(f"#c{held_id} .history-log summary").inner_text()
-    assert "approve pending → published" in page.locator(f"#c{held_id} .history-log").inner_text()
+    assert "approved pending → published" in page.locator(f"#c{held_id} .history-log").inner_text()
     shot(page, "insights-comment-refreshed.png")
     assert not page.errors, page.errors
     context.close()

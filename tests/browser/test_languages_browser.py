@@ -94,3 +94,33 @@ def test_japanese_browser_gets_the_japanese_widget(env, reader_in, artifacts):
     assert page.locator("iframe[name=discuss-thread]").get_attribute("title") == "コメント"
     page.locator("iframe[name=discuss-thread]").screenshot(path=os.path.join(artifacts, "widget-lang-ja.png"))
     assert page.errors == []
+
+
+def test_a_german_widget_says_why_a_comment_was_rejected_in_german(env, reader_in):
+    """The API answers in the widget's language (it sends Accept-Language), so the explained
+    reason is German, not the English text nor only the widget's generic 'not published'."""
+    from discuss.models.queries import site_by_slug
+
+    with env.app.app_context():
+        site = site_by_slug("demo")
+        before = dict(site.settings or {})
+        site.settings = {**before, "rejection_feedback": "explain", "banned_words": ["zorblax"]}
+        db.session.commit()
+    try:
+        page = reader_in("en-US")  # the browser speaks English; data-lang says German
+        frame = open_thread(page, env.demo_url("lang-de-rejected", lang="de"))
+        compose = frame.locator(".dc-compose")
+        compose.locator("input[name=author_name]").fill("Ute")
+        compose.locator("textarea").first.fill("Kauft zorblax, Leute!")
+        compose.get_by_role("button", name="Kommentar senden").click()
+        error = compose.locator(".dc-error")
+        error.filter(has_text="nicht veröffentlicht").wait_for()
+        assert error.inner_text() == ("Ihr Kommentar wurde nicht veröffentlicht: er enthält ein Wort, das diese "
+                                      "Website nicht zulässt.")
+        assert compose.locator("textarea").first.input_value() == "Kauft zorblax, Leute!"  # the text is kept
+        assert not page.errors
+    finally:
+        with env.app.app_context():
+            site = site_by_slug("demo")
+            site.settings = before
+            db.session.commit()

@@ -18,9 +18,9 @@
     if (vars) for (const k in vars) s = s.split('{' + k + '}').join(typeof vars[k] === 'number' ? num.format(vars[k]) : String(vars[k]));
     return s;
   }
-  // The API's own messages (held, rejected and why) are English: other languages show their own
-  // string for the outcome instead.
-  const serverText = (message) => (T.locale === 'en' ? message : null);
+  // The API says its held and rejected messages (and why) in the language the widget asks for
+  // (Accept-Language, set below): shown as sent, the widget's own string only when none came.
+  const serverText = (message) => message || null;
   function tn(base, n, vars) {
     const all = Object.assign({ n }, vars);
     if (n === 0 && T[base + '_zero']) return t(base + '_zero', all);
@@ -54,7 +54,10 @@
 
   async function api(method, path, body) {
     const headers = { Accept: 'application/json' };
-    if (body) headers['Content-Type'] = 'application/json';
+    if (body) {
+      headers['Content-Type'] = 'application/json';
+      headers['Accept-Language'] = T.locale;  // the held/rejected message in the widget's language
+    }
     if (auth.token) headers.Authorization = 'Bearer ' + auth.token;
     let res;
     try {
@@ -631,7 +634,8 @@
           res = await api('POST', '/comments', payload);
         }
         const comment = res.data.comment;
-        if (comment.status === 'rejected') {  // not published and never will be: say so, keep the text
+        // The answer's own status: a rejected comment's public view reads 'deleted'.
+        if (res.data.status === 'rejected') {  // not published and never will be: say so, keep the text
           err.textContent = serverText(res.data.message) || t('rejected_message');
           return;
         }
