@@ -46,7 +46,7 @@ from discuss.moderation.queues import QueueFilters, load_queue, queue_counts  # 
 from discuss.moderation.replay_data import run_replay  # noqa: E402
 from discuss.moderation.stats import queue_health  # noqa: E402
 
-DATABASE = "discuss_pgscale_bench_{}"
+DATABASE = os.environ.get("DISCUSS_BENCH_DB_PREFIX", "discuss_pgscale_bench_") + "{}"
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 BIG_TABLES = {"comment", "moderation_event", "vote", "report", "thread", "user"}
 
