@@ -204,3 +204,46 @@ def test_queue_sizes_equal_counting_every_comment(app, world):
             assert queue_counts(actor, site_id) == expected, (role, site_id)
             for queue, size in expected.items():
                 assert load_queue(actor, QueueFilters(queue=queue, site_id=site_id)).total == size, (role, queue)
+
+
+def test_a_filtered_queue_counts_only_up_to_the_cap_and_says_so(app, client, world, monkeypatch):
+    from discuss.models import queries
+    from tests.dashboard_support import sign_in
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    for i in range(5):
+        make_comment(world.thread, body=f"zeppelin number {i}", status=CommentStatus.PENDING)
+    actor = Actor.for_user(world.users["admin"])
+    first = load_queue(actor, QueueFilters(queue="pending", text="zeppelin", per_page=1))
+    assert (first.total, first.capped, first.pages) == (3, True, 3)  # at least: the pager offers a next page
+    last = load_queue(actor, QueueFilters(queue="pending", text="zeppelin", per_page=1, page=5))
+    assert (last.total, last.capped, [c.body_text for c in last.comments]) == (5, False, ["zeppelin number 4"])
+    whole = load_queue(actor, QueueFilters(queue="pending", per_page=1))
+    assert not whole.capped and whole.total == len(list(db.session.scalars(
+        select(Comment.id).where(Comment.status == CommentStatus.PENDING))))  # stored totals: exact, never capped
+    sign_in(client, world.users["admin"])
+    answer = client.get("/api/v1/moderation/queues/pending?q=zeppelin&per_page=1").get_json()
+    assert (answer["total"], answer["total_is_capped"]) == (3, True)
+
+
+def test_the_audit_log_counts_only_up_to_the_cap_and_pages_on(app, client, world, monkeypatch):
+    from discuss.models import ModerationEvent, queries
+    from discuss.moderation import audit
+    from tests.dashboard_support import sign_in
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(audit, "PER_PAGE", 1)
+    for i in range(4):
+        audit.record_event(site_id=world.site.id, action="note", actor_label="system", note=str(i))
+    db.session.commit()
+    events = db.session.scalar(select(db.func.count()).select_from(ModerationEvent).where(
+        ModerationEvent.site_id == world.site.id))
+    assert events > 2
+    actor = Actor.for_user(world.users["admin"])
+    assert audit.load_events(actor, audit.AuditFilters(site_id=world.site.id))[1:] == (2, True)
+    assert audit.load_events(actor, audit.AuditFilters(site_id=world.site.id, page=events))[1:] == (events, False)
+    sign_in(client, world.users["admin"])
+    answer = client.get("/api/v1/moderation/audit?site=news").get_json()
+    assert (answer["total"], answer["total_is_capped"]) == (2, True)
+    page = client.get("/mod/audit?site=news").get_data(as_text=True)
+    assert "more than 2 events" in page and "Older" in page

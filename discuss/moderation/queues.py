@@ -12,6 +12,7 @@ from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, QueueTotal, Site, Thread
 from discuss.models.comment import max_label_score
+from discuss.models.queries import count_capped
 from discuss.identity.staff import Actor
 
 QUEUES = ("pending", "reported", "rejected", "published", "all")
@@ -43,10 +44,11 @@ class QueuePage:
     comments: list[Comment]
     total: int
     filters: QueueFilters
+    capped: bool = False  # a filtered queue is counted only so far (count_capped): more than total
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.filters.per_page))
+        return max(1, -(-self.total // self.filters.per_page), self.filters.page + self.capped)
 
     @property
     def first_index(self) -> int:
@@ -176,13 +178,13 @@ def _ordering(filters: QueueFilters):
 def load_queue(actor: Actor, filters: QueueFilters) -> QueuePage:
     base = _filtered(actor, filters)
     if filters.thread_id or filters.author_id or filters.reason or filters.text:
-        total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Comment.id).subquery()))
-    else:  # a whole queue: its size without counting every row of the big ones
-        total = _sizes(actor, filters.site_id, (filters.queue,))[filters.queue]
+        total, capped = count_capped(base.with_only_columns(Comment.id), filters.page * filters.per_page)
+    else:  # a whole queue: its stored size, exact
+        total, capped = _sizes(actor, filters.site_id, (filters.queue,))[filters.queue], False
     query = (base.options(contains_eager(Comment.thread))
              .order_by(*_ordering(filters))
              .limit(filters.per_page).offset((filters.page - 1) * filters.per_page))
-    return QueuePage(comments=list(db.session.scalars(query).unique()), total=int(total or 0), filters=filters)
+    return QueuePage(comments=list(db.session.scalars(query).unique()), total=total, filters=filters, capped=capped)
 
 
 def visible_comment(actor: Actor, comment_id: int) -> Comment | None:
