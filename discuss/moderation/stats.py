@@ -27,8 +27,8 @@ from sqlalchemy.orm import aliased
 
 from discuss.errors import ValidationFailed
 from discuss.extensions import db
-from discuss.models import (Comment, CommentStatus, ModerationEvent, NudgeWarning, Report, Site, Thread,
-                            utcnow)
+from discuss.models import (Comment, CommentStatus, ModerationEvent, NudgeWarning, QueueTotal, Report, Site,
+                            Thread, utcnow)
 
 MAX_DAYS = 365
 ABANDON_MINUTES = 30
@@ -251,13 +251,17 @@ def _report_times(site_id: int, since: datetime, until: datetime) -> list[dateti
 
 
 def pending_queue(site_id: int, now: datetime) -> dict[str, Any]:
-    count, oldest = db.session.execute(
-        select(func.count(Comment.id), func.min(Comment.status_changed_at))
-        .join(Thread, Thread.id == Comment.thread_id)
-        .where(Thread.site_id == site_id, Comment.status == CommentStatus.PENDING)).one()
+    """The site's pending queue: its stored size (queue_total) and its oldest entry, the first of the
+    site's comments on ix_comment_pending_since (counting the queue took 405 ms at 1M; issue 19)."""
+    size = db.session.scalar(select(func.coalesce(func.sum(QueueTotal.n), 0)).where(
+        QueueTotal.site_id == site_id, QueueTotal.status == CommentStatus.PENDING.name))
+    oldest = db.session.scalar(
+        select(Comment.status_changed_at).join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.status == CommentStatus.PENDING)
+        .order_by(Comment.status_changed_at).limit(1))
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=timezone.utc)
-    return {"size": int(count or 0),
+    return {"size": int(size or 0),
             "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest is not None else None}
 
 

@@ -1,5 +1,6 @@
 """totals: stored queue sizes per site and status (queue_total), kept by triggers on comment, with a
-backfill from the comments (issue 19: queue tab counts and one site's pending total at 1M comments)
+backfill from the comments (issue 19: queue tab counts and one site's pending total at 1M comments),
+and ix_comment_pending_since (the stats page's oldest pending comment)
 
 Revision ID: 0011_totals_queue_counters
 Revises: 0010_i18n_language
@@ -35,9 +36,12 @@ def upgrade():
     for statement in trigger_statements(dialect):
         op.execute(statement)
     op.execute(BACKFILL)
+    op.create_index("ix_comment_pending_since", "comment", ["status_changed_at"],
+                    sqlite_where=sa.text("status = 'PENDING'"), postgresql_where=sa.text("status = 'PENDING'"))
 
 
 def downgrade():
+    op.drop_index("ix_comment_pending_since", table_name="comment")
     for statement in DROP[op.get_bind().dialect.name]:
         op.execute(statement)
     op.drop_table("queue_total")
