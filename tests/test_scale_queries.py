@@ -267,3 +267,18 @@ def test_a_text_search_pages_through_the_newest_matches_window_by_window(app, mo
     pending = load_queue(actor, QueueFilters(queue="pending", text="zeppelin", sort="toxicity"))
     assert [c.id for c in pending.comments] == [i for i in newest_first if (ids.index(i) * 4) % 8]
     assert (pending.total, pending.capped) == (5, False)
+
+
+@pytest.mark.skipif(not PG_URL, reason="the time budget is a PostgreSQL statement timeout")
+def test_a_search_out_of_index_time_falls_back_and_leaves_the_transaction_as_it_was(app, monkeypatch):
+    from discuss.moderation import queues
+
+    comment = make_comment(make_thread(make_site()), body="A zeppelin", status=CommentStatus.PENDING)
+    before = db.session.scalar(text("SHOW statement_timeout"))
+    monkeypatch.setattr(queues, "SEARCH_INDEX_MS", 20)
+    slow = select(Comment.id).where(text("pg_sleep(0.2) IS NOT NULL"))
+    assert queues._through_the_index(slow, 5) is None  # out of time: the caller takes the windows
+    assert db.session.scalar(text("SHOW statement_timeout")) == before
+    assert queues._through_the_index(select(Comment.id), 5) == [comment.id]
+    assert db.session.scalar(text("SHOW statement_timeout")) == before
+    assert [c.id for c in load_queue(_admin(), QueueFilters(queue="pending", text="zeppelin")).comments] == [comment.id]
