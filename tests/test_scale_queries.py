@@ -282,3 +282,11 @@ def test_a_search_out_of_index_time_falls_back_and_leaves_the_transaction_as_it_
     assert queues._through_the_index(select(Comment.id), 5) == [comment.id]
     assert db.session.scalar(text("SHOW statement_timeout")) == before
     assert [c.id for c in load_queue(_admin(), QueueFilters(queue="pending", text="zeppelin")).comments] == [comment.id]
+
+
+def test_the_dashboard_says_a_search_lists_the_newest_matches_first(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    sign_in(client, world.users["admin"])
+    assert "newest matches first" not in client.get("/mod/queue/pending").get_data(as_text=True)
+    assert "newest matches first" in client.get("/mod/queue/pending?q=idiot").get_data(as_text=True)
