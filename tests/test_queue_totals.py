@@ -21,6 +21,7 @@ from discuss.moderation.rescoring import route_scored
 from discuss.moderation.undo import undo_event
 from tests.factories import make_comment, make_site, make_thread, make_user
 from tests.support import portability as fx
+from tests.test_scale_queries import scratch_database  # noqa: F401 (a fixture)
 
 
 def _stored() -> dict[tuple[int, str], int]:
@@ -144,3 +145,25 @@ def test_the_migration_backfills_the_totals_from_existing_comments(app):
     db.session.commit()
     assert _stored() == _counted() == {(site.id, "PUBLISHED"): 2, (site.id, "PENDING"): 1,
                                        (site.id, "REJECTED"): 1}
+
+
+def test_the_totals_migration_downgrades_and_upgrades_again(scratch_database):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect
+
+    from discuss import create_app
+    from tests.conftest import _base_config
+
+    app = create_app(_base_config(scratch_database))
+    with app.app_context():
+        upgrade()
+        downgrade(revision="0010_i18n_language")
+        assert "queue_total" not in inspect(db.engine).get_table_names()
+        site = make_site("news")
+        make_comment(make_thread(site), status=CommentStatus.PENDING)  # written with no triggers
+        upgrade()
+        assert _stored() == _counted() == {(site.id, "PENDING"): 1}  # the backfill counted it
+        make_comment(make_thread(site, "a-2"))
+        assert _stored() == _counted()
+        db.session.remove()
+        db.engine.dispose()
