@@ -151,3 +151,25 @@ def test_automatic_publications_fall_on_their_utc_day(client, admin):
     db.session.commit()
     per_day = client.get("/api/v1/moderation/sites/news/stats?days=2").get_json()["per_day"]
     assert [d["published_auto"] for d in per_day] == [1, 2]
+
+
+def test_the_funnel_follows_warned_readers_by_account_and_guests_by_address(app):
+    from discuss.moderation.stats import queue_health
+    from discuss.models import utcnow
+
+    site = make_site("news")
+    thread = make_thread(site, "article-1")
+    now = utcnow()
+    reader, guest, bystander = make_user("Reader"), make_user("Guest"), make_user("Bystander")
+    db.session.add_all([
+        NudgeWarning(site_id=site.id, article_id="article-1", author_id=reader.id, created_at=now - timedelta(minutes=20)),
+        NudgeWarning(site_id=site.id, article_id="article-1", author_id=None, ip_hash="h-guest",
+                     created_at=now - timedelta(minutes=20)),
+        NudgeWarning(site_id=site.id, article_id="article-1", author_id=None, ip_hash="h-quiet",
+                     created_at=now - timedelta(minutes=20))])
+    db.session.commit()
+    make_comment(thread, reader, "Posted anyway", age=timedelta(minutes=19))
+    make_comment(thread, guest, "Rephrased", age=timedelta(minutes=18), ip_hash="h-guest", rephrased_after_warning=True)
+    make_comment(thread, bystander, "Someone else", age=timedelta(minutes=18))
+    funnel = queue_health(site, 1, now)["nudge_funnel"]
+    assert funnel == {"warned": 3, "rephrased": 1, "posted_anyway": 1, "abandoned": 1, "abandon_minutes": 30}

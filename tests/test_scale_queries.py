@@ -204,3 +204,89 @@ def test_queue_sizes_equal_counting_every_comment(app, world):
             assert queue_counts(actor, site_id) == expected, (role, site_id)
             for queue, size in expected.items():
                 assert load_queue(actor, QueueFilters(queue=queue, site_id=site_id)).total == size, (role, queue)
+
+
+def test_a_filtered_queue_counts_only_up_to_the_cap_and_says_so(app, client, world, monkeypatch):
+    from discuss.models import queries
+    from tests.dashboard_support import sign_in
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    actor = Actor.for_user(world.users["admin"])
+    for _ in range(5):
+        make_comment(world.thread, body="Held for a reason", status=CommentStatus.PENDING, reasons=["links:too_many"])
+    first = load_queue(actor, QueueFilters(queue="pending", reason="links", per_page=1))
+    assert (first.total, first.capped, first.pages) == (3, True, 3)  # at least: the pager offers a next page
+    last = load_queue(actor, QueueFilters(queue="pending", reason="links", per_page=1, page=5))
+    assert (last.total, last.capped, len(last.comments)) == (5, False, 1)
+    whole = load_queue(actor, QueueFilters(queue="pending", per_page=1))
+    assert not whole.capped and whole.total == len(list(db.session.scalars(
+        select(Comment.id).where(Comment.status == CommentStatus.PENDING))))  # stored totals: exact, never capped
+    sign_in(client, world.users["admin"])
+    answer = client.get("/api/v1/moderation/queues/pending?reason=links&per_page=1").get_json()
+    assert (answer["total"], answer["total_is_capped"]) == (3, True)
+
+
+def test_the_audit_log_counts_only_up_to_the_cap_and_pages_on(app, client, world, monkeypatch):
+    from discuss.models import ModerationEvent, queries
+    from discuss.moderation import audit
+    from tests.dashboard_support import sign_in
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 2)
+    monkeypatch.setattr(audit, "PER_PAGE", 1)
+    for i in range(4):
+        audit.record_event(site_id=world.site.id, action="note", actor_label="system", note=str(i))
+    db.session.commit()
+    events = db.session.scalar(select(db.func.count()).select_from(ModerationEvent).where(
+        ModerationEvent.site_id == world.site.id))
+    assert events > 2
+    actor = Actor.for_user(world.users["admin"])
+    assert audit.load_events(actor, audit.AuditFilters(site_id=world.site.id))[1:] == (2, True)
+    assert audit.load_events(actor, audit.AuditFilters(site_id=world.site.id, page=events))[1:] == (events, False)
+    sign_in(client, world.users["admin"])
+    answer = client.get("/api/v1/moderation/audit?site=news").get_json()
+    assert (answer["total"], answer["total_is_capped"]) == (2, True)
+    page = client.get("/mod/audit?site=news").get_data(as_text=True)
+    assert "more than 2 events" in page and "Older" in page
+
+
+def test_a_text_search_pages_through_the_newest_matches_window_by_window(app, monkeypatch):
+    from discuss.moderation import queues
+
+    monkeypatch.setattr(queues, "SEARCH_WINDOW", 3)  # windows of 3, 6, 12, ... ids
+    thread = make_thread(make_site())
+    ids = []
+    for i in range(40):
+        comment = make_comment(thread, body=f"zeppelin {i}" if i % 4 == 0 else f"other {i}",
+                               status=CommentStatus.PENDING if i % 8 else CommentStatus.REJECTED)
+        ids.append(comment.id) if i % 4 == 0 else None
+    actor = _admin()
+    newest_first = ids[::-1]
+    pages = [load_queue(actor, QueueFilters(queue="all", text="Zeppelin", per_page=3, page=p)) for p in (1, 2, 3, 4)]
+    assert [c.id for page in pages for c in page.comments] == newest_first
+    assert [(p.total, p.capped) for p in pages] == [(3, True), (6, True), (9, True), (10, False)]
+    pending = load_queue(actor, QueueFilters(queue="pending", text="zeppelin", sort="toxicity"))
+    assert [c.id for c in pending.comments] == [i for i in newest_first if (ids.index(i) * 4) % 8]
+    assert (pending.total, pending.capped) == (5, False)
+
+
+@pytest.mark.skipif(not PG_URL, reason="the time budget is a PostgreSQL statement timeout")
+def test_a_search_out_of_index_time_falls_back_and_leaves_the_transaction_as_it_was(app, monkeypatch):
+    from discuss.moderation import queues
+
+    comment = make_comment(make_thread(make_site()), body="A zeppelin", status=CommentStatus.PENDING)
+    before = db.session.scalar(text("SHOW statement_timeout"))
+    monkeypatch.setattr(queues, "SEARCH_INDEX_MS", 20)
+    slow = select(Comment.id).where(text("pg_sleep(0.2) IS NOT NULL"))
+    assert queues._through_the_index(slow, 5) is None  # out of time: the caller takes the windows
+    assert db.session.scalar(text("SHOW statement_timeout")) == before
+    assert queues._through_the_index(select(Comment.id), 5) == [comment.id]
+    assert db.session.scalar(text("SHOW statement_timeout")) == before
+    assert [c.id for c in load_queue(_admin(), QueueFilters(queue="pending", text="zeppelin")).comments] == [comment.id]
+
+
+def test_the_dashboard_says_a_search_lists_the_newest_matches_first(app, client, world):
+    from tests.dashboard_support import sign_in
+
+    sign_in(client, world.users["admin"])
+    assert "newest matches first" not in client.get("/mod/queue/pending").get_data(as_text=True)
+    assert "newest matches first" in client.get("/mod/queue/pending?q=idiot").get_data(as_text=True)

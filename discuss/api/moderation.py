@@ -128,7 +128,8 @@ def queue(queue: str):
     page = load_queue(g.actor, filters)
     return jsonify({"queue": queue, "items": [comment_json(item) for item in build_items(page.comments)],
                     "page": filters.page, "per_page": filters.per_page, "total": page.total,
-                    "pages": page.pages, "counts": queue_counts(g.actor, filters.site_id)})
+                    "total_is_capped": page.capped, "pages": page.pages,
+                    "counts": queue_counts(g.actor, filters.site_id)})
 
 
 @api_bp.get("/comments/<int:comment_id>")
@@ -233,8 +234,9 @@ def edit_thread(thread_id: int):
 @api_bp.get("/audit")
 def audit():
     filters = parse_audit_filters(request.args, sites_by_slug(g.actor))
-    events, total = load_events(g.actor, filters)
-    return jsonify({"events": [event_json(e) for e in events], "total": total, "page": filters.page,
+    events, total, capped = load_events(g.actor, filters)
+    return jsonify({"events": [event_json(e) for e in events], "total": total, "total_is_capped": capped,
+                    "page": filters.page,
                     "per_page": PER_PAGE})
 
 

@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 from discuss.api.moderation import TEXT_FIELDS
 from discuss.models import RejectReason
+from discuss.models.queries import COUNT_CAP
 from discuss.moderation.actions import COMMENT_ACTIONS, MAX_BAN_DAYS, MAX_BULK, THREAD_ACTIONS
 from discuss.moderation.queues import MAX_PER_PAGE, QUEUES, SORTS
 from discuss.security import ID_MAX, MAX_PAGE_NUMBER
@@ -45,15 +46,27 @@ def moderation_paths(op: Callable, answer: Callable, body: Callable, ref: Callab
         # reject and remove take a reason from the list; the other actions ignore it.
         "if": {"required": ["action"], "properties": {"action": {"enum": ["reject", "remove"]}}},
         "then": {"properties": {"reason": {"enum": [r.value for r in RejectReason] + [None]}}}}
+    capped_total = {  # issue 19: counting a broad filter over a million rows took most of a second
+        "total": {"type": "integer", "minimum": 0, "description": (
+            "How many match. A whole queue's size is exact (stored counts). With a filter (thread, author, "
+            f"reason) and in the audit log, rows are counted only up to {COUNT_CAP:,} (or to the end of the page "
+            "asked for, if further), and a text search (q) only up to the end of the page asked for: then total "
+            "is that many and total_is_capped is true.")},
+        "total_is_capped": {"type": "boolean", "description": (
+            "true: there are more than total; page on while items come back. Older clients that read only "
+            "total see the cap.")}}
     return {
         "/moderation/queues": {"get": staff("Queue names and their counts.", answer(
             "Counts.", {"type": "object", "required": ["queues", "counts"]}), params=[site_q])},
         "/moderation/queues/{queue}": {"get": staff("One queue, a page at a time.", answer(
-            "Items.", {"type": "object", "required": ["items", "total"]}), params=[
+            "Items.", {"type": "object", "required": ["items", "total"], "properties": capped_total}), params=[
             {"name": "queue", "in": "path", "required": True, "schema": {"enum": list(QUEUES)}}, site_q,
             number("thread", ID_MAX), number("author", ID_MAX), number("page", MAX_PAGE_NUMBER),
             {**number("per_page", 2**63 - 1), "description": f"Items per page, capped at {MAX_PER_PAGE}."},
-            {"name": "sort", "in": "query", "schema": {"enum": list(SORTS)}}, text("reason"), text("q")])},
+            {"name": "sort", "in": "query", "schema": {"enum": list(SORTS)}}, text("reason"),
+            {**text("q"), "description": "Text or author name contains this (any case); longer values are cut, "
+             "not refused. A search lists the newest matches first whatever sort says, and counts them only as far "
+             "as the page asked for: total_is_capped is then true."}])},
         "/moderation/comments/{comment_id}": {"get": staff("One comment with scores, reasons and history.", answer(
             "The comment.", {"type": "object", "required": ["comment"]}), params=[comment_id])},
         "/moderation/comments/{comment_id}/actions": {"post": staff(
@@ -86,7 +99,7 @@ def moderation_paths(op: Callable, answer: Callable, body: Callable, ref: Callab
                 "type": "object", "properties": {"title": {"type": ["string", "null"], "maxLength": 512},
                                                  "url": {"type": ["string", "null"], "maxLength": 2048}}}))},
         "/moderation/audit": {"get": staff("The audit log.", answer("Events.", {
-            "type": "object", "required": ["events", "total"]}), params=[
+            "type": "object", "required": ["events", "total"], "properties": capped_total}), params=[
             site_q, number("comment", ID_MAX), number("page", MAX_PAGE_NUMBER),
             text("action"), text("actor")])},
         "/moderation/sites/{slug}/settings": {

@@ -35,11 +35,11 @@ def audit_log():
     except ApiError as err:
         flash(error_text(err), "error")
         return redirect(url_for("dashboard.audit_log"))
-    events, total = load_events(g.actor, filters)
+    events, total, capped = load_events(g.actor, filters)
     slugs = {site.id: slug for slug, site in sites.items()}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     undone = undone_ids([e.id for e in events])
-    return render_template("dashboard/audit.html", events=events, total=total, filters=filters,
+    return render_template("dashboard/audit.html", events=events, total=total, capped=capped, filters=filters,
                            per_page=PER_PAGE, actions=known_actions(g.actor), site_slugs=slugs,
                            undone=undone, reversible=reversible,
                            actor_name=actor_name, query_args=args, **page_context(filters.site_id))

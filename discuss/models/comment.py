@@ -62,6 +62,9 @@ class Comment(db.Model):
               sqlite_where=text("moderator_decided = 1"), postgresql_where=text("moderator_decided")),
         # The duplicate guard on guest posts (same IP hash, recent): bounded on a hot thread.
         Index("ix_comment_ip_created", "ip_hash", "created_at"),
+        # The stats page's oldest pending comment: the first entry of a site, not a scan of the queue.
+        Index("ix_comment_pending_since", "status_changed_at",
+              sqlite_where=text("status = 'PENDING'"), postgresql_where=text("status = 'PENDING'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,20 @@ from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, Site, Thread, utcnow
 
 
+COUNT_CAP = 10_000
+
+
+def count_capped(query, shown: int = 0) -> tuple[int, bool]:
+    """How many rows ``query`` (a select) returns, counting no further than needed: up to
+    ``max(COUNT_CAP, shown)`` rows, ``shown`` being the rows up to the end of the page asked for
+    (so a pager always knows whether a next page exists). Returns (count, capped); when capped,
+    there are more rows than ``count``. A full count of a filter that matches most of a million
+    rows read them all (bench/scale.py: the audit log's total, 265-536 ms at 1M, issue 19)."""
+    cap = max(COUNT_CAP, shown)
+    found = db.session.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery())) or 0
+    return (cap, True) if found > cap else (int(found), False)
+
+
 def site_by_slug(slug: str) -> Site | None:
     """The one site lookup by slug."""
     return db.session.scalar(select(Site).where(Site.slug == slug))

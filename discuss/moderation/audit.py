@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from discuss.errors import ValidationFailed
@@ -14,6 +14,7 @@ from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Comment, CommentStatus, ModerationEvent, Site, User
+from discuss.models.queries import count_capped
 
 PER_PAGE = 50
 # A comment's statuses as words, translated where an error message names one.
@@ -90,7 +91,9 @@ def parse_audit_filters(args: Mapping[str, Any], sites_by_slug: dict[str, Site])
                         comment_id=numbers.get("comment"), page=max(1, numbers.get("page") or 1))
 
 
-def load_events(actor: Actor, filters: AuditFilters) -> tuple[list[ModerationEvent], int]:
+def load_events(actor: Actor, filters: AuditFilters) -> tuple[list[ModerationEvent], int, bool]:
+    """A page of events, newest first, with their total and whether it is capped
+    (``count_capped``: more events than the total say, which the page counts no further)."""
     query = select(ModerationEvent)
     if filters.site_id is not None:
         query = query.where(ModerationEvent.site_id == filters.site_id)
@@ -103,11 +106,11 @@ def load_events(actor: Actor, filters: AuditFilters) -> tuple[list[ModerationEve
                                 ModerationEvent.actor_label.like(filters.actor + ":%")))
     if filters.comment_id:
         query = query.where(ModerationEvent.comment_id == filters.comment_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, capped = count_capped(query.with_only_columns(ModerationEvent.id), filters.page * PER_PAGE)
     page = (query.options(selectinload(ModerationEvent.actor))
             .order_by(ModerationEvent.created_at.desc(), ModerationEvent.id.desc())
             .limit(PER_PAGE).offset((filters.page - 1) * PER_PAGE))
-    return list(db.session.scalars(page)), int(total)
+    return list(db.session.scalars(page)), total, capped
 
 
 def known_actions(actor: Actor) -> list[str]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from sqlalchemy import String, and_, cast, func, or_, select
+from sqlalchemy import String, and_, cast, func, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import contains_eager
 
 from discuss.errors import ValidationFailed
 from discuss.locales import N_
 from discuss.security import ID_MAX, MAX_PAGE_NUMBER, parse_int_arg
 from discuss.extensions import db
-from discuss.models import Comment, CommentStatus, Site, Thread
+from discuss.models import Comment, CommentStatus, QueueTotal, Site, Thread
 from discuss.models.comment import max_label_score
+from discuss.models.queries import count_capped
 from discuss.identity.staff import Actor
 
 QUEUES = ("pending", "reported", "rejected", "published", "all")
@@ -20,6 +22,9 @@ QUEUE_TITLES = {"pending": "Pending", "reported": "Reported", "rejected": "Rejec
                 "published": "Approved", "all": "All"}
 SORTS = ("oldest", "newest", "toxicity")
 DEFAULT_PER_PAGE = 25
+SEARCH_WINDOW = 2_000  # ids a text search looks through first
+SEARCH_GROWTH = 2  # each next window is this many times bigger
+SEARCH_INDEX_MS = 40  # PostgreSQL: time for the trigram index over all comments before the windows
 MAX_PER_PAGE = 100
 
 
@@ -44,10 +49,11 @@ class QueuePage:
     comments: list[Comment]
     total: int
     filters: QueueFilters
+    capped: bool = False  # a filtered queue is counted only so far (count_capped): more than total
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.filters.per_page))
+        return max(1, -(-self.total // self.filters.per_page), self.filters.page + self.capped)
 
     @property
     def first_index(self) -> int:
@@ -107,27 +113,33 @@ def _scope(query, actor: Actor, site_id: int | None):
 
 
 def _sizes(actor: Actor, site_id: int | None, queues: tuple[str, ...]) -> dict[str, int]:
-    """The sizes of ``queues`` in one round trip, none of them a count over every published comment:
-    "published" sums the threads' published_count (exact: touch_thread recounts it in the transaction
-    of every status change), "all" is published + pending + rejected, and the others count rows an
-    index finds (pending, rejected, reported are the small queues). bench/scale.py: at a million
-    comments the old count-everything query took most of a second on every dashboard page."""
-    scoped = actor.site_ids is not None or site_id is not None
-    parts = {"published" if q == "all" else q for q in queues} | ({"pending", "rejected"} if "all" in queues else set())
+    """The sizes of ``queues`` in one round trip, without counting the comments: published, pending and
+    rejected come from the stored per-site totals (``queue_total``, kept by triggers in the transaction
+    of every status change; models/totals.py), "all" is their sum, and only "reported" counts rows
+    (the partial index ix_comment_reported holds just the reported ones). bench/scale.py: counting
+    took 199 ms (all sites) and 405 ms (one site's pending) at a million comments."""
+    by_status = {"published": CommentStatus.PUBLISHED, "pending": CommentStatus.PENDING,
+                 "rejected": CommentStatus.REJECTED}
     columns = []
-    for q in sorted(parts):
-        if q == "published":
-            query = select(func.coalesce(func.sum(Thread.published_count), 0))
-        else:
-            query = select(func.count()).select_from(Comment).where(_queue_condition(q))
-            if scoped:
-                query = query.join(Thread, Thread.id == Comment.thread_id)
-        columns.append(_scope(query, actor, site_id).scalar_subquery().label(q))
-    row = db.session.execute(select(*columns)).one()._mapping
-    sizes = {q: int(row[q]) for q in sorted(parts)}
-    if "all" in queues:
-        sizes["all"] = sizes["published"] + sizes["pending"] + sizes["rejected"]
+    for q in ("published", "pending", "rejected"):
+        stored = select(func.coalesce(func.sum(QueueTotal.n), 0)).where(QueueTotal.status == by_status[q].name)
+        columns.append(_scope_totals(stored, actor, site_id).scalar_subquery().label(q))
+    if "reported" in queues:
+        reported = select(func.count()).select_from(Comment).where(_queue_condition("reported"))
+        if actor.site_ids is not None or site_id is not None:
+            reported = reported.join(Thread, Thread.id == Comment.thread_id)
+        columns.append(_scope(reported, actor, site_id).scalar_subquery().label("reported"))
+    sizes = {q: int(v) for q, v in db.session.execute(select(*columns)).one()._mapping.items()}
+    sizes["all"] = sizes["published"] + sizes["pending"] + sizes["rejected"]
     return {q: sizes[q] for q in queues}
+
+
+def _scope_totals(query, actor: Actor, site_id: int | None):
+    if site_id is not None:
+        return query.where(QueueTotal.site_id == site_id)
+    if actor.site_ids is not None:
+        return query.where(QueueTotal.site_id.in_(actor.site_ids or [-1]))
+    return query
 
 
 def queue_counts(actor: Actor, site_id: int | None = None) -> dict[str, int]:
@@ -169,15 +181,17 @@ def _ordering(filters: QueueFilters):
 
 
 def load_queue(actor: Actor, filters: QueueFilters) -> QueuePage:
+    if filters.text:
+        return _search(actor, filters)
     base = _filtered(actor, filters)
-    if filters.thread_id or filters.author_id or filters.reason or filters.text:
-        total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(Comment.id).subquery()))
-    else:  # a whole queue: its size without counting every row of the big ones
-        total = _sizes(actor, filters.site_id, (filters.queue,))[filters.queue]
+    if filters.thread_id or filters.author_id or filters.reason:
+        total, capped = count_capped(base.with_only_columns(Comment.id), filters.page * filters.per_page)
+    else:  # a whole queue: its stored size, exact
+        total, capped = _sizes(actor, filters.site_id, (filters.queue,))[filters.queue], False
     query = (base.options(contains_eager(Comment.thread))
              .order_by(*_ordering(filters))
              .limit(filters.per_page).offset((filters.page - 1) * filters.per_page))
-    return QueuePage(comments=list(db.session.scalars(query).unique()), total=int(total or 0), filters=filters)
+    return QueuePage(comments=list(db.session.scalars(query).unique()), total=total, filters=filters, capped=capped)
 
 
 def visible_comment(actor: Actor, comment_id: int) -> Comment | None:
@@ -193,3 +207,52 @@ def visible_thread(actor: Actor, thread_id: int) -> Thread | None:
     if thread is None or not actor.can_moderate(thread.site_id):
         return None
     return thread
+
+
+def _search(actor: Actor, filters: QueueFilters) -> QueuePage:
+    """A text search: the newest matches first (whatever ``sort`` says), found window by window.
+
+    A substring search cannot use an ordered index, and a common phrase matched so many rows that
+    reading and re-checking them all took seconds at a million comments (bench/scale.py: 3.3 s to
+    count "council mayor" and 2.8 s for its first page, issue 19). So it looks through the newest
+    ids first, in windows that double (SEARCH_WINDOW, then twice that, ...), and stops as soon as it
+    has the page asked for and one more match: a common phrase is answered from the first windows.
+    On PostgreSQL a rare phrase is first looked up in the trigram index over all comments, given
+    SEARCH_INDEX_MS: the phrases whose trigrams are common are the ones that run out of time, and
+    they take the windows. The total is then "more than" the matches shown so far (capped)."""
+    wanted = filters.page * filters.per_page + 1
+    ids_query = _filtered(actor, filters).with_only_columns(Comment.id)
+    found = _through_the_index(ids_query, wanted)
+    high = 0 if found is not None else (db.session.scalar(select(func.max(Comment.id))) or 0) + 1
+    found = found or []
+    size = SEARCH_WINDOW
+    while high > 0 and len(found) < wanted:
+        low = max(0, high - size)
+        found += db.session.scalars(ids_query.where(Comment.id >= low, Comment.id < high)
+                                    .order_by(Comment.id.desc()).limit(wanted - len(found)))
+        high, size = low, size * SEARCH_GROWTH
+    shown = found[(filters.page - 1) * filters.per_page:filters.page * filters.per_page]
+    comments = {c.id: c for c in db.session.scalars(
+        select(Comment).join(Thread, Thread.id == Comment.thread_id).options(contains_eager(Comment.thread))
+        .where(Comment.id.in_(shown or [-1])))}
+    capped = len(found) >= wanted
+    return QueuePage(comments=[comments[i] for i in shown], total=len(found) - capped, filters=filters,
+                     capped=capped)
+
+
+def _through_the_index(ids_query, wanted: int) -> list[int] | None:
+    """The newest ``wanted`` matches over every comment (PostgreSQL's trigram indexes), or None when
+    that takes over SEARCH_INDEX_MS (a statement timeout inside a savepoint, undone with it)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text(f"SET LOCAL statement_timeout = {int(SEARCH_INDEX_MS)}"))
+            found = list(db.session.scalars(ids_query.order_by(Comment.id.desc()).limit(wanted)))
+            db.session.execute(text("SET LOCAL statement_timeout = DEFAULT"))
+        return found
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != "57014":  # query_canceled: out of time
+            raise
+        return None
+

@@ -28,8 +28,8 @@ from sqlalchemy.orm import aliased
 from discuss.errors import ValidationFailed
 from discuss.locales import N_
 from discuss.extensions import db
-from discuss.models import (Comment, CommentStatus, ModerationEvent, NudgeWarning, Report, Site, Thread,
-                            utcnow)
+from discuss.models import (Comment, CommentStatus, ModerationEvent, NudgeWarning, QueueTotal, Report, Site,
+                            Thread, utcnow)
 
 MAX_DAYS = 365
 ABANDON_MINUTES = 30
@@ -252,13 +252,17 @@ def _report_times(site_id: int, since: datetime, until: datetime) -> list[dateti
 
 
 def pending_queue(site_id: int, now: datetime) -> dict[str, Any]:
-    count, oldest = db.session.execute(
-        select(func.count(Comment.id), func.min(Comment.status_changed_at))
-        .join(Thread, Thread.id == Comment.thread_id)
-        .where(Thread.site_id == site_id, Comment.status == CommentStatus.PENDING)).one()
+    """The site's pending queue: its stored size (queue_total) and its oldest entry, the first of the
+    site's comments on ix_comment_pending_since (counting the queue took 405 ms at 1M; issue 19)."""
+    size = db.session.scalar(select(func.coalesce(func.sum(QueueTotal.n), 0)).where(
+        QueueTotal.site_id == site_id, QueueTotal.status == CommentStatus.PENDING.name))
+    oldest = db.session.scalar(
+        select(Comment.status_changed_at).join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.status == CommentStatus.PENDING)
+        .order_by(Comment.status_changed_at).limit(1))
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=timezone.utc)
-    return {"size": int(count or 0),
+    return {"size": int(size or 0),
             "oldest_age_seconds": int((now - oldest).total_seconds()) if oldest is not None else None}
 
 
@@ -272,15 +276,21 @@ def _funnel_rows(site_id: int, since: datetime, until: datetime,
     if not warnings:
         return [], []
     articles = sorted({w.article_id for w in warnings})
+    # Only the warned readers' comments, looked up by author (ix_comment_author) and, for guests, by
+    # address (ix_comment_ip_created), in two queries so each uses its index: reading the warned
+    # threads read every comment of a huge one in the window (121,858 rows at 1M; issue 19).
+    authors = sorted({w.author_id for w in warnings if w.author_id is not None})
+    addresses = sorted({w.ip_hash for w in warnings if w.author_id is None and w.ip_hash})
     follow = aliased(Comment)
+    query = (select(Thread.article_id, follow.author_id, follow.ip_hash, follow.created_at,
+                    follow.rephrased_after_warning)
+             .join(Thread, Thread.id == follow.thread_id)
+             .where(Thread.site_id == site_id, Thread.article_id.in_(articles), follow.created_at >= since,
+                    follow.created_at < until + timedelta(minutes=abandon_minutes)))
     comments = [FollowUp(r.article_id, r.author_id, r.ip_hash, r.created_at, bool(r.rephrased_after_warning))
-                for r in db.session.execute(
-                    select(Thread.article_id, follow.author_id, follow.ip_hash, follow.created_at,
-                           follow.rephrased_after_warning)
-                    .join(Thread, Thread.id == follow.thread_id)
-                    .where(Thread.site_id == site_id, Thread.article_id.in_(articles),
-                           follow.created_at >= since,
-                           follow.created_at < until + timedelta(minutes=abandon_minutes)))]
+                for readers in ([follow.author_id.in_(authors)] if authors else [])
+                + ([follow.ip_hash.in_(addresses)] if addresses else [])
+                for r in db.session.execute(query.where(readers))]
     return warnings, comments
 
 
