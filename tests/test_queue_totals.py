@@ -6,6 +6,10 @@ update, delete) makes this fail at the first step of that kind.
 """
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from discuss.comments.posting import NewComment, delete_comment, post_comment
@@ -14,11 +18,13 @@ from discuss.comments.reactions import report
 from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Comment, CommentStatus, ModerationEvent, QueueTotal, Role, Thread, User
+from discuss.models.totals import SHARDS
 from discuss.moderation.actions import apply_bulk_action, apply_comment_action, ban_author
 from discuss.moderation.policy import SCORING_QUEUED
 from discuss.moderation.queues import queue_counts
 from discuss.moderation.rescoring import route_scored
 from discuss.moderation.undo import undo_event
+from tests.conftest import PG_URL
 from tests.factories import make_comment, make_site, make_thread, make_user
 from tests.support import portability as fx
 from tests.test_scale_queries import scratch_database  # noqa: F401 (a fixture)
@@ -167,3 +173,51 @@ def test_the_totals_migration_downgrades_and_upgrades_again(scratch_database):
         assert _stored() == _counted()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks and deadlocks need PostgreSQL (DISCUSS_TEST_DATABASE_URL)")
+def test_an_approve_and_a_hold_in_the_same_shard_never_deadlock_on_the_totals(app):
+    """A status change updates two counters. Another transaction already holds the first the change
+    would take in key order (pending); the hold (published -> pending) must wait for that one before
+    taking any other, or it holds "published" while the first transaction asks for it: a deadlock."""
+    site = make_site("news")
+    thread = make_thread(site)
+    held = make_comment(thread, body="held", status=CommentStatus.PUBLISHED)
+    make_comment(thread, body="waiting", status=CommentStatus.PENDING)  # so the pending counter row exists
+    db.session.commit()
+    shard, table = thread.id % SHARDS, QueueTotal.__table__
+    counter = (update(table).where(table.c.site_id == site.id, table.c.shard == shard)
+               .values(n=table.c.n))
+    failures: list[BaseException] = []
+    engine = db.engine
+
+    def hold_it() -> None:
+        try:
+            with app.app_context(), engine.begin() as hold:  # the engine's listeners read the app's config
+                hold.execute(text("SET LOCAL lock_timeout = '30s'"))
+                hold.execute(update(Comment.__table__).where(Comment.__table__.c.id == held.id)
+                             .values(status=CommentStatus.PENDING.name))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    with engine.connect() as approve:
+        transaction = approve.begin()
+        approve.execute(text("SET LOCAL lock_timeout = '30s'"))
+        approve.execute(counter.where(table.c.status == CommentStatus.PENDING.name))
+        holder = threading.Thread(target=hold_it)
+        holder.start()
+        deadline = time.monotonic() + 30
+        waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        with engine.connect() as watcher:  # its own connection: a transaction sees one stats snapshot
+            while time.monotonic() < deadline and not watcher.execute(waiting).scalar():
+                watcher.rollback()
+                time.sleep(0.05)
+        try:
+            approve.execute(counter.where(table.c.status == CommentStatus.PUBLISHED.name))
+            transaction.commit()
+        except BaseException as error:  # noqa: BLE001
+            failures.append(error)
+            transaction.rollback()
+        holder.join(60)
+    assert failures == []
+    _check("after both")

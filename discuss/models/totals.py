@@ -63,10 +63,18 @@ BEGIN
     {_add_all("old_rows", "-")}
     RETURN NULL;
 END $$""",
+    # The two counters are locked in key order (status, then shard), whichever way the comment moves:
+    # an approve (pending -> published) and a hold (published -> pending) in the same shard would
+    # otherwise each take one row and wait for the other's, a deadlock (tests/test_queue_totals.py).
     f"""CREATE FUNCTION queue_total_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {_add("OLD", "-")}
-    {_add("NEW", "+")}
+    IF (OLD.status, OLD.thread_id % {SHARDS}) <= (NEW.status, NEW.thread_id % {SHARDS}) THEN
+        {_add("OLD", "-")}
+        {_add("NEW", "+")}
+    ELSE
+        {_add("NEW", "+")}
+        {_add("OLD", "-")}
+    END IF;
     RETURN NULL;
 END $$""",
     "CREATE TRIGGER queue_total_insert AFTER INSERT ON comment REFERENCING NEW TABLE AS new_rows "
