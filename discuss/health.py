@@ -20,7 +20,7 @@ from discuss.errors import error_response
 from discuss.extensions import db
 from discuss.jobs.mail import mail_status
 from discuss.jobs.scorer_state import workers_status
-from discuss.models import Comment, CommentStatus, utcnow
+from discuss.models import Comment, CommentStatus, QueueTotal, utcnow
 from discuss.scoring import ScorerState
 from discuss.scoring.runtime import ScoringService, get_scoring
 from discuss.storage import WRITE_HEALTH
@@ -109,8 +109,11 @@ class _NowCollector:
         self.app = app
 
     def collect(self):
-        count, oldest = db.session.execute(select(func.count(Comment.id), func.min(Comment.created_at))
-                                           .where(Comment.status == CommentStatus.PENDING)).one()
+        # The stored totals: a scrape counts no queue (counting the pending queue took 405 ms for one
+        # site at a million comments, issue 19).
+        count = db.session.scalar(select(func.coalesce(func.sum(QueueTotal.n), 0))
+                                  .where(QueueTotal.status == CommentStatus.PENDING.name))
+        oldest = db.session.scalar(select(func.min(Comment.created_at)).where(Comment.status == CommentStatus.PENDING))
         db.session.rollback()
         yield GaugeMetricFamily("discuss_pending_comments", "Comments waiting in the moderation queue.", value=count)
         if oldest is not None and oldest.tzinfo is None:
