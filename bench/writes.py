@@ -205,7 +205,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--time-limit", type=int, default=600, help="give up after this many seconds in all")
-    parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of discuss's workers (extra run)")
+    parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of discuss's workers (extra run); "
+                        "a name ending in .txt gets collapsed stacks instead")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--root", default=ROOT, help="the discuss checkout to serve (default: this one)")
     parser.add_argument("--baseline", metavar="DIR", help="also serve this checkout of discuss (e.g. `git archive "
@@ -355,7 +356,8 @@ def profile(server: subprocess.Popen, url: str, script: str, args) -> None:
     if not os.path.exists(spy):
         print("py-spy is not installed (pip install py-spy): no profile")
         return
-    recorder = subprocess.Popen([spy, "record", "-o", args.profile, "--subprocesses", "--idle", "-r", "200",
+    fmt = ["--format", "raw"] if args.profile.endswith(".txt") else []  # .txt: collapsed stacks, to add up
+    recorder = subprocess.Popen([spy, "record", "-o", args.profile, *fmt, "--subprocesses", "--idle", "-r", "200",
                                  "--pid", str(server.pid), "-d", str(args.seconds + 2)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     time.sleep(1)

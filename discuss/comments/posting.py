@@ -15,7 +15,7 @@ from discuss.identity.staff import staff_name_taken
 from discuss.identity.tokens import issue_author_token
 from discuss.models import AuthorKind, Comment, CommentStatus, ModerationEvent, Site, Thread, User, utcnow
 from discuss.models.rows import insert_row
-from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
+from discuss.sanitize import clean_html_to_text, normalize_name, normalize_text, render_markdown, thread_title
 from discuss.moderation.audit import new_event, record_event
 from discuss.models.queries import count_new_comment, find_thread, require_site, touch_thread
 from discuss.jobs import webhooks
@@ -77,7 +77,7 @@ def clean_body(body: str) -> tuple[str, str, str]:
     if len(markdown) > limit:
         raise ValidationFailed({"body": f"must be at most {limit:,} characters"})
     html = render_markdown(markdown)
-    text = html_to_text(html)
+    text = clean_html_to_text(html)  # render_markdown cleaned it already: no second parse (issue 19)
     if not text:
         raise ValidationFailed({"body": "must contain some text"})
     return markdown, html, text
