@@ -4,8 +4,8 @@
 session's connection (so in the session's transaction, committed with it) and copies the stored
 row back onto the object: its id, and every column default the INSERT applied. The object stays
 out of the session (transient): it is a read-only picture of the row for building answers and
-hooks, and nothing flushes it a second time. profiled (bench/writes.py --profile): the unit of
-work's flush bookkeeping cost more than the statements themselves.
+hooks, and nothing flushes it a second time. Profiled (cProfile of a post; README "Scaling:
+writes"), the unit of work's flush bookkeeping cost more than the statements themselves.
 """
 from __future__ import annotations
 
