@@ -17,10 +17,14 @@ the figures are medians over the rounds. Every case checks that it was not refus
 that the rows are in the database.
 
     .venv/bin/python bench/writes.py [--seconds 10] [--rounds 3] [--connections 16]
-                                     [--time-limit 600] [--profile out.svg] [--baseline DIR]
+                                     [--time-limit 600] [--profile out.svg] [--baseline DIR] [--ceiling]
 
 --baseline DIR serves a second checkout of discuss (``git archive main | tar -x -C DIR``) as a
 third interleaved case, so a change is measured against the code before it in the same run.
+
+--ceiling serves bench/writes_ceiling_app.py as one more interleaved case: a bare Flask app doing
+only a post's writes (the same INSERTs and UPDATEs, raw sqlite3, same pragmas) under the same
+gunicorn set-up, so the figures say how close discuss is to what the machine allows.
 
 --profile records the discuss workers with py-spy (if installed) during one extra, unmeasured
 run and writes a flame graph, so where the time goes can be read off the same set-up.
@@ -49,7 +53,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__))))
 from read_thread import parse_wrk, wait_up  # noqa: E402  (same wrk parsing as the read bench)
 
 ISSO_VERSION = "0.14.0"
-DISCUSS_PORT, ISSO_PORT, BASELINE_PORT = 8401, 8402, 8403  # this bench's fixed loopback ports
+DISCUSS_PORT, ISSO_PORT, BASELINE_PORT, CEILING_PORT = 8401, 8402, 8403, 8404  # this bench's loopback ports
 
 # One Lua script for both services: only the URL and the JSON differ. Each wrk thread numbers
 # its requests; run number, thread id and counter make the client address, author and body
@@ -201,11 +205,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--time-limit", type=int, default=600, help="give up after this many seconds in all")
-    parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of discuss's workers (extra run)")
+    parser.add_argument("--profile", metavar="SVG", help="py-spy flame graph of discuss's workers (extra run); "
+                        "a name ending in .txt gets collapsed stacks instead")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     parser.add_argument("--root", default=ROOT, help="the discuss checkout to serve (default: this one)")
     parser.add_argument("--baseline", metavar="DIR", help="also serve this checkout of discuss (e.g. `git archive "
                         "main | tar -x -C DIR`) as a third case, interleaved: before/after in the same run")
+    parser.add_argument("--ceiling", action="store_true", help="also serve bench/writes_ceiling_app.py: a bare "
+                        "Flask app doing only a post's writes, the ceiling for this set-up")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y --no-upgrade wrk")
@@ -247,6 +254,19 @@ def main() -> None:
             wait_up(f"{baseline_base}/healthz")
             post_json(f"{baseline_base}/api/v1/comments",
                       b'{"site":"bench","article":"hot","article_title":"Hot","body":"First.","author_name":"First"}')
+        ceiling_base = f"http://127.0.0.1:{CEILING_PORT}"
+        if args.ceiling:
+            ceiling_db = os.path.join(workdir, "ceiling.db")
+            seed_discuss(f"sqlite:///{ceiling_db}")
+            ceiling = start([sys.executable, "-m", "gunicorn", *gunicorn_args, "-b", f"127.0.0.1:{CEILING_PORT}",
+                             "writes_ceiling_app:app"], {**os.environ, "CEILING_DATABASE": ceiling_db},
+                            os.path.dirname(os.path.abspath(__file__)), os.path.join(workdir, "ceiling.log"))
+            servers.append(ceiling)
+            wait_up(f"{ceiling_base}/healthz")
+            with sqlite3.connect(ceiling_db) as conn:  # the hot thread exists before the spike, as for the others
+                conn.execute("INSERT INTO thread (site_id, article_id, title, is_closed, is_premoderated, "
+                             "published_count, revision, created_at) SELECT id, 'hot', 'Hot', 0, 0, 0, 0, "
+                             "datetime('now') FROM site WHERE slug = 'bench'")
         wait_up(f"{discuss_base}/healthz")
         wait_up(f"{isso_base}/info")
         # Each hot thread exists before the spike (Isso needs its title in the first post).
@@ -266,6 +286,8 @@ def main() -> None:
                  "isso": (isso_base + "/new", isso, isso_db, "comments")}
         if args.baseline:
             cases["baseline"] = (baseline_base + "/api/v1/comments", baseline, baseline_db, "comment")
+        if args.ceiling:
+            cases["ceiling"] = (ceiling_base + "/api/v1/comments", ceiling, ceiling_db, "comment")
 
         if args.profile:
             profile(discuss, cases["discuss"][0], script_for("discuss"), args)
@@ -293,7 +315,7 @@ def main() -> None:
         med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p99_ms")}
                for name, runs in results.items()}
         print(f"\nmedians     {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-        for name in ("isso", "baseline", "discuss"):
+        for name in ("isso", "baseline", "discuss", "ceiling"):
             if name not in med:
                 continue
             m = med[name]
@@ -305,6 +327,10 @@ def main() -> None:
             print(f"discuss / baseline ({args.baseline}) throughput: "
                   f"{med['discuss']['rps'] / med['baseline']['rps']:.2f}x; baseline / Isso "
                   f"{med['baseline']['rps'] / med['isso']['rps']:.2f}x")
+        if "ceiling" in med:
+            print(f"discuss / ceiling (bare Flask, the same writes in raw sqlite3) throughput: "
+                  f"{med['discuss']['rps'] / med['ceiling']['rps']:.2f}x; Isso / ceiling "
+                  f"{med['isso']['rps'] / med['ceiling']['rps']:.2f}x")
         refused = sum(r["non_2xx"] for runs in results.values() for r in runs)
         if refused or not all(r["rows_ok"] for runs in results.values() for r in runs):
             print(f"WARNING: {refused} non-2xx answers or missing rows: the figures are not a clean comparison")
@@ -330,7 +356,8 @@ def profile(server: subprocess.Popen, url: str, script: str, args) -> None:
     if not os.path.exists(spy):
         print("py-spy is not installed (pip install py-spy): no profile")
         return
-    recorder = subprocess.Popen([spy, "record", "-o", args.profile, "--subprocesses", "--idle", "-r", "200",
+    fmt = ["--format", "raw"] if args.profile.endswith(".txt") else []  # .txt: collapsed stacks, to add up
+    recorder = subprocess.Popen([spy, "record", "-o", args.profile, *fmt, "--subprocesses", "--idle", "-r", "200",
                                  "--pid", str(server.pid), "-d", str(args.seconds + 2)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     time.sleep(1)

@@ -101,7 +101,7 @@ def clean_foreign_html(html: str) -> str:
 
 def clean_html_to_text(html: str) -> str:
     """``html_to_text`` for HTML this module already cleaned (no raw ``<`` survives in its
-    text), without a second parse: the same result, for bulk imports."""
+    text), without a second parse: the same result, for bulk imports and posting."""
     text = _TAG.sub("", html.replace("</p>", "</p>\n").replace("<br>", "\n").replace("</li>", "</li>\n"))
     return _WHITESPACE_RUN.sub(" ", unescape(text)).strip()
 

@@ -84,6 +84,12 @@ def install_write_health() -> None:
 
 
 def _flushed(session, _context) -> None:
+    note_write(session)
+
+
+def note_write(session) -> None:
+    """A write made outside the unit of work (a Core INSERT on the session's connection, as
+    models.rows does) counts as a write too when the session commits."""
     session.info["discuss_wrote"] = True
 
 

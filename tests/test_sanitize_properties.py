@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from discuss.sanitize import (ALLOWED_ATTRIBUTES, ALLOWED_TAGS, VISIBLE_CHAR_PATTERN, clean_html, normalize_name,
-                              normalize_text, render_markdown)
+from discuss.sanitize import (ALLOWED_ATTRIBUTES, ALLOWED_TAGS, VISIBLE_CHAR_PATTERN, clean_html, clean_html_to_text,
+                              html_to_text, normalize_name, normalize_text, render_markdown)
 
 # Pieces an attacker combines; Hypothesis mixes them with arbitrary text.
 FRAGMENTS = [
@@ -82,3 +82,12 @@ def test_the_visible_character_pattern_says_exactly_when_a_name_or_body_survives
     visible = re.search(VISIBLE_CHAR_PATTERN, text) is not None
     assert visible == bool(normalize_name(text))
     assert visible == bool(normalize_text(text))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(inputs)
+def test_a_posts_plain_text_without_a_second_parse_is_the_parsed_text(source):
+    # Posting takes a body's text with clean_html_to_text (no second HTML parse, issue 19): for
+    # any body it must be exactly what parsing the rendered HTML gives.
+    html = render_markdown(normalize_text(source))
+    assert clean_html_to_text(html) == html_to_text(html)

@@ -106,13 +106,20 @@ def test_events_from_every_path_that_changes_a_comment(hook_app, site, receiver)
     client = hook_app.test_client()
     admin = make_staff("chief@news.example.com", Role.ADMIN)
     actor = Actor.for_user(admin)
+    # Each delivery runs on its own thread, so two events in flight may arrive in either order:
+    # each step waits for its event before the next, and the order checked is the steps' order.
     published = post_comment(client, "A fine first comment.").get_json()
+    receiver.wait_for(1)
     held = post_comment(client, "You idiot.", name="Bob").get_json()        # toxicity hold
+    receiver.wait_for(2)
     client.post(f"/api/v1/comments/{published['comment']['id']}/reports", json={"reason": "spam", "note": "ad"})
+    receiver.wait_for(3)
     token = {"Authorization": f"Bearer {published['author_token']}"}
     client.patch(f"/api/v1/comments/{published['comment']['id']}", json={"body": "A finer comment."}, headers=token)
+    receiver.wait_for(4)
     from discuss.models import Comment
     actions.apply_comment_action(actor, db.session.get(Comment, held["comment"]["id"]), "reject", reason="abuse")
+    receiver.wait_for(5)
     actions.apply_comment_action(actor, db.session.get(Comment, published["comment"]["id"]), "feature")  # no event
     client.delete(f"/api/v1/comments/{published['comment']['id']}", headers=token)
     items = receiver.wait_for(6)

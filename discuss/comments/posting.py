@@ -6,16 +6,17 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import ApiError, Forbidden, NotFound, ValidationFailed
 from discuss.extensions import db
 from discuss.identity.staff import staff_name_taken
 from discuss.identity.tokens import issue_author_token
-from discuss.models import AuthorKind, Comment, CommentStatus, Site, Thread, User, utcnow
-from discuss.sanitize import html_to_text, normalize_name, normalize_text, render_markdown, thread_title
-from discuss.moderation.audit import record_event
+from discuss.models import AuthorKind, Comment, CommentStatus, ModerationEvent, Site, Thread, User, utcnow
+from discuss.models.rows import insert_row
+from discuss.sanitize import clean_html_to_text, normalize_name, normalize_text, render_markdown, thread_title
+from discuss.moderation.audit import new_event, record_event
 from discuss.models.queries import count_new_comment, find_thread, require_site, touch_thread
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
@@ -76,7 +77,7 @@ def clean_body(body: str) -> tuple[str, str, str]:
     if len(markdown) > limit:
         raise ValidationFailed({"body": f"must be at most {limit:,} characters"})
     html = render_markdown(markdown)
-    text = html_to_text(html)
+    text = clean_html_to_text(html)  # render_markdown cleaned it already: no second parse (issue 19)
     if not text:
         raise ValidationFailed({"body": "must contain some text"})
     return markdown, html, text
@@ -113,21 +114,21 @@ def post_comment(data: NewComment, site: Site | None = None) -> PostResult:
         warned = True
         decision.reasons.append("nudge:acknowledged")
 
-    if new_guest:
-        db.session.add(author)
     thread = _persist_thread(thread)
-    comment = Comment(thread_id=thread.id, parent_id=parent.id if parent else None, depth=_depth(parent),
-                      author_id=author.id if author.id else None, author_name=author.display_name,
-                      body_markdown=markdown, body_html=html, body_text=text, status=decision.status,
-                      reasons=decision.reasons, scores=decision.scores, ip_hash=data.ip_hash,
-                      warned=warned, rephrased_after_warning=rephrased)
-    comment.author = author
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
-    _audit_decision(site, comment, decision, action="create")
+    if new_guest:
+        insert_row(author)
+    comment = insert_row(Comment(
+        thread_id=thread.id, parent_id=parent.id if parent else None, root_id=parent.root_id if parent else None,
+        depth=_depth(parent), author_id=author.id, author_name=author.display_name, body_markdown=markdown,
+        body_html=html, body_text=text, status=decision.status, reasons=decision.reasons, scores=decision.scores,
+        ip_hash=data.ip_hash, warned=warned, rephrased_after_warning=rephrased))
+    if parent is None:  # a top-level comment is its own root: its id is known only now
+        db.session.connection().execute(_SET_OWN_ROOT, {"comment_id": comment.id})
+        comment.root_id = comment.id
+    comment.thread, comment.author = thread, author
+    change = insert_row(new_event(**_audit_fields(site, comment, decision, action="create")))
     count_new_comment(thread.id, published=comment.status is CommentStatus.PUBLISHED)
-    return _commit_and_answer(comment, author, site, settings)
+    return _commit_and_answer(comment, author, site, settings, change)
 
 
 def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
@@ -145,7 +146,7 @@ def edit_comment(comment_id: int, viewer: User | None, body: str) -> PostResult:
     comment.scores = decision.scores
     comment.moderator_decided = False  # new text, new decision
     comment.set_status(decision.status, decision.reasons)
-    _audit_decision(site, comment, decision, action="edit", from_status=from_status)
+    record_event(**_audit_fields(site, comment, decision, action="edit", from_status=from_status))
     touch_thread(comment.thread_id, expire_everything=False)
     return _commit_and_answer(comment, comment.author, site, site.effective_settings())
 
@@ -226,19 +227,29 @@ def _refuse_duplicate(thread: Thread, author: User, data: NewComment, markdown: 
     if not thread.id:
         return
     since = utcnow() - timedelta(seconds=current_app.config["DUPLICATE_WINDOW_SECONDS"])
-    query = select(Comment.id).where(Comment.thread_id == thread.id, Comment.body_markdown == markdown,
-                                     Comment.created_at >= since)
+    params = {"thread_id": thread.id, "body": markdown, "since": since}
     if author.id:
-        query = query.where(Comment.author_id == author.id)
+        existing = db.session.scalar(_SAME_AUTHOR_TEXT, params | {"author_id": author.id})
     else:
-        query = query.where(Comment.ip_hash == data.ip_hash, Comment.author_name == author.display_name)
-    existing = db.session.scalar(query.limit(1))
+        existing = db.session.scalar(_SAME_GUEST_TEXT, params | {"ip_hash": data.ip_hash, "name": author.display_name})
     if existing is not None:
         # Most often a retry whose first answer was lost on the way: the comment is stored, and
         # the answer says which one, so the client can show it rather than an unexplained error.
         # (No author token here: matching text, name and IP hash prove no identity.)
         raise ApiError("duplicate_comment", "You already posted this comment here.", 409,
                        extra={"comment_id": existing})
+
+
+# The post path's own statements, built once with bound parameters: SQLAlchemy finds them
+# compiled in its cache instead of rebuilding each statement and its cache key (issue 19).
+_COMMENTS = Comment.__table__
+_SAME_TEXT = select(_COMMENTS.c.id).where(_COMMENTS.c.thread_id == bindparam("thread_id"),
+                                         _COMMENTS.c.body_markdown == bindparam("body"),
+                                         _COMMENTS.c.created_at >= bindparam("since", type_=Comment.created_at.type))
+_SAME_AUTHOR_TEXT = _SAME_TEXT.where(_COMMENTS.c.author_id == bindparam("author_id")).limit(1)
+_SAME_GUEST_TEXT = _SAME_TEXT.where(_COMMENTS.c.ip_hash == bindparam("ip_hash"),
+                                    _COMMENTS.c.author_name == bindparam("name")).limit(1)
+_SET_OWN_ROOT = update(_COMMENTS).where(_COMMENTS.c.id == bindparam("comment_id")).values(root_id=_COMMENTS.c.id)
 
 
 def _persist_thread(thread: Thread) -> Thread:
@@ -262,14 +273,13 @@ def _refuse(decision: Decision) -> None:
     raise ApiError(code, messages.get(code, "Comments are not accepted here."), 403)
 
 
-def _audit_decision(site: Site, comment: Comment, decision: Decision, *, action: str,
-                    from_status: CommentStatus | None = None) -> None:
+def _audit_fields(site: Site, comment: Comment, decision: Decision, *, action: str,
+                  from_status: CommentStatus | None = None) -> dict[str, Any]:
     details = {key: value for key, value in decision.details.items() if key != "refused"}
     if decision.scores is not None:
         details["scores"] = decision.scores
-    record_event(site_id=site.id, action=action, actor_label="pipeline", comment=comment,
-                 from_status=from_status, to_status=comment.status, reasons=decision.reasons,
-                 details=details or None)
+    return dict(site_id=site.id, action=action, actor_label="pipeline", comment=comment, from_status=from_status,
+                to_status=comment.status, reasons=decision.reasons, details=details or None)
 
 
 def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
@@ -286,12 +296,15 @@ def _own_comment_in_window(comment_id: int, viewer: User | None) -> Comment:
     return comment
 
 
-def _commit_and_answer(comment: Comment, author: User, site: Site, settings: dict[str, Any]) -> PostResult:
+def _commit_and_answer(comment: Comment, author: User, site: Site, settings: dict[str, Any],
+                       change: ModerationEvent | None = None) -> PostResult:
     """Commit, then answer from the objects in hand; the after-commit hooks run last.
 
-    The commit leaves the objects loaded (they hold exactly what was written), so the answer is
-    built after it without a single read: the write lock is held no longer than the writes need,
-    and a connection lost right after the commit cannot fail the answer."""
+    The commit leaves the objects loaded (they hold exactly what was written; a new comment's
+    rows were inserted outside the session by models.rows.insert_row, and are not expired at
+    all), so the answer is built after it without a single read: the write lock is held no
+    longer than the writes need, and a connection lost right after the commit cannot fail the
+    answer. ``change``: the audit row just written, handed to the webhooks hook."""
     session = db.session()
     session.expire_on_commit = False
     try:
@@ -303,7 +316,7 @@ def _commit_and_answer(comment: Comment, author: User, site: Site, settings: dic
                         author_token=issue_author_token(author),
                         rejection=(rejection_answer(settings, comment.reasons or [])
                                    if comment.status is CommentStatus.REJECTED else None))
-    _AfterCommit(comment.id, comment.status, list(comment.reasons or []), comment.parent_id).run(comment)
+    _AfterCommit(comment.id, comment.status, list(comment.reasons or []), comment.parent_id).run(comment, change)
     return result
 
 
@@ -315,7 +328,7 @@ class _AfterCommit:
     reasons: list[str]
     parent_id: int | None
 
-    def run(self, comment: Comment) -> None:
+    def run(self, comment: Comment, change: ModerationEvent | None) -> None:
         """In queue mode, hand the comment to a scoring worker once it is safely stored.
         A published reply tells the parent's author (if they opted in), outside the request.
 
@@ -327,7 +340,7 @@ class _AfterCommit:
                 enqueue(score_and_route, self.comment_id, timeout=300, retry_after=(5, 30, 120))
             if self.status is CommentStatus.PUBLISHED and self.parent_id is not None:
                 announce_if_published_reply(comment)
-            webhooks.announce(comment)
+            webhooks.announce(comment, change=change)
         except Exception:  # noqa: BLE001 - see the docstring: the comment is stored either way
             current_app.logger.exception("after-commit hooks failed for comment %s", self.comment_id)
             try:

@@ -1,8 +1,8 @@
 """Signed webhooks: a site's endpoints, the events, their JSON (or Slack) bodies, and dispatch.
 
 ``announce(*comments)`` is the one hook: call it after the commit that changed a comment (post,
-edit, delete, moderator action, rescoring, report). It reads the comment's latest audit row to
-name the event, so every path agrees on what happened:
+edit, delete, moderator action, rescoring, report). It reads the comment's latest audit row (or
+takes it from a caller that just wrote it) to name the event, so every path agrees on what happened:
 
     create/approve/restore/rescore -> comment.published | comment.held | comment.rejected
     edit -> comment.edited    delete -> comment.deleted    report -> comment.reported
@@ -19,7 +19,7 @@ import uuid
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from discuss import metrics
 from discuss.errors import NotFound, ValidationFailed
@@ -98,25 +98,31 @@ def recent_deliveries(site: Site, limit: int = 50) -> list[WebhookDelivery]:
 
 # -- events -----------------------------------------------------------------------------------
 
-def announce(*comments: Comment | int) -> int:
+def announce(*comments: Comment | int, change: ModerationEvent | None = None) -> int:
     """Hook, after commit: send the event each comment's latest change means. Returns how many
-    deliveries were dispatched. Never raises into the caller: the comment is already saved."""
+    deliveries were dispatched. Never raises into the caller: the comment is already saved.
+
+    ``change``: with one comment, its latest audit row when the caller has it in hand (posting
+    just wrote it), so it is not read back."""
+    if change is not None and len(comments) != 1:
+        raise ValueError("change= goes with exactly one comment")
     dispatched = 0
     for item in comments:
         try:
-            dispatched += _announce_one(item)
+            dispatched += _announce_one(item, change)
         except Exception:  # noqa: BLE001 - a webhook problem must never fail a comment
             from flask import current_app
             current_app.logger.exception("webhook announce failed for comment %s", item)
     return dispatched
 
 
-def _announce_one(item: Comment | int) -> int:
+def _announce_one(item: Comment | int, change: ModerationEvent | None = None) -> int:
     comment = db.session.get(Comment, item) if isinstance(item, int) else item
     if comment is None:
         return 0
-    change = db.session.scalar(select(ModerationEvent).where(ModerationEvent.comment_id == comment.id)
-                               .order_by(ModerationEvent.id.desc()).limit(1))
+    if change is None:
+        change = db.session.scalar(select(ModerationEvent).where(ModerationEvent.comment_id == comment.id)
+                                   .order_by(ModerationEvent.id.desc()).limit(1))
     event = _event_for(change)
     if event is None:
         return 0
@@ -125,12 +131,15 @@ def _announce_one(item: Comment | int) -> int:
         metrics.count_comment(outcome, change.reasons)
     if event == "comment.held" and set(change.reasons or []) <= {WAITING_FOR_WORKER}:
         return 0
-    hooks = [w for w in db.session.scalars(select(Webhook).where(Webhook.site_id == comment.thread.site_id,
-                                                                   Webhook.is_active.is_(True)))
+    hooks = [w for w in db.session.scalars(_ACTIVE_HOOKS, {"site_id": comment.thread.site_id})
              if event in (w.events or [])]
     for webhook in hooks:
         dispatch(webhook, event, comment_payload(event, comment, change))
     return len(hooks)
+
+
+# Built once: every post asks (a prebuilt statement skips rebuilding it; issue 19).
+_ACTIVE_HOOKS = select(Webhook).where(Webhook.site_id == bindparam("site_id"), Webhook.is_active.is_(True))
 
 
 def _event_for(change: ModerationEvent | None) -> str | None:

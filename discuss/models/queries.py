@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from discuss.errors import ApiError
 from discuss.extensions import db
@@ -30,9 +30,21 @@ def count_capped(query, shown: int = 0) -> tuple[int, bool]:
     return (cap, True) if found > cap else (int(found), False)
 
 
+# The lookups every post makes, built once with bound parameters: SQLAlchemy then finds the
+# compiled statement in its cache without rebuilding the statement and its cache key on each
+# call (about 60% of a simple statement's CPU in a micro-benchmark; issue 19).
+_SITE_BY_SLUG = select(Site).where(Site.slug == bindparam("slug"))
+_THREAD_BY_ARTICLE = select(Thread).where(Thread.site_id == bindparam("site_id"),
+                                          Thread.article_id == bindparam("article_id"))
+_THREADS = Thread.__table__
+_COUNT_NEW = (update(_THREADS).where(_THREADS.c.id == bindparam("thread_id"))
+              .values(published_count=_THREADS.c.published_count + bindparam("added"),
+                      revision=_THREADS.c.revision + 1))
+
+
 def site_by_slug(slug: str) -> Site | None:
     """The one site lookup by slug."""
-    return db.session.scalar(select(Site).where(Site.slug == slug))
+    return db.session.scalar(_SITE_BY_SLUG, {"slug": slug})
 
 
 def require_site(slug: str) -> Site:
@@ -43,7 +55,7 @@ def require_site(slug: str) -> Site:
 
 
 def find_thread(site_id: int, article_id: str) -> Thread | None:
-    return db.session.scalar(select(Thread).where(Thread.site_id == site_id, Thread.article_id == article_id))
+    return db.session.scalar(_THREAD_BY_ARTICLE, {"site_id": site_id, "article_id": article_id})
 
 
 def touch_thread(thread_id: int, *, expire_everything: bool = True) -> None:
@@ -78,10 +90,7 @@ def count_new_comment(thread_id: int, published: bool) -> None:
     Refreshes only the thread's count and revision in the session.
     """
     db.session.flush()
-    db.session.execute(update(Thread).where(Thread.id == thread_id)
-                       .values(published_count=Thread.published_count + (1 if published else 0),
-                               revision=Thread.revision + 1)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(_COUNT_NEW, {"thread_id": thread_id, "added": 1 if published else 0})
     _expire_thread_counters(thread_id)
 
 

@@ -22,13 +22,22 @@ STATUS_WORDS = {"published": N_("published"), "pending": N_("pending"), "rejecte
                 "deleted": N_("deleted")}
 
 
-def record_event(*, site_id: int, action: str, actor: User | None = None, actor_label: str | None = None,
-                 comment: Comment | None = None, from_status: CommentStatus | None = None,
-                 to_status: CommentStatus | None = None, reasons: list[str] | None = None,
-                 note: str | None = None, thread_id: int | None = None,
-                 target_user_id: int | None = None, details: dict[str, Any] | None = None) -> ModerationEvent:
-    """Add an audit row to the session; the calling service commits it with its change."""
-    event = ModerationEvent(
+def record_event(**fields: Any) -> ModerationEvent:
+    """Add an audit row (``new_event``'s arguments) to the session; the calling service commits
+    it with its change."""
+    event = new_event(**fields)
+    db.session.add(event)
+    return event
+
+
+def new_event(*, site_id: int, action: str, actor: User | None = None, actor_label: str | None = None,
+              comment: Comment | None = None, from_status: CommentStatus | None = None,
+              to_status: CommentStatus | None = None, reasons: list[str] | None = None,
+              note: str | None = None, thread_id: int | None = None,
+              target_user_id: int | None = None, details: dict[str, Any] | None = None) -> ModerationEvent:
+    """An audit row, not yet in the session: ``record_event`` adds it, the posting path inserts it
+    in one statement (models.rows.insert_row)."""
+    return ModerationEvent(
         site_id=site_id,
         comment_id=comment.id if comment is not None else None,
         thread_id=thread_id if thread_id is not None else (comment.thread_id if comment is not None else None),
@@ -42,8 +51,6 @@ def record_event(*, site_id: int, action: str, actor: User | None = None, actor_
         note=note,
         details=details,
     )
-    db.session.add(event)
-    return event
 
 
 def change_status(comment: Comment, to_status: CommentStatus, *, reasons: list[str], action: str,

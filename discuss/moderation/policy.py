@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from discuss.errors import ApiError
 from discuss.extensions import db
@@ -75,12 +75,16 @@ def is_banned(site_id: int, user_id: int | None) -> bool:
     return any(ban.active_at(now) for ban in bans)
 
 
+# Built once: every post asks (a prebuilt statement skips rebuilding it; issue 19).
+_IP_BANS = select(Ban).where(Ban.site_id == bindparam("site_id"), Ban.ip_hash == bindparam("ip_hash"))
+
+
 def is_ip_banned(site_id: int, ip_hash: str | None) -> bool:
     """Whether a ban on this site still covers this IP hash (see Ban.ip_hash)."""
     if not ip_hash:
         return False
     now = utcnow()
-    bans = db.session.scalars(select(Ban).where(Ban.site_id == site_id, Ban.ip_hash == ip_hash))
+    bans = db.session.scalars(_IP_BANS, {"site_id": site_id, "ip_hash": ip_hash})
     return any(ban.active_at(now) and ban.ip_until is not None and ban.ip_until > now for ban in bans)
 
 
