@@ -65,24 +65,17 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
 
 def run_batched(sequences: Sequence[Sequence[int]], pad_id: int, num_labels: int,
                 forward: Callable[[np.ndarray, np.ndarray], np.ndarray], max_batch: int = 8,
-                max_tokens: int = 4096, sort: bool = True) -> np.ndarray:
-    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch. Only the first
+                max_tokens: int = 4096, sort: bool = True,
+                packed: Callable[[Sequence[Sequence[int]]], np.ndarray] | None = None) -> np.ndarray:
+    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch: padded for ``forward``,
+    or unpadded and in arrival order for ``packed`` (``packed.PackedForward.logits``). Only the first
     ``num_labels`` outputs are kept: the released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9
     identity heads follow), and Detoxify's own ``predict`` likewise returns just the named classes."""
     out = np.zeros((len(sequences), num_labels), dtype=np.float32)
-    for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort):
-        ids, mask = pad([sequences[i] for i in batch], pad_id)
-        out[batch] = forward(ids, mask)[:, :num_labels]
-    return out
-
-
-def run_packed(sequences: Sequence[Sequence[int]], num_labels: int,
-               forward_packed: Callable[[Sequence[Sequence[int]]], np.ndarray], max_batch: int = 8,
-               max_tokens: int = 4096) -> np.ndarray:
-    """Like ``run_batched`` for a backend that takes unpadded sequences (``packed.PackedForward``)."""
-    out = np.zeros((len(sequences), num_labels), dtype=np.float32)
-    for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort=False, packed=True):
-        out[batch] = forward_packed([sequences[i] for i in batch])[:, :num_labels]
+    lengths = [len(s) for s in sequences]
+    for batch in plan_batches(lengths, max_batch, max_tokens, sort and packed is None, packed is not None):
+        chosen = [sequences[i] for i in batch]
+        out[batch] = (packed(chosen) if packed is not None else forward(*pad(chosen, pad_id)))[:, :num_labels]
     return out
 
 
@@ -114,11 +107,8 @@ class BatchedScorer:
         if not sequences:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         with self._lock:
-            if self.packed is not None:
-                return run_packed(sequences, len(self.labels), self.packed.logits, max_batch or self.max_batch,
-                                  self.max_tokens)
-            return run_batched(sequences, self.pad_id, len(self.labels), self._forward,
-                               max_batch or self.max_batch, self.max_tokens, sort)
+            return run_batched(sequences, self.pad_id, len(self.labels), self._forward, max_batch or self.max_batch,
+                               self.max_tokens, sort, self.packed.logits if self.packed is not None else None)
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         return to_dicts(self.labels, sigmoid(self.logits_batch(texts)))

@@ -186,28 +186,33 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
                 torch_loader=None) -> OnnxScorer | None:
     """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
-    A passing torch recipe needs ``torch_loader`` (loads the fp32 DetoxifyScorer, then converted)."""
+    A passing torch recipe is converted from what ``torch_loader`` loads (the fp32 DetoxifyScorer)."""
     entry = Path(cache_dir) / key
     meta = _read_meta(entry)
-    tried = meta.get("recipes") or {}
     for recipe in _recipes(recipes):
-        verdict = tried.get(recipe)
+        verdict = (meta.get("recipes") or {}).get(recipe)
         if verdict is None:
             return None
-        if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
-            continue  # a failed or skipped recipe: checked without importing torch
-        if recipe in torch_recipes.TORCH_RECIPES:
-            if torch_recipes.skip_reason(recipe):
-                continue  # the cache came from another machine
-            if torch_loader is None:
-                return None
-            scorer = torch_recipes.convert(recipe, torch_loader())
-            scorer.info.update(agreement=verdict.get("agreement"), onnx_cache=str(entry))
-        else:
-            scorer = _from_entry(entry, recipe, threads, meta=meta)
-        scorer.info["cached"] = True
-        return scorer
+        scorer, _ = _from_verdict(entry, recipe, verdict, tolerance, threads, meta, torch_loader)
+        if scorer is not None:
+            return scorer
     return None
+
+
+def _from_verdict(entry: Path, recipe: str, verdict: dict, tolerance: float, threads: int, meta: dict,
+                  torch_loader, tokenizer=None) -> tuple[OnnxScorer | None, str | None]:
+    """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why not).
+    Failed and skipped verdicts are read without importing torch."""
+    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
+    if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
+        return None, _disagrees(recipe, verdict, tolerance, cached=True)
+    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+    if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
+        return None, f"{recipe} skipped: {skipped}"
+    scorer = (torch_recipes.convert(recipe, torch_loader()) if torch_recipe
+              else _from_entry(entry, recipe, threads, tokenizer, meta))
+    scorer.info.update(cached=True, agreement=verdict.get("agreement"), onnx_cache=str(entry))
+    return scorer, None
 
 
 def _ready(entry: Path, recipe: str) -> bool:
@@ -234,7 +239,10 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
     entry = Path(cache_dir) / key
     order = _recipes(recipes)
     with _locked(Path(cache_dir)):
-        cached = load_cached(cache_dir, key, threads, tolerance, order)
+        def copy_reference():
+            return torch_recipes.copy_of(reference, threads)
+
+        cached = load_cached(cache_dir, key, threads, tolerance, order, copy_reference)
         if cached is not None:  # another process built it while we waited
             return cached
         entry.mkdir(parents=True, exist_ok=True)
@@ -253,16 +261,11 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
             for recipe in order:
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
-                    # a torch recipe that passed where it ran, but cannot run here (another CPU, or a stricter check)
-                    skipped = recipe in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(recipe)
-                    if _passes(verdict, tolerance) and not skipped:
-                        scorer = (torch_recipes.from_reference(recipe, reference, threads)
-                                  if recipe in torch_recipes.TORCH_RECIPES
-                                  else _from_entry(entry, recipe, threads, tokenizer, meta))
-                        scorer.info.update(cached=True, agreement=verdict.get("agreement"))
+                    scorer, reason = _from_verdict(entry, recipe, verdict, tolerance, threads, meta,
+                                                   copy_reference, tokenizer)
+                    if scorer is not None:
                         return scorer
-                    reasons.append(f"{recipe} skipped: {skipped}" if skipped
-                                   else _disagrees(recipe, verdict, tolerance, cached=True))
+                    reasons.append(reason)
                     continue
                 candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
                                              tolerance, reasons)
@@ -284,7 +287,7 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
             reasons.append(f"{recipe} skipped: {skipped}")
             return None
         try:
-            candidate = torch_recipes.from_reference(recipe, reference, threads)
+            candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads))
         except Exception as exc:  # noqa: BLE001
             reasons.append(f"{recipe}: conversion failed: {type(exc).__name__}: {str(exc)[:300]}")
             return None

@@ -106,8 +106,8 @@ def convert(recipe: str, scorer):
     return scorer
 
 
-def from_reference(recipe: str, reference, threads: int):
-    """A converted copy of a loaded DetoxifyScorer, which stays fp32 for the agreement check."""
+def copy_of(reference, threads: int):
+    """An fp32 copy of a loaded DetoxifyScorer to convert: the reference stays fp32 for the agreement check."""
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
-    return convert(recipe, DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads))
+    return DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads)
