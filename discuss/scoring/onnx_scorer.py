@@ -1,13 +1,10 @@
 """Fast path: the Detoxify model exported to ONNX and fused, on ONNX Runtime (``fp32``, opt-in ``int8``), or its
 torch model with bf16 matmuls (``bf16``, torch_recipes). Recipes are tried in order; one is served only if it
-agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance, one
-comment at a time and in padded batches).
+agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance).
 
-Built at the first start of a checkpoint and cached on disk, keyed by a hash of the checkpoint, the torch and
-onnxruntime versions and ``RECIPE``; each verdict is cached with it. An entry holds ``model.<recipe>.onnx`` per
-built ONNX recipe, the tokenizer (``save_pretrained``) and ``meta.json`` (labels, limits, verdicts), so a warm
-ONNX start imports neither torch nor the checkpoint: it tokenizes with the ``tokenizers`` library once its ids
-were checked equal to the reference tokenizer's. Building (export, fusion, quantization) lives in onnx_build.
+Built at the first start of a checkpoint and cached on disk (onnx_build), keyed by a hash of the checkpoint, the
+torch and onnxruntime versions and ``RECIPE``, with each recipe's verdict and the tokenizer in ``meta.json``, so a
+warm ONNX start imports neither torch nor the checkpoint (the ``tokenizers`` library, once checked equal).
 """
 from __future__ import annotations
 
@@ -107,19 +104,12 @@ class OnnxScorer(batching.BatchedScorer):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
+        options.intra_op_num_threads, options.inter_op_num_threads = max(1, int(threads)), 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = tokenizer
-        self.labels = tuple(labels)
-        self.max_length = max_length
-        self.pad_id = pad_id
-        self.max_batch = max_batch
-        self.max_tokens = max_tokens
-        self.backend = backend
-        self.info = dict(info or {})
+        self.tokenizer, self.labels, self.max_length, self.pad_id = tokenizer, tuple(labels), max_length, pad_id
+        self.max_batch, self.max_tokens, self.backend, self.info = max_batch, max_tokens, backend, dict(info or {})
         self._lock = threading.Lock()
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -279,31 +269,23 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
                      tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
     """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
     otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
-    torch_recipe, stats = recipe in torch_recipes.TORCH_RECIPES, None
-    if torch_recipe:
-        skipped = torch_recipes.skip_reason(recipe)
-        if skipped:  # recorded, so warm starts skip it without importing torch to ask again
-            _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
-            reasons.append(f"{recipe} skipped: {skipped}")
-            return None
-        try:
+    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
+    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+    if skipped:  # recorded, so warm starts skip it without importing torch to ask again
+        _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
+        reasons.append(f"{recipe} skipped: {skipped}")
+        return None
+    source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
+    try:
+        if torch_recipe:
             candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads))
-        except Exception as exc:  # noqa: BLE001
-            reasons.append(f"{recipe}: conversion failed: {type(exc).__name__}: {str(exc)[:300]}")
-            return None
-    else:
-        source, stats = exports.graph()
-        try:
-            if recipe == "fp32":
-                onnx_build.link_or_copy(source, entry / model_file(recipe))
-            else:
-                target = exports.work / model_file(recipe)
-                onnx_build.quantize_int8(source, target)
-                os.replace(target, entry / model_file(recipe))
-        except Exception as exc:  # noqa: BLE001
-            reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
-            return None
-        candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+        else:
+            onnx_build.make_recipe(recipe, source, entry / model_file(recipe), exports.work)
+            candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+    except Exception as exc:  # noqa: BLE001
+        step = "conversion" if torch_recipe else "quantization"
+        reasons.append(f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}")
+        return None
     try:
         measured = agreement(reference, candidate)
     except Exception as exc:  # noqa: BLE001
@@ -322,12 +304,11 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
 
 
 def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = False) -> str:
-    if verdict.get("skipped"):
-        return f"{recipe} skipped: {verdict['skipped']}" + (" (cached verdict)" if cached else "")
     agree = verdict.get("agreement") or {}
-    return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
-            f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})"
-            + (" (cached verdict)" if cached else ""))
+    reason = (f"{recipe} skipped: {verdict['skipped']}" if verdict.get("skipped") else
+              f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
+              f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
+    return reason + (" (cached verdict)" if cached else "")
 
 
 def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:
