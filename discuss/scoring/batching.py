@@ -1,6 +1,5 @@
-"""Tokenise, truncate, group by length and pad: shared by the torch and ONNX paths. Padding every comment to 512
-tokens makes scoring 5-6x slower, so batches are length-sorted, bounded by count and padded tokens, and padded
-to their own longest member (or packed, with no padding at all: packed.py)."""
+"""Tokenise, truncate, batch and pad, shared by every backend. Padding to 512 tokens makes scoring 5-6x slower:
+batches are length-sorted, bounded by count and tokens, and padded to their longest member (or packed: packed.py)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -13,23 +12,21 @@ MODEL_MAX_TOKENS = 512
 def resolve_max_length(tokenizer, model_config=None) -> int:
     """The longest input the model accepts (512 for BERT/RoBERTa/ALBERT). A freshly trained tokenizer reports a
     huge ``model_max_length``; RoBERTa has 514 position embeddings of which 2 are reserved for the padding offset."""
-    limit = MODEL_MAX_TOKENS
+    limits = [MODEL_MAX_TOKENS]
     declared = getattr(tokenizer, "model_max_length", None)
-    if isinstance(declared, int) and 0 < declared < limit:
-        limit = declared
-    positions = getattr(model_config, "max_position_embeddings", None) if model_config is not None else None
+    if isinstance(declared, int) and declared > 0:
+        limits.append(declared)
+    positions = getattr(model_config, "max_position_embeddings", None)
     if isinstance(positions, int) and positions > 0:
-        offset = 2 if getattr(model_config, "model_type", "") in {"roberta", "xlm-roberta"} else 0
-        limit = min(limit, positions - offset)
-    return limit
+        limits.append(positions - (2 if getattr(model_config, "model_type", "") in {"roberta", "xlm-roberta"} else 0))
+    return min(limits)
 
 
 def encode(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
     """Token ids per text, truncated to ``max_length`` (special tokens included), unpadded."""
     if not texts:
         return []
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    return [list(ids) for ids in encoded["input_ids"]]
+    return [list(ids) for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]]
 
 
 def plan_batches(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096,
@@ -88,10 +85,8 @@ def to_dicts(labels: Sequence[str], probabilities: np.ndarray) -> list[dict[str,
 
 
 class BatchedScorer:
-    """Tokenize, length-sort, pad per batch, run ``_forward``, sigmoid: shared by every backend. Subclasses set
-    ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``, ``max_tokens`` and ``_lock``, and
-    implement ``_forward(ids, mask) -> logits``; setting ``packed`` (a ``packed.PackedForward``) gives
-    padding-free batches instead."""
+    """Tokenize, batch, run ``_forward(ids, mask) -> logits`` (or ``packed``, a ``packed.PackedForward``), sigmoid.
+    Subclasses set ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``, ``max_tokens``, ``_lock``."""
 
     packed = None
 
