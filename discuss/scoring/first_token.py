@@ -53,10 +53,10 @@ def _first_token_layer(layer):
 
 
 @contextlib.contextmanager
-def first_token_last_layer(model, wanted: bool = True):
-    """Within the block ``model``'s last layer computes only the first token, if ``wanted`` and that leaves its
-    logits unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
-    if not wanted or not supports(model):
+def first_token_last_layer(model):
+    """Within the block ``model``'s last layer computes only the first token, if that leaves its logits
+    unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
+    if not supports(model):
         yield False
         return
     import torch

@@ -46,10 +46,9 @@ def _eager_attention(model):
             model.set_attn_implementation(before)
 
 
-def export_fp32(model, path: Path, first_token_only: bool = True) -> bool:
+def export_fp32(model, path: Path) -> bool:
     """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable. The last layer is
-    exported for the first token only where that leaves the logits unchanged (first_token.py; ``False``: the
-    whole layer, for bench.research.first_token); returns whether it was."""
+    exported for the first token only where that leaves the logits unchanged (first_token.py); returns whether."""
     import warnings
 
     import torch
@@ -58,7 +57,7 @@ def export_fp32(model, path: Path, first_token_only: bool = True) -> bool:
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
 
     def export(dynamo: bool, **options) -> bool:
-        with first_token.first_token_last_layer(model, first_token_only) as cut, torch.inference_mode(False), \
+        with first_token.first_token_last_layer(model) as cut, torch.inference_mode(False), \
                 torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(_logits_module(model), example, str(path), dynamo=dynamo, input_names=list(axes),
@@ -123,11 +122,10 @@ def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True,
 
 class Exports:
     """The fp32 export and its fused graph, made once per build and only when a recipe needs it (fusion failing
-    only costs speed: the raw export is used instead). ``first_token_only=False`` exports the whole last layer,
-    for bench.research.first_token."""
+    only costs speed: the raw export is used instead)."""
 
-    def __init__(self, model, work: Path, first_token_only: bool = True):
-        self.model, self.work, self.first_token_only = model, work, first_token_only
+    def __init__(self, model, work: Path):
+        self.model, self.work = model, work
         self.path: Path | None = None
         self.stats: dict | None = None
         self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
@@ -138,7 +136,7 @@ class Exports:
             raw = self.work / "model.raw.onnx"
             if not raw.exists():
                 try:
-                    cut = export_fp32(self.model, raw, first_token_only=self.first_token_only)
+                    cut = export_fp32(self.model, raw)
                     self.first_token_last_layer = bool(cut)
                 except Exception as exc:  # noqa: BLE001
                     raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc

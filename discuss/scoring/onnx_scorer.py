@@ -8,8 +8,6 @@ warm ONNX start imports neither torch nor the checkpoint (the ``tokenizers`` lib
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -52,29 +50,15 @@ def _version(package: str) -> str:
 def fingerprint(checkpoint: str | None, model_type: str) -> str:
     """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe.
     Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start."""
-    digest = hashlib.sha256()
     if checkpoint:
         with open(checkpoint, "rb") as handle:
-            for block in iter(lambda: handle.read(8 << 20), b""):
-                digest.update(block)
+            digest = hashlib.file_digest(handle, "sha256")
     else:
         from detoxify.detoxify import MODEL_URLS
 
-        digest.update(MODEL_URLS.get(model_type, model_type).encode())
+        digest = hashlib.sha256(MODEL_URLS.get(model_type, model_type).encode())
     digest.update(f"|{_version('torch')}|{_version('onnxruntime')}|{RECIPE}".encode())
     return digest.hexdigest()[:24]
-
-
-@contextlib.contextmanager
-def _locked(directory: Path):
-    """Serialise builders across processes (two gunicorn workers starting at once build once)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class FastTokenizer:
@@ -226,9 +210,12 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
           tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
     """Export ``reference`` (a loaded DetoxifyScorer), fuse, build each recipe in order until one agrees;
     cache models and verdicts. Raises OnnxUnavailable with the reasons when no recipe can be used."""
+    from filelock import FileLock
+
     entry = Path(cache_dir) / key
     order = _recipes(recipes)
-    with _locked(Path(cache_dir)):
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(cache_dir) / ".lock")):  # two gunicorn workers starting at once build once
         def copy_reference():
             return torch_recipes.copy_of(reference, threads)
 

@@ -94,40 +94,34 @@ class MicroBatcher:
 
     def _run(self) -> None:
         while True:
-            collected = self._collect()
-            if collected[0].priority == CALL:
-                self._call(collected[0])
-                continue
-            jobs = [job for job in collected if job.future.set_running_or_notify_cancel()]
-            if not jobs:
-                continue  # every caller in this batch gave up already
-            texts = [text for job in jobs for text in job.texts]
-            started = time.perf_counter()
-            try:
-                results = self._score_batch(texts)
-                if len(results) != len(texts):
-                    raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
-            except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
-                for job in jobs:
-                    job.future.set_exception(exc)
-                continue
-            finally:
-                if self._on_batch is not None:
-                    self._on_batch(time.perf_counter() - started, len(texts))
-            self.stats.update(batches=self.stats["batches"] + 1, texts=self.stats["texts"] + len(texts),
-                              largest_batch=max(self.stats["largest_batch"], len(texts)))
-            for job in jobs:
-                job.future.set_result(results[:len(job.texts)])
-                results = results[len(job.texts):]
+            jobs = [job for job in self._collect() if job.future.set_running_or_notify_cancel()]
+            if jobs and jobs[0].fn is not None:  # a CALL job comes alone
+                try:
+                    jobs[0].future.set_result(jobs[0].fn())
+                except BaseException as exc:  # noqa: BLE001
+                    jobs[0].future.set_exception(exc)
+            elif jobs:  # else every caller in this batch gave up already
+                self._score(jobs)
 
-    @staticmethod
-    def _call(job: _Job) -> None:
-        if not job.future.set_running_or_notify_cancel():
-            return
+    def _score(self, jobs: list[_Job]) -> None:
+        texts = [text for job in jobs for text in job.texts]
+        started = time.perf_counter()
         try:
-            job.future.set_result(job.fn())
-        except BaseException as exc:  # noqa: BLE001
-            job.future.set_exception(exc)
+            results = self._score_batch(texts)
+            if len(results) != len(texts):
+                raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
+        except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        finally:
+            if self._on_batch is not None:
+                self._on_batch(time.perf_counter() - started, len(texts))
+        self.stats.update(batches=self.stats["batches"] + 1, texts=self.stats["texts"] + len(texts),
+                          largest_batch=max(self.stats["largest_batch"], len(texts)))
+        for job in jobs:
+            job.future.set_result(results[:len(job.texts)])
+            results = results[len(job.texts):]
 
 
 class ScoringService:
