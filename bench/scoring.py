@@ -9,7 +9,8 @@ models'. ``trained`` is all-MiniLM-L6-v2's real trained weights with a fitted 7-
 weights understate what quantization does to a trained model. Every row runs in a fresh subprocess so its
 resident memory (RSS after load and scoring) is honest. Comments are a generated mix of news-comment lengths
 (median ~50 words, ~8% of 150-380 words). Latency is per call: one comment for batch-1 rows, one whole batch
-for batched rows, one post (from submit to its scores) for the service rows. Agreement (|dp| max and mean,
+for batched rows, one post (from submit to its scores) for the service rows. CPU ms/comment is the row process's
+CPU time (all its threads) over the comments: steadier than wall clock on a shared machine. Agreement (|dp| max and mean,
 |dlogit| max) is measured against fp32 torch on the row's first 64 comments, one at a time on the fp32 side.
 
 Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
@@ -139,7 +140,7 @@ def worker(spec: dict) -> dict:
     load_s = time.perf_counter() - started
     result: dict = {"load_s": load_s, "backend": getattr(scorer, "backend", "?"),
                     "fallback": scorer.info.get("fallback_reason"), "torch_imported": "torch" in sys.modules}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if mode == "plain":  # Detoxify.predict one comment at a time: what a naive integration does
         latencies = []
         for text in comments:
@@ -159,8 +160,8 @@ def worker(spec: dict) -> dict:
         result["mean_batch"] = mean_batch
     else:
         raise ValueError(mode)
-    elapsed = time.perf_counter() - t0
-    result.update(rate=len(comments) / elapsed, p50_ms=percentile(latencies, 0.5) * 1000,
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    result.update(rate=len(comments) / elapsed, cpu_ms=cpu * 1000 / len(comments), p50_ms=percentile(latencies, 0.5) * 1000,
                   p95_ms=percentile(latencies, 0.95) * 1000, rss_mb=rss_mb())
     lengths = [len(ids) for ids in scorer.encode(comments)]
     result["tokens_median"] = statistics.median(lengths)
@@ -188,11 +189,12 @@ def _env(code: str | None) -> dict:
 
 
 def run_row(spec: dict, code: str | None = None) -> dict:
+    """Run one worker (a row, or the build) in a fresh process; its RESULT, or the last line of its error."""
     proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
                           capture_output=True, text=True, timeout=1800, env=_env(code))
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:120]}
+    if not lines:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
     return json.loads(lines[-1][len("RESULT "):])
 
 
@@ -214,13 +216,7 @@ def build_levers(checkpoint: str, config_dir: str) -> dict:
 
 def build_onnx(checkpoint: str, config_dir: str, levers: bool = False, code: str | None = None) -> dict:
     """First load with backend auto: export + fuse + quantize + agreement check, in its own process."""
-    spec = {"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": levers}
-    proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
-                          capture_output=True, text=True, timeout=1800, env=_env(code))
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_row({"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": levers}, code)
 
 
 def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
@@ -375,7 +371,7 @@ def median_row(runs: list[dict]) -> dict:
     if errors:
         return {"error": errors[0]}
     row = dict(runs[0])
-    for key in ("rate", "p50_ms", "p95_ms", "rss_mb", "prob_diff", "prob_diff_mean", "logit_diff", "mean_batch"):
+    for key in ("rate", "cpu_ms", "p50_ms", "p95_ms", "rss_mb", "prob_diff", "prob_diff_mean", "logit_diff", "mean_batch"):
         if key in row:
             row[key] = statistics.median(run[key] for run in runs)
     return row
@@ -388,7 +384,7 @@ def print_row(model: str, label: str, width: int, spec: dict, row: dict) -> None
     dp = f"{row['prob_diff']:.4f}" if "prob_diff" in row else ""
     dl = f"{row['logit_diff']:.4f}" if "logit_diff" in row else ""
     dm = f"{row['prob_diff_mean']:.4f}" if "prob_diff_mean" in row else ""
-    note = f"tokens median {row['tokens_median']:.0f} max {row['tokens_max']}"
+    note = f"CPU {row['cpu_ms']:.0f} ms/comment; tokens median {row['tokens_median']:.0f} max {row['tokens_max']}"
     if "mean_batch" in row:
         note = f"mean batch {row['mean_batch']:.1f}; " + note
     if "prob_range" in row:
