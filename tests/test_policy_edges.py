@@ -5,7 +5,7 @@ reasons it leaves, who counts as a new commenter, and the audit row of every aut
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -221,3 +221,24 @@ def test_the_claim_refuses_a_comment_that_left_pending_even_if_its_timestamp_did
     assert (decided.status, decided.reasons) == (CommentStatus.REJECTED, ["moderator:spam"])
     assert not db.session.scalars(select(ModerationEvent).where(ModerationEvent.comment_id == waiting.id,
                                                                 ModerationEvent.action == "rescore")).all()
+
+
+def test_the_sweepers_cut_off_routes_only_comments_that_waited_since_it_and_leaves_fresh_ones(app):
+    """``rescore_pending(waiting_since=...)`` is the sweeper's pass: a comment held since the cut-off (or
+    exactly at it) is routed; one held after it is left to the scoring job still in flight."""
+    cut_off = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+    thread = make_thread(make_site())
+    old, at_cut_off, fresh = (held(thread, f"Calm words {n}.", status_changed_at=cut_off + timedelta(seconds=delta))
+                              for n, delta in enumerate((-60, 0, 60)))
+    use_scorer(app, FakeScorer())
+    assert rescore_pending(waiting_since=cut_off) == {**NOTHING, "published": 2}
+    assert [reload(c).status for c in (old, at_cut_off, fresh)] == [
+        CommentStatus.PUBLISHED, CommentStatus.PUBLISHED, CommentStatus.PENDING]
+
+
+def test_every_failing_batch_is_counted_and_every_comment_stays_held(app):
+    thread = make_thread(make_site())
+    waiting = [held(thread, f"Calm words {n}.") for n in range(3)]
+    use_scorer(app, FakeScorer(fail=True))
+    assert rescore_pending(batch_size=1) == {**NOTHING, "failed": 3}
+    assert {reload(c).status for c in waiting} == {CommentStatus.PENDING}
