@@ -242,3 +242,19 @@ def test_every_failing_batch_is_counted_and_every_comment_stays_held(app):
     use_scorer(app, FakeScorer(fail=True))
     assert rescore_pending(batch_size=1) == {**NOTHING, "failed": 3}
     assert {reload(c).status for c in waiting} == {CommentStatus.PENDING}
+
+
+def test_subscribing_after_the_model_is_ready_still_routes_the_comments_already_waiting(app):
+    """The CLI and workers load the model before they subscribe: the comments waiting then must not wait for a
+    'ready' that already happened."""
+    import time
+
+    from discuss.moderation.rescoring import install_auto_rescore
+
+    waiting = held(make_thread(make_site()))
+    use_scorer(app, FakeScorer())  # ready already
+    install_auto_rescore(app)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and reload(waiting).status is CommentStatus.PENDING:
+        time.sleep(0.05)
+    assert reload(waiting).status is CommentStatus.PUBLISHED
