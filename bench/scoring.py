@@ -10,8 +10,9 @@ weights understate what quantization does to a trained model. Every row runs in 
 resident memory (RSS after load and scoring) is honest. Comments are a generated mix of news-comment lengths
 (median ~50 words, ~8% of 150-380 words). Latency is per call: one comment for batch-1 rows, one whole batch
 for batched rows, one post (from submit to its scores) for the service rows. CPU ms/comment is the row process's
-CPU time (all its threads) over the comments: steadier than wall clock on a shared machine. Agreement (|dp| max and mean,
-|dlogit| max) is measured against fp32 torch on the row's first 64 comments, one at a time on the fp32 side.
+CPU time (all its threads) over the comments: steadier than wall clock on a shared machine. Agreement (|dp| max
+and mean, |dlogit| max) is measured against fp32 torch on the row's first 64 comments, one at a time on the fp32
+side.
 
 Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
 and the product's own check (``onnx_scorer.agreement`` on its 64 check comments) printed for each, with what
@@ -161,7 +162,8 @@ def worker(spec: dict) -> dict:
     else:
         raise ValueError(mode)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    result.update(rate=len(comments) / elapsed, cpu_ms=cpu * 1000 / len(comments), p50_ms=percentile(latencies, 0.5) * 1000,
+    result.update(rate=len(comments) / elapsed, cpu_ms=cpu * 1000 / len(comments),
+                  p50_ms=percentile(latencies, 0.5) * 1000,
                   p95_ms=percentile(latencies, 0.95) * 1000, rss_mb=rss_mb())
     lengths = [len(ids) for ids in scorer.encode(comments)]
     result["tokens_median"] = statistics.median(lengths)
@@ -371,7 +373,8 @@ def median_row(runs: list[dict]) -> dict:
     if errors:
         return {"error": errors[0]}
     row = dict(runs[0])
-    for key in ("rate", "cpu_ms", "p50_ms", "p95_ms", "rss_mb", "prob_diff", "prob_diff_mean", "logit_diff", "mean_batch"):
+    for key in ("rate", "cpu_ms", "p50_ms", "p95_ms", "rss_mb", "prob_diff", "prob_diff_mean", "logit_diff",
+                "mean_batch"):
         if key in row:
             row[key] = statistics.median(run[key] for run in runs)
     return row
