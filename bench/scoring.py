@@ -9,14 +9,21 @@ models'. ``trained`` is all-MiniLM-L6-v2's real trained weights with a fitted 7-
 weights understate what quantization does to a trained model. Every row runs in a fresh subprocess so its
 resident memory (RSS after load and scoring) is honest. Comments are a generated mix of news-comment lengths
 (median ~50 words, ~8% of 150-380 words). Latency is per call: one comment for batch-1 rows, one whole batch
-for batched rows, one post (from submit to its scores) for the service rows. Agreement (|dp| max and mean,
-|dlogit| max) is measured against fp32 torch on the row's first 64 comments, one at a time on the fp32 side.
+for batched rows, one post (from submit to its scores) for the service rows. CPU ms/comment is the row process's
+CPU time (all its threads) over the comments: steadier than wall clock on a shared machine. Agreement (|dp| max
+and mean, |dlogit| max) is measured against fp32 torch on the row's first 64 comments, one at a time on the fp32
+side.
 
 Before the rows, every ONNX recipe the rows use is built once from one export (cached in bench/out/onnx-cache)
 and the product's own check (``onnx_scorer.agreement`` on its 64 check comments) printed for each, with what
 ``auto`` picks at the product's 0.01 tolerance. Recipe rows load that recipe whatever its agreement; "auto
 default" rows load what the product would serve. Service rows load through ScoringService, as the product
 does, so the model is loaded and run on the scoring thread.
+
+Before/after in one run: ``--baseline DIR`` (DIR holds another version of the ``discuss`` package, e.g.
+``git archive main discuss | tar -x -C DIR``) runs every row on both, interleaved, ``--repeat`` times each, and
+prints the medians, tagged [base] and [this]. Both share the ONNX cache (its key holds RECIPE, the export's
+version).
 """
 from __future__ import annotations
 
@@ -39,6 +46,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 CACHE_DIR = DEFAULT_OUT / "onnx-cache"
+CODE_ENV = "DISCUSS_BENCH_CODE"  # set by --baseline: the worker imports ``discuss`` from that folder
 LEVER_RECIPES = ("int8", "bf16", "fp32")  # every recipe the product can serve (onnx_scorer.RECIPES)
 
 
@@ -133,7 +141,7 @@ def worker(spec: dict) -> dict:
     load_s = time.perf_counter() - started
     result: dict = {"load_s": load_s, "backend": getattr(scorer, "backend", "?"),
                     "fallback": scorer.info.get("fallback_reason"), "torch_imported": "torch" in sys.modules}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if mode == "plain":  # Detoxify.predict one comment at a time: what a naive integration does
         latencies = []
         for text in comments:
@@ -153,8 +161,9 @@ def worker(spec: dict) -> dict:
         result["mean_batch"] = mean_batch
     else:
         raise ValueError(mode)
-    elapsed = time.perf_counter() - t0
-    result.update(rate=len(comments) / elapsed, p50_ms=percentile(latencies, 0.5) * 1000,
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    result.update(rate=len(comments) / elapsed, cpu_ms=cpu * 1000 / len(comments),
+                  p50_ms=percentile(latencies, 0.5) * 1000,
                   p95_ms=percentile(latencies, 0.95) * 1000, rss_mb=rss_mb())
     lengths = [len(ids) for ids in scorer.encode(comments)]
     result["tokens_median"] = statistics.median(lengths)
@@ -176,12 +185,18 @@ def worker(spec: dict) -> dict:
 
 # --- driver side ------------------------------------------------------------------------------------------
 
-def run_row(spec: dict) -> dict:
+def _env(code: str | None) -> dict:
+    """The worker's environment: ``code`` is a folder holding another version of the ``discuss`` package."""
+    return {**os.environ, CODE_ENV: code} if code else dict(os.environ)
+
+
+def run_row(spec: dict, code: str | None = None) -> dict:
+    """Run one worker (a row, or the build) in a fresh process; its RESULT, or the last line of its error."""
     proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=1800, env=_env(code))
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:120]}
+    if not lines:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
     return json.loads(lines[-1][len("RESULT "):])
 
 
@@ -201,15 +216,9 @@ def build_levers(checkpoint: str, config_dir: str) -> dict:
     return {name: verdict["agreement"] for name, verdict in meta["recipes"].items() if verdict.get("agreement")}
 
 
-def build_onnx(checkpoint: str, config_dir: str, levers: bool = False) -> dict:
+def build_onnx(checkpoint: str, config_dir: str, levers: bool = False, code: str | None = None) -> dict:
     """First load with backend auto: export + fuse + quantize + agreement check, in its own process."""
-    spec = {"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": levers}
-    proc = subprocess.run([sys.executable, "-m", "bench.scoring", "--worker", json.dumps(spec)], cwd=str(ROOT),
-                          capture_output=True, text=True, timeout=1800)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
-    return json.loads(lines[-1][len("RESULT "):])
+    return run_row({"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": levers}, code)
 
 
 def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
@@ -283,9 +292,14 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=None)
     parser.add_argument("--rows", default="", help="only rows whose label contains one of these comma-separated "
                                                    "words, e.g. 'plain,fp32 fused,service'")
+    parser.add_argument("--baseline", help="a folder holding another version of the discuss package (e.g. "
+                        "`git archive main discuss | tar -x -C DIR`): every row also runs on it, interleaved")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each row; medians are printed")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        if os.environ.get(CODE_ENV):
+            sys.path.insert(0, os.environ[CODE_ENV])
         spec = json.loads(args.worker)
         if spec.get("build"):
             started = time.perf_counter()
@@ -300,28 +314,22 @@ def main() -> None:
     from discuss.scoring import torch_recipes
 
     comments = args.comments or (64 if args.quick else 160)
-    print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process", flush=True)
+    codes: list[tuple[str, str | None]] = [("this", None)]
+    if args.baseline:
+        codes.insert(0, ("base", str(Path(args.baseline).resolve())))
+    print(f"{os.cpu_count()} CPUs; {comments} comments per row; every row in a fresh process"
+          + (f"; each row {args.repeat}x per code, interleaved, medians" if args.repeat > 1 or args.baseline
+             else ""), flush=True)
     print(f"RSS of a fresh process after importing torch, transformers, detoxify and the RoBERTa classes "
           f"(no weights): {import_rss_mb():.0f} MB\n", flush=True)
-    header = (f"{'model':<9} {'backend / lever':<42} {'c/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
+    width = 42 + (7 if args.baseline else 0)
+    header = (f"{'model':<9} {'backend / lever':<{width}} {'c/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7} "
               f"{'|dp|':>7} {'mean':>7} {'|dlogit|':>8}  note")
     for model in args.models.split(","):
         checkpoint, config_dir = ensure_checkpoint(model)
-        built = build_onnx(checkpoint, config_dir, levers=True)
-        if "error" in built:
-            print(f"{model}: ONNX build failed: {built['error']}")
-        else:
-            agree = built.get("agreement") or {}
-            print(f"{model}: auto picked {built.get('backend')} (recipe {built.get('recipe')}) in "
-                  f"{built['seconds']:.0f}s (cached={built.get('cached')}), check agreement |dp| "
-                  f"{agree.get('max_prob_diff', float('nan')):.4f} |dlogit| "
-                  f"{agree.get('max_logit_diff', float('nan')):.4f}"
-                  + (f"; fallback: {built['fallback_reason']}" if built.get("fallback_reason") else "")
-                  + (f"; rejected: {built['rejected']}" if built.get("rejected") else ""))
-            for name, lever in (built.get("levers") or {}).items():
-                verdict = "passes" if lever["max_prob_diff"] <= 0.01 else "FAILS"
-                print(f"  recipe {name:<8} check agreement |dp| {lever['max_prob_diff']:.4f} |dlogit| "
-                      f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
+        for name, code in codes:
+            print_build(model + (f" [{name}]" if args.baseline else ""),
+                        build_onnx(checkpoint, config_dir, levers=True, code=code))
         print(header)
         print("-" * len(header))
         wanted = [word.strip() for word in args.rows.split(",") if word.strip()]
@@ -330,29 +338,68 @@ def main() -> None:
                 continue
             skipped = spec.get("recipe") in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(spec["recipe"])
             if skipped:
-                print(f"{model:<9} {label:<42} left out: {skipped}", flush=True)
+                print(f"{model:<9} {label:<{width}} left out: {skipped}", flush=True)
                 continue
-            row = run_row({**spec, "checkpoint": checkpoint, "config_dir": config_dir})
-            if "error" in row:
-                print(f"{model:<9} {label:<42} ERROR {row['error']}", flush=True)
-                continue
-            dp = f"{row['prob_diff']:.4f}" if "prob_diff" in row else ""
-            dl = f"{row['logit_diff']:.4f}" if "logit_diff" in row else ""
-            dm = f"{row['prob_diff_mean']:.4f}" if "prob_diff_mean" in row else ""
-            note = f"tokens median {row['tokens_median']:.0f} max {row['tokens_max']}"
-            if "mean_batch" in row:
-                note = f"mean batch {row['mean_batch']:.1f}; " + note
-            if "prob_range" in row:
-                note += f"; fp32 probs {row['prob_range'][0]:.2f}..{row['prob_range'][1]:.2f}"
-            if spec.get("backend") == "auto":
-                note += f"; auto -> {row['backend']}"
-            if row.get("torch_imported") and row["backend"] != "torch":
-                note += "; torch imported"
-            if row.get("fallback"):
-                note += f"; FELL BACK: {row['fallback'][:60]}"
-            print(f"{model:<9} {label:<42} {row['rate']:>6.1f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
-                  f"{row['rss_mb']:>7.0f} {dp:>7} {dm:>7} {dl:>8}  {note}", flush=True)
+            runs: dict[str, list[dict]] = {name: [] for name, _ in codes}
+            for repeat in range(args.repeat):  # alternate which code goes first, so drift hits both alike
+                for name, code in (codes if repeat % 2 == 0 else codes[::-1]):
+                    runs[name].append(run_row({**spec, "checkpoint": checkpoint, "config_dir": config_dir}, code))
+            for name, _ in codes:
+                shown = f"{label} [{name}]" if args.baseline else label
+                print_row(model, shown, width, spec, median_row(runs[name]))
         print()
+
+
+def print_build(model: str, built: dict) -> None:
+    if "error" in built:
+        print(f"{model}: ONNX build failed: {built['error']}")
+        return
+    agree = built.get("agreement") or {}
+    print(f"{model}: auto picked {built.get('backend')} (recipe {built.get('recipe')}) in "
+          f"{built['seconds']:.0f}s (cached={built.get('cached')}), check agreement |dp| "
+          f"{agree.get('max_prob_diff', float('nan')):.4f} |dlogit| "
+          f"{agree.get('max_logit_diff', float('nan')):.4f}"
+          + (f"; fallback: {built['fallback_reason']}" if built.get("fallback_reason") else "")
+          + (f"; rejected: {built['rejected']}" if built.get("rejected") else ""))
+    for name, lever in (built.get("levers") or {}).items():
+        verdict = "passes" if lever["max_prob_diff"] <= 0.01 else "FAILS"
+        print(f"  recipe {name:<8} check agreement |dp| {lever['max_prob_diff']:.4f} |dlogit| "
+              f"{lever['max_logit_diff']:.4f}: {verdict} the 0.01 check")
+
+
+def median_row(runs: list[dict]) -> dict:
+    """The runs' median of every figure (an error if any run failed); the rest from the first run."""
+    errors = [run["error"] for run in runs if "error" in run]
+    if errors:
+        return {"error": errors[0]}
+    row = dict(runs[0])
+    for key in ("rate", "cpu_ms", "p50_ms", "p95_ms", "rss_mb", "prob_diff", "prob_diff_mean", "logit_diff",
+                "mean_batch"):
+        if key in row:
+            row[key] = statistics.median(run[key] for run in runs)
+    return row
+
+
+def print_row(model: str, label: str, width: int, spec: dict, row: dict) -> None:
+    if "error" in row:
+        print(f"{model:<9} {label:<{width}} ERROR {row['error']}", flush=True)
+        return
+    dp = f"{row['prob_diff']:.4f}" if "prob_diff" in row else ""
+    dl = f"{row['logit_diff']:.4f}" if "logit_diff" in row else ""
+    dm = f"{row['prob_diff_mean']:.4f}" if "prob_diff_mean" in row else ""
+    note = f"CPU {row['cpu_ms']:.0f} ms/comment; tokens median {row['tokens_median']:.0f} max {row['tokens_max']}"
+    if "mean_batch" in row:
+        note = f"mean batch {row['mean_batch']:.1f}; " + note
+    if "prob_range" in row:
+        note += f"; fp32 probs {row['prob_range'][0]:.2f}..{row['prob_range'][1]:.2f}"
+    if spec.get("backend") == "auto":
+        note += f"; auto -> {row['backend']}"
+    if row.get("torch_imported") and row["backend"] != "torch":
+        note += "; torch imported"
+    if row.get("fallback"):
+        note += f"; FELL BACK: {row['fallback'][:60]}"
+    print(f"{model:<9} {label:<{width}} {row['rate']:>6.1f} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
+          f"{row['rss_mb']:>7.0f} {dp:>7} {dm:>7} {dl:>8}  {note}", flush=True)
 
 
 if __name__ == "__main__":

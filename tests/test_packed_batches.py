@@ -52,7 +52,7 @@ def test_packed_batches_keep_input_order_and_respect_the_token_budget():
 
 
 def test_bf16_scorer_scores_whole_batches_packed_and_agrees_with_fp32(tiny_model):
-    bf16 = torch_recipes.from_reference("bf16", tiny_model, threads=1)
+    bf16 = torch_recipes.convert("bf16", torch_recipes.copy_of(tiny_model, threads=1))
     assert bf16.packed is not None and bf16.info["packed"] is True and bf16.max_batch == 16
     texts = _mixed_lengths()
     calls = []

@@ -5,7 +5,7 @@ reasons it leaves, who counts as a new commenter, and the audit row of every aut
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -172,3 +172,89 @@ def test_one_published_comment_on_this_site_makes_a_regular(client, newcomer_sit
     reader = make_user("Known")
     make_comment(make_thread(newcomer_site, "older"), reader)
     assert _post_as(client, reader).status_code == 201
+
+
+# --- found by the mutation run of Dec 2026 (setup.cfg [mutmut]) -------------------------------------------------
+
+def test_a_comment_whose_routing_write_the_database_refuses_is_skipped_and_the_run_goes_on(app, monkeypatch):
+    """SQLite refuses a stale write when another process routed the comment first: that comment counts as
+    skipped, it stays as the other process left it, and the rest of the run is still routed."""
+    from sqlalchemy.exc import OperationalError
+
+    from discuss.moderation import rescoring
+
+    thread = make_thread(make_site())
+    refused, routed = held(thread, "Calm words one."), held(thread, "Calm words two.")
+    real = rescoring._route_scored
+
+    def refuse_the_first(comment_id, scores):
+        if comment_id == refused.id:
+            db.session.execute(select(Comment.id))  # a transaction in progress, as when the write failed
+            raise OperationalError("UPDATE comments ...", {}, Exception("database is locked"))
+        return real(comment_id, scores)
+
+    monkeypatch.setattr(rescoring, "_route_scored", refuse_the_first)
+    use_scorer(app, FakeScorer())
+    assert rescore_pending() == {**NOTHING, "published": 1, "skipped": 1}
+    assert reload(refused).status is CommentStatus.PENDING and reload(refused).reasons == [SCORING_UNAVAILABLE]
+    assert reload(routed).status is CommentStatus.PUBLISHED
+
+
+def test_the_claim_refuses_a_comment_that_left_pending_even_if_its_timestamp_did_not_move(app):
+    """Defence in depth behind a moderator's decision: a run holding a stale copy of a waiting comment must not
+    route it once it is no longer pending, even when the decision carries the same status_changed_at (two
+    servers' clocks), so only the claim's status check can tell."""
+    from sqlalchemy import update
+
+    from discuss.moderation.rescoring import route_scored
+
+    waiting = held(make_thread(make_site()), "Calm words.")
+    stale = db.session.get(Comment, waiting.id)  # loaded before scoring, as score_and_route does
+    assert stale.status is CommentStatus.PENDING
+    table = Comment.__table__
+    with db.engine.begin() as moderator:  # rejected by a moderator, stamped with the same instant
+        moderator.execute(update(table).where(table.c.id == waiting.id).values(
+            status=CommentStatus.REJECTED, moderator_decided=True, reasons=["moderator:spam"]))
+    assert route_scored(waiting.id, {"toxicity": 0.01, "insult": 0.01}) == "skipped"
+    db.session.rollback()
+    decided = db.session.get(Comment, waiting.id)
+    assert (decided.status, decided.reasons) == (CommentStatus.REJECTED, ["moderator:spam"])
+    assert not db.session.scalars(select(ModerationEvent).where(ModerationEvent.comment_id == waiting.id,
+                                                                ModerationEvent.action == "rescore")).all()
+
+
+def test_the_sweepers_cut_off_routes_only_comments_that_waited_since_it_and_leaves_fresh_ones(app):
+    """``rescore_pending(waiting_since=...)`` is the sweeper's pass: a comment held since the cut-off (or
+    exactly at it) is routed; one held after it is left to the scoring job still in flight."""
+    cut_off = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+    thread = make_thread(make_site())
+    old, at_cut_off, fresh = (held(thread, f"Calm words {n}.", status_changed_at=cut_off + timedelta(seconds=delta))
+                              for n, delta in enumerate((-60, 0, 60)))
+    use_scorer(app, FakeScorer())
+    assert rescore_pending(waiting_since=cut_off) == {**NOTHING, "published": 2}
+    assert [reload(c).status for c in (old, at_cut_off, fresh)] == [
+        CommentStatus.PUBLISHED, CommentStatus.PUBLISHED, CommentStatus.PENDING]
+
+
+def test_every_failing_batch_is_counted_and_every_comment_stays_held(app):
+    thread = make_thread(make_site())
+    waiting = [held(thread, f"Calm words {n}.") for n in range(3)]
+    use_scorer(app, FakeScorer(fail=True))
+    assert rescore_pending(batch_size=1) == {**NOTHING, "failed": 3}
+    assert {reload(c).status for c in waiting} == {CommentStatus.PENDING}
+
+
+def test_subscribing_after_the_model_is_ready_still_routes_the_comments_already_waiting(app):
+    """The CLI and workers load the model before they subscribe: the comments waiting then must not wait for a
+    'ready' that already happened."""
+    import time
+
+    from discuss.moderation.rescoring import install_auto_rescore
+
+    waiting = held(make_thread(make_site()))
+    use_scorer(app, FakeScorer())  # ready already
+    install_auto_rescore(app)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and reload(waiting).status is CommentStatus.PENDING:
+        time.sleep(0.05)
+    assert reload(waiting).status is CommentStatus.PUBLISHED

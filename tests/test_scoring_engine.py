@@ -275,7 +275,7 @@ def test_onnx_model_is_reused_from_cache_on_next_load(onnx_cache, tiny_checkpoin
 
 
 def test_export_failure_falls_back_to_torch_and_says_why(tiny_checkpoint, tmp_path, monkeypatch):
-    def broken_export(model, path, first_token_only=True):
+    def broken_export(model, path):
         raise RuntimeError("exporter unsupported op")
 
     monkeypatch.setattr(onnx_build, "export_fp32", broken_export)
@@ -305,7 +305,7 @@ def test_disagreeing_onnx_model_falls_back_to_torch(onnx_cache, tiny_checkpoint,
 
 
 def test_forced_onnx_backend_fails_the_load_instead_of_falling_back(tiny_checkpoint, tmp_path, monkeypatch):
-    def broken_export(model, path, first_token_only=True):
+    def broken_export(model, path):
         raise ValueError("no")
 
     monkeypatch.setattr(onnx_build, "export_fp32", broken_export)

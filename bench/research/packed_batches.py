@@ -63,7 +63,7 @@ def main() -> None:
         scorer = DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=2)
         scorer.packed = PackedForward(scorer.model)
     else:
-        scorer = torch_recipes.from_reference(recipe, reference, threads=2)
+        scorer = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads=2))
     check = onnx_scorer.agreement(reference, scorer)
     comments = generate_comments(args.comments)
 

@@ -1,6 +1,5 @@
-"""Tokenise, truncate, group by length and pad: shared by the torch and ONNX paths. Padding every comment to 512
-tokens makes scoring 5-6x slower, so batches are length-sorted, bounded by count and padded tokens, and padded
-to their own longest member (or packed, with no padding at all: packed.py)."""
+"""Tokenise, truncate, batch and pad, shared by every backend. Padding to 512 tokens makes scoring 5-6x slower:
+batches are length-sorted, bounded by count and tokens, and padded to their longest member (or packed: packed.py)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -13,23 +12,21 @@ MODEL_MAX_TOKENS = 512
 def resolve_max_length(tokenizer, model_config=None) -> int:
     """The longest input the model accepts (512 for BERT/RoBERTa/ALBERT). A freshly trained tokenizer reports a
     huge ``model_max_length``; RoBERTa has 514 position embeddings of which 2 are reserved for the padding offset."""
-    limit = MODEL_MAX_TOKENS
+    limits = [MODEL_MAX_TOKENS]
     declared = getattr(tokenizer, "model_max_length", None)
-    if isinstance(declared, int) and 0 < declared < limit:
-        limit = declared
-    positions = getattr(model_config, "max_position_embeddings", None) if model_config is not None else None
+    if isinstance(declared, int) and declared > 0:
+        limits.append(declared)
+    positions = getattr(model_config, "max_position_embeddings", None)
     if isinstance(positions, int) and positions > 0:
-        offset = 2 if getattr(model_config, "model_type", "") in {"roberta", "xlm-roberta"} else 0
-        limit = min(limit, positions - offset)
-    return limit
+        limits.append(positions - (2 if getattr(model_config, "model_type", "") in {"roberta", "xlm-roberta"} else 0))
+    return min(limits)
 
 
 def encode(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
     """Token ids per text, truncated to ``max_length`` (special tokens included), unpadded."""
     if not texts:
         return []
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    return [list(ids) for ids in encoded["input_ids"]]
+    return [list(ids) for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]]
 
 
 def plan_batches(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096,
@@ -65,24 +62,17 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
 
 def run_batched(sequences: Sequence[Sequence[int]], pad_id: int, num_labels: int,
                 forward: Callable[[np.ndarray, np.ndarray], np.ndarray], max_batch: int = 8,
-                max_tokens: int = 4096, sort: bool = True) -> np.ndarray:
-    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch. Only the first
+                max_tokens: int = 4096, sort: bool = True,
+                packed: Callable[[Sequence[Sequence[int]]], np.ndarray] | None = None) -> np.ndarray:
+    """Logits ``[len(sequences), num_labels]`` in input order, computed batch by batch: padded for ``forward``,
+    or unpadded and in arrival order for ``packed`` (``packed.PackedForward.logits``). Only the first
     ``num_labels`` outputs are kept: the released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9
     identity heads follow), and Detoxify's own ``predict`` likewise returns just the named classes."""
     out = np.zeros((len(sequences), num_labels), dtype=np.float32)
-    for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort):
-        ids, mask = pad([sequences[i] for i in batch], pad_id)
-        out[batch] = forward(ids, mask)[:, :num_labels]
-    return out
-
-
-def run_packed(sequences: Sequence[Sequence[int]], num_labels: int,
-               forward_packed: Callable[[Sequence[Sequence[int]]], np.ndarray], max_batch: int = 8,
-               max_tokens: int = 4096) -> np.ndarray:
-    """Like ``run_batched`` for a backend that takes unpadded sequences (``packed.PackedForward``)."""
-    out = np.zeros((len(sequences), num_labels), dtype=np.float32)
-    for batch in plan_batches([len(s) for s in sequences], max_batch, max_tokens, sort=False, packed=True):
-        out[batch] = forward_packed([sequences[i] for i in batch])[:, :num_labels]
+    lengths = [len(s) for s in sequences]
+    for batch in plan_batches(lengths, max_batch, max_tokens, sort and packed is None, packed is not None):
+        chosen = [sequences[i] for i in batch]
+        out[batch] = (packed(chosen) if packed is not None else forward(*pad(chosen, pad_id)))[:, :num_labels]
     return out
 
 
@@ -95,10 +85,8 @@ def to_dicts(labels: Sequence[str], probabilities: np.ndarray) -> list[dict[str,
 
 
 class BatchedScorer:
-    """Tokenize, length-sort, pad per batch, run ``_forward``, sigmoid: shared by every backend. Subclasses set
-    ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``, ``max_tokens`` and ``_lock``, and
-    implement ``_forward(ids, mask) -> logits``; setting ``packed`` (a ``packed.PackedForward``) gives
-    padding-free batches instead."""
+    """Tokenize, batch, run ``_forward(ids, mask) -> logits`` (or ``packed``, a ``packed.PackedForward``), sigmoid.
+    Subclasses set ``tokenizer``, ``labels``, ``max_length``, ``pad_id``, ``max_batch``, ``max_tokens``, ``_lock``."""
 
     packed = None
 
@@ -114,11 +102,8 @@ class BatchedScorer:
         if not sequences:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         with self._lock:
-            if self.packed is not None:
-                return run_packed(sequences, len(self.labels), self.packed.logits, max_batch or self.max_batch,
-                                  self.max_tokens)
-            return run_batched(sequences, self.pad_id, len(self.labels), self._forward,
-                               max_batch or self.max_batch, self.max_tokens, sort)
+            return run_batched(sequences, self.pad_id, len(self.labels), self._forward, max_batch or self.max_batch,
+                               self.max_tokens, sort, self.packed.logits if self.packed is not None else None)
 
     def score_batch(self, texts: Sequence[str]) -> list[dict[str, float]]:
         return to_dicts(self.labels, sigmoid(self.logits_batch(texts)))

@@ -1,8 +1,7 @@
 """Plain Detoxify on torch: the reference scoring path, and the fallback when no fast recipe is usable.
 
-Loads the real ``detoxify.Detoxify`` class, by model name (downloads) or offline from ``checkpoint`` +
-``config_dir``. Scoring bypasses ``Detoxify.predict`` (which pads a whole list to one length) but runs the same
-tokenizer, model and sigmoid, on length-sorted batches padded to their own longest member.
+Loads ``detoxify.Detoxify`` by model name (downloads) or offline from ``checkpoint`` + ``config_dir``, and runs its
+tokenizer, model and sigmoid on length-sorted batches (``Detoxify.predict`` pads a whole list to one length).
 """
 from __future__ import annotations
 
@@ -15,14 +14,6 @@ import numpy as np
 from discuss.scoring import batching
 
 
-def load_detoxify(model_type: str = "unbiased", checkpoint: str | None = None, config_dir: str | None = None):
-    from detoxify import Detoxify
-
-    if checkpoint:
-        return Detoxify(checkpoint=checkpoint, huggingface_config_path=config_dir)
-    return Detoxify(model_type)
-
-
 class DetoxifyScorer(batching.BatchedScorer):
     backend = "torch"
 
@@ -30,16 +21,17 @@ class DetoxifyScorer(batching.BatchedScorer):
                  config_dir: str | None = None, threads: int = 2, *, detoxify=None,
                  max_batch: int = 8, max_tokens: int = 4096):
         import torch
+        from detoxify import Detoxify
 
         torch.set_num_threads(max(1, int(threads)))
-        self.detoxify = detoxify if detoxify is not None else load_detoxify(model_type, checkpoint, config_dir)
-        self.model = self.detoxify.model.eval()
-        self.tokenizer = self.detoxify.tokenizer
-        self.labels = tuple(self.detoxify.class_names)
+        if detoxify is None:
+            detoxify = (Detoxify(checkpoint=checkpoint, huggingface_config_path=config_dir) if checkpoint
+                        else Detoxify(model_type))
+        self.detoxify, self.model, self.tokenizer = detoxify, detoxify.model.eval(), detoxify.tokenizer
+        self.labels = tuple(detoxify.class_names)
         self.max_length = batching.resolve_max_length(self.tokenizer, self.model.config)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        self.max_batch = max_batch
-        self.max_tokens = max_tokens
+        self.max_batch, self.max_tokens = max_batch, max_tokens
         self._lock = threading.Lock()  # one forward pass at a time; torch already uses every thread
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -64,7 +64,6 @@ def _recipes(value) -> tuple[str, ...] | None:
 
 def load_scorer(settings: ScorerSettings) -> Scorer:
     """Load synchronously (call from a background thread, or the CLI). Raises when nothing can load."""
-    from discuss.scoring import onnx_scorer
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
     started = time.perf_counter()
@@ -87,33 +86,38 @@ def load_scorer(settings: ScorerSettings) -> Scorer:
         scorer: Any = torch_scorer()
         scorer.info = {"backend": "torch", "fallback_reason": None}
     else:
-        key = reason = None
-        scorer = None
+        scorer = _fast_scorer(settings, torch_scorer)
+    scorer.info.update(load_seconds=round(time.perf_counter() - started, 2), threads=settings.threads)
+    return scorer
+
+
+def _fast_scorer(settings: ScorerSettings, torch_scorer: Callable[[], Any]) -> Any:
+    """A cached recipe, else one built now; else (``auto``) plain Detoxify with the reason."""
+    from discuss.scoring import onnx_scorer
+
+    key = reason = scorer = None
+    try:
+        key = onnx_scorer.fingerprint(settings.checkpoint, settings.model)
+        scorer = onnx_scorer.load_cached(settings.resolved_cache_dir, key, settings.threads, settings.tolerance,
+                                         settings.recipes, torch_loader=torch_scorer)
+    except Exception as exc:  # noqa: BLE001 - a broken cache entry means: rebuild
+        reason = f"cached ONNX model unusable: {type(exc).__name__}: {exc}"
+    if scorer is None:
+        reference = torch_scorer()
         try:
-            key = onnx_scorer.fingerprint(settings.checkpoint, settings.model)
-            scorer = onnx_scorer.load_cached(settings.resolved_cache_dir, key, settings.threads,
-                                             settings.tolerance, settings.recipes, torch_loader=torch_scorer)
-        except Exception as exc:  # noqa: BLE001 - a broken cache entry means: rebuild
-            reason = f"cached ONNX model unusable: {type(exc).__name__}: {exc}"
-        if scorer is None:
-            reference = torch_scorer()
-            try:
-                if key is None:
-                    raise onnx_scorer.OnnxUnavailable(reason or "no cache key")
-                scorer = onnx_scorer.build(reference, settings.resolved_cache_dir, key, settings.threads,
-                                           settings.tolerance, settings.recipes)
-                reference.release()  # the ONNX session replaces the torch weights
-            except Exception as exc:  # noqa: BLE001 - any failure: fall back, say why
-                reason = str(exc) if isinstance(exc, onnx_scorer.OnnxUnavailable) else \
-                    f"ONNX path failed: {type(exc).__name__}: {exc}"
-                if settings.backend == "onnx":
-                    raise RuntimeError(f"TOXICITY_BACKEND=onnx but {reason}") from exc
-                scorer = reference
-                scorer.info = {"backend": "torch", "fallback_reason": reason}
-        if scorer.backend != "torch":
-            scorer.info.update(backend=scorer.backend, fallback_reason=None)
-    scorer.info["load_seconds"] = round(time.perf_counter() - started, 2)
-    scorer.info["threads"] = settings.threads
+            if key is None:
+                raise onnx_scorer.OnnxUnavailable(reason or "no cache key")
+            scorer = onnx_scorer.build(reference, settings.resolved_cache_dir, key, settings.threads,
+                                       settings.tolerance, settings.recipes)
+            reference.release()  # the ONNX session replaces the torch weights
+        except Exception as exc:  # noqa: BLE001 - any failure: fall back, say why
+            reason = str(exc) if isinstance(exc, onnx_scorer.OnnxUnavailable) else \
+                f"ONNX path failed: {type(exc).__name__}: {exc}"
+            if settings.backend == "onnx":
+                raise RuntimeError(f"TOXICITY_BACKEND=onnx but {reason}") from exc
+            reference.info = {"backend": "torch", "fallback_reason": reason}
+            return reference
+    scorer.info.update(backend=scorer.backend, fallback_reason=None)
     return scorer
 
 

@@ -1,10 +1,8 @@
 """The last encoder layer computed for the first token only: same logits, ~7% fewer FLOPs on a 12-layer model.
 
-Detoxify's classifiers read one vector per comment, the last layer's output at the first token (<s>/[CLS]). In
-that layer the other tokens need only their keys and values: their query, attention output and FFN rows were
-thrown away. Cutting them leaves 2·h² of a layer's 12·h² multiply-adds per token, 10/144 of the model, with no
-change in precision. Used by the ONNX export (here) and packed batches (packed.py). ALBERT (``-small``) shares
-one layer and is left whole; before an export uses the cut, it is checked on a padded batch.
+Detoxify's classifiers read the last layer's output at the first token (<s>/[CLS]) only; there the other tokens
+need only their keys and values (2·h² of a layer's 12·h² multiply-adds per token). Used by the ONNX export (here,
+checked on a padded batch first) and packed batches (packed.py); ALBERT (``-small``) shares one layer: left whole.
 """
 from __future__ import annotations
 
@@ -54,18 +52,11 @@ def _first_token_layer(layer):
     return FirstTokenLayer(layer).eval()
 
 
-def _logits(model, ids, mask):
-    import torch
-
-    with torch.no_grad():
-        return model(input_ids=ids, attention_mask=mask)[0]
-
-
 @contextlib.contextmanager
-def first_token_last_layer(model, wanted: bool = True):
-    """Within the block ``model``'s last layer computes only the first token, if ``wanted`` and that leaves its
-    logits unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
-    if not wanted or not supports(model):
+def first_token_last_layer(model):
+    """Within the block ``model``'s last layer computes only the first token, if that leaves its logits
+    unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
+    if not supports(model):
         yield False
         return
     import torch
@@ -75,12 +66,13 @@ def first_token_last_layer(model, wanted: bool = True):
     ids = torch.randint(5, max(6, model.config.vocab_size), (2, 12), generator=torch.Generator().manual_seed(3))
     mask = torch.ones_like(ids)
     mask[1, 7:] = 0
-    expected = _logits(model, ids, mask)
-    layers[-1] = _first_token_layer(last)
-    try:
-        same = bool((_logits(model, ids, mask) - expected).abs().max() <= SAME_LOGITS)
-    except Exception:  # noqa: BLE001 - an encoder whose layer call differs: export it whole
-        same = False
+    with torch.no_grad():
+        expected = model(input_ids=ids, attention_mask=mask)[0]
+        layers[-1] = _first_token_layer(last)
+        try:
+            same = bool((model(input_ids=ids, attention_mask=mask)[0] - expected).abs().max() <= SAME_LOGITS)
+        except Exception:  # noqa: BLE001 - an encoder whose layer call differs: export it whole
+            same = False
     if not same:
         layers[-1] = last
     try:

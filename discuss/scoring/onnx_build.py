@@ -1,14 +1,7 @@
-"""Building the ONNX models the fast path serves: export, graph fusion, int8 quantization.
-
-Apart from ``onnx_scorer`` (which loads, checks and serves them) because only the first start of a new checkpoint
-runs this, and it is the one place that imports the export and quantization tooling.
-
-- ``export_fp32``: TorchScript exporter with eager attention (ORT's fusion recognises Softmax(QK^T)V, not the
-  dynamo export's SDPA pattern); the dynamo exporter only when that one fails. The last layer is exported for
-  the first token only (first_token.py: same logits, ~7% less work).
-- ``fuse``: ``onnxruntime.transformers.optimizer`` (the BERT patterns also match RoBERTa): Attention,
-  SkipLayerNorm, BiasGelu.
-- ``quantize_int8``: dynamic int8 (MatMulInteger / QAttention), activations quantized per tensor at run time.
+"""Building the ONNX models the fast path serves (only at the first start of a new checkpoint, so the export and
+quantization tooling is imported here alone): TorchScript export with the last layer cut to the first token
+(first_token.py), ``onnxruntime.transformers`` fusion (Attention, SkipLayerNorm, BiasGelu; the BERT patterns also
+match RoBERTa) and dynamic int8 quantization (MatMulInteger / QAttention, activations per tensor at run time).
 """
 from __future__ import annotations
 
@@ -24,21 +17,19 @@ class OnnxUnavailable(Exception):
     """Export, quantization or the agreement check failed; the reason goes to status()."""
 
 
-class _LogitsModule:
+def _logits_module(model):
     """torch wrapper returning only the logits tensor, with the two inputs we feed at run time."""
+    import torch
 
-    def __new__(cls, model):
-        import torch
+    class Logits(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
 
-        class Logits(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
+        def forward(self, input_ids, attention_mask):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask)[0]
 
-            def forward(self, input_ids, attention_mask):
-                return self.inner(input_ids=input_ids, attention_mask=attention_mask)[0]
-
-        return Logits(model).eval()
+    return Logits(model).eval()
 
 
 @contextlib.contextmanager
@@ -55,36 +46,32 @@ def _eager_attention(model):
             model.set_attn_implementation(before)
 
 
-def export_fp32(model, path: Path, first_token_only: bool = True) -> bool:
+def export_fp32(model, path: Path) -> bool:
     """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable. The last layer is
-    exported for the first token only where that leaves the logits unchanged (first_token.py; ``False``: the
-    whole layer, for bench.research.first_token); returns whether it was."""
+    exported for the first token only where that leaves the logits unchanged (first_token.py); returns whether."""
     import warnings
 
     import torch
 
     example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
-    names = dict(input_names=["input_ids", "attention_mask"], output_names=["logits"])
-    try:
-        with _eager_attention(model), first_token.first_token_last_layer(model, first_token_only) as cut, \
-                torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=False, opset_version=17,
-                              do_constant_folding=True, **names,
-                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                                            "attention_mask": {0: "batch", 1: "seq"}})
-        return cut
-    except Exception:  # noqa: BLE001 - fall back to the dynamo exporter
-        pass
-    from torch.export import Dim
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
 
-    batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
-    with first_token.first_token_last_layer(model, first_token_only) as cut, torch.inference_mode(False), \
-            torch.no_grad():
-        torch.onnx.export(_LogitsModule(model), example, str(path), dynamo=True, verbose=False, **names,
-                          dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-                          external_data=False)
-    return cut
+    def export(dynamo: bool, **options) -> bool:
+        with first_token.first_token_last_layer(model) as cut, torch.inference_mode(False), \
+                torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_logits_module(model), example, str(path), dynamo=dynamo, input_names=list(axes),
+                              output_names=["logits"], **options)
+        return cut
+
+    try:
+        with _eager_attention(model):
+            return export(False, opset_version=17, do_constant_folding=True, dynamic_axes=axes)
+    except Exception:  # noqa: BLE001 - fall back to the dynamo exporter
+        from torch.export import Dim
+
+        batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
+        return export(True, external_data=False, dynamic_shapes={name: {0: batch, 1: seq} for name in axes})
 
 
 def fuse(source: Path, target: Path, num_heads: int = 0, hidden_size: int = 0) -> dict:
@@ -135,11 +122,10 @@ def quantize_int8(fp32_path: Path, int8_path: Path, *, per_channel: bool = True,
 
 class Exports:
     """The fp32 export and its fused graph, made once per build and only when a recipe needs it (fusion failing
-    only costs speed: the raw export is used instead). ``first_token_only=False`` exports the whole last layer,
-    for bench.research.first_token."""
+    only costs speed: the raw export is used instead)."""
 
-    def __init__(self, model, work: Path, first_token_only: bool = True):
-        self.model, self.work, self.first_token_only = model, work, first_token_only
+    def __init__(self, model, work: Path):
+        self.model, self.work = model, work
         self.path: Path | None = None
         self.stats: dict | None = None
         self.first_token_last_layer = False  # whether the export cut the last layer (first_token.py)
@@ -150,7 +136,7 @@ class Exports:
             raw = self.work / "model.raw.onnx"
             if not raw.exists():
                 try:
-                    cut = export_fp32(self.model, raw, first_token_only=self.first_token_only)
+                    cut = export_fp32(self.model, raw)
                     self.first_token_last_layer = bool(cut)
                 except Exception as exc:  # noqa: BLE001
                     raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
@@ -165,13 +151,17 @@ class Exports:
         return self.path, self.stats
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    """The fused fp32 graph becomes the fp32 recipe's file without writing its ~500 MB again (the work folder
-    is inside the cache entry, so a hard link works; a copy where links are not allowed). The export stays
-    in place for any later recipe that quantizes it."""
+def make_recipe(recipe: str, source: Path, target: Path, work: Path) -> None:
+    """The recipe's model file from the fused fp32 graph: ``fp32`` is that graph, linked without writing its
+    ~500 MB again (a copy where links are not allowed; the work folder is inside the cache entry); ``int8`` is
+    quantized in ``work`` and moved in. The graph stays in place for any later recipe that quantizes it."""
     import shutil
 
     target.unlink(missing_ok=True)
+    if recipe != "fp32":
+        quantize_int8(source, work / target.name)
+        os.replace(work / target.name, target)
+        return
     try:
         os.link(source, target)
     except OSError:

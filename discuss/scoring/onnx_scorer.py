@@ -1,18 +1,13 @@
 """Fast path: the Detoxify model exported to ONNX and fused, on ONNX Runtime (``fp32``, opt-in ``int8``), or its
 torch model with bf16 matmuls (``bf16``, torch_recipes). Recipes are tried in order; one is served only if it
-agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance, one
-comment at a time and in padded batches).
+agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance).
 
-Built at the first start of a checkpoint and cached on disk, keyed by a hash of the checkpoint, the torch and
-onnxruntime versions and ``RECIPE``; each verdict is cached with it. An entry holds ``model.<recipe>.onnx`` per
-built ONNX recipe, the tokenizer (``save_pretrained``) and ``meta.json`` (labels, limits, verdicts), so a warm
-ONNX start imports neither torch nor the checkpoint: it tokenizes with the ``tokenizers`` library once its ids
-were checked equal to the reference tokenizer's. Building (export, fusion, quantization) lives in onnx_build.
+Built at the first start of a checkpoint and cached on disk (onnx_build), keyed by a hash of the checkpoint, the
+torch and onnxruntime versions and ``RECIPE``, with each recipe's verdict and the tokenizer in ``meta.json``, so a
+warm ONNX start imports neither torch nor the checkpoint (the ``tokenizers`` library, once checked equal).
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -55,29 +50,15 @@ def _version(package: str) -> str:
 def fingerprint(checkpoint: str | None, model_type: str) -> str:
     """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe.
     Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start."""
-    digest = hashlib.sha256()
     if checkpoint:
         with open(checkpoint, "rb") as handle:
-            for block in iter(lambda: handle.read(8 << 20), b""):
-                digest.update(block)
+            digest = hashlib.file_digest(handle, "sha256")
     else:
         from detoxify.detoxify import MODEL_URLS
 
-        digest.update(MODEL_URLS.get(model_type, model_type).encode())
+        digest = hashlib.sha256(MODEL_URLS.get(model_type, model_type).encode())
     digest.update(f"|{_version('torch')}|{_version('onnxruntime')}|{RECIPE}".encode())
     return digest.hexdigest()[:24]
-
-
-@contextlib.contextmanager
-def _locked(directory: Path):
-    """Serialise builders across processes (two gunicorn workers starting at once build once)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class FastTokenizer:
@@ -107,19 +88,12 @@ class OnnxScorer(batching.BatchedScorer):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
+        options.intra_op_num_threads, options.inter_op_num_threads = max(1, int(threads)), 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = tokenizer
-        self.labels = tuple(labels)
-        self.max_length = max_length
-        self.pad_id = pad_id
-        self.max_batch = max_batch
-        self.max_tokens = max_tokens
-        self.backend = backend
-        self.info = dict(info or {})
+        self.tokenizer, self.labels, self.max_length, self.pad_id = tokenizer, tuple(labels), max_length, pad_id
+        self.max_batch, self.max_tokens, self.backend, self.info = max_batch, max_tokens, backend, dict(info or {})
         self._lock = threading.Lock()
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -186,28 +160,33 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
                 torch_loader=None) -> OnnxScorer | None:
     """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
-    A passing torch recipe needs ``torch_loader`` (loads the fp32 DetoxifyScorer, then converted)."""
+    A passing torch recipe is converted from what ``torch_loader`` loads (the fp32 DetoxifyScorer)."""
     entry = Path(cache_dir) / key
     meta = _read_meta(entry)
-    tried = meta.get("recipes") or {}
     for recipe in _recipes(recipes):
-        verdict = tried.get(recipe)
+        verdict = (meta.get("recipes") or {}).get(recipe)
         if verdict is None:
             return None
-        if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
-            continue  # a failed or skipped recipe: checked without importing torch
-        if recipe in torch_recipes.TORCH_RECIPES:
-            if torch_recipes.skip_reason(recipe):
-                continue  # the cache came from another machine
-            if torch_loader is None:
-                return None
-            scorer = torch_recipes.convert(recipe, torch_loader())
-            scorer.info.update(agreement=verdict.get("agreement"), onnx_cache=str(entry))
-        else:
-            scorer = _from_entry(entry, recipe, threads, meta=meta)
-        scorer.info["cached"] = True
-        return scorer
+        scorer, _ = _from_verdict(entry, recipe, verdict, tolerance, threads, meta, torch_loader)
+        if scorer is not None:
+            return scorer
     return None
+
+
+def _from_verdict(entry: Path, recipe: str, verdict: dict, tolerance: float, threads: int, meta: dict,
+                  torch_loader, tokenizer=None) -> tuple[OnnxScorer | None, str | None]:
+    """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why not).
+    Failed and skipped verdicts are read without importing torch."""
+    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
+    if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
+        return None, _disagrees(recipe, verdict, tolerance, cached=True)
+    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+    if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
+        return None, f"{recipe} skipped: {skipped}"
+    scorer = (torch_recipes.convert(recipe, torch_loader()) if torch_recipe
+              else _from_entry(entry, recipe, threads, tokenizer, meta))
+    scorer.info.update(cached=True, agreement=verdict.get("agreement"), onnx_cache=str(entry))
+    return scorer, None
 
 
 def _ready(entry: Path, recipe: str) -> bool:
@@ -231,10 +210,16 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
           tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
     """Export ``reference`` (a loaded DetoxifyScorer), fuse, build each recipe in order until one agrees;
     cache models and verdicts. Raises OnnxUnavailable with the reasons when no recipe can be used."""
+    from filelock import FileLock
+
     entry = Path(cache_dir) / key
     order = _recipes(recipes)
-    with _locked(Path(cache_dir)):
-        cached = load_cached(cache_dir, key, threads, tolerance, order)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(cache_dir) / ".lock")):  # two gunicorn workers starting at once build once
+        def copy_reference():
+            return torch_recipes.copy_of(reference, threads)
+
+        cached = load_cached(cache_dir, key, threads, tolerance, order, copy_reference)
         if cached is not None:  # another process built it while we waited
             return cached
         entry.mkdir(parents=True, exist_ok=True)
@@ -253,16 +238,11 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
             for recipe in order:
                 verdict = (meta.get("recipes") or {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
-                    # a torch recipe that passed where it ran, but cannot run here (another CPU, or a stricter check)
-                    skipped = recipe in torch_recipes.TORCH_RECIPES and torch_recipes.skip_reason(recipe)
-                    if _passes(verdict, tolerance) and not skipped:
-                        scorer = (torch_recipes.from_reference(recipe, reference, threads)
-                                  if recipe in torch_recipes.TORCH_RECIPES
-                                  else _from_entry(entry, recipe, threads, tokenizer, meta))
-                        scorer.info.update(cached=True, agreement=verdict.get("agreement"))
+                    scorer, reason = _from_verdict(entry, recipe, verdict, tolerance, threads, meta,
+                                                   copy_reference, tokenizer)
+                    if scorer is not None:
                         return scorer
-                    reasons.append(f"{recipe} skipped: {skipped}" if skipped
-                                   else _disagrees(recipe, verdict, tolerance, cached=True))
+                    reasons.append(reason)
                     continue
                 candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
                                              tolerance, reasons)
@@ -276,31 +256,23 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
                      tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
     """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
     otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
-    torch_recipe, stats = recipe in torch_recipes.TORCH_RECIPES, None
-    if torch_recipe:
-        skipped = torch_recipes.skip_reason(recipe)
-        if skipped:  # recorded, so warm starts skip it without importing torch to ask again
-            _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
-            reasons.append(f"{recipe} skipped: {skipped}")
-            return None
-        try:
-            candidate = torch_recipes.from_reference(recipe, reference, threads)
-        except Exception as exc:  # noqa: BLE001
-            reasons.append(f"{recipe}: conversion failed: {type(exc).__name__}: {str(exc)[:300]}")
-            return None
-    else:
-        source, stats = exports.graph()
-        try:
-            if recipe == "fp32":
-                onnx_build.link_or_copy(source, entry / model_file(recipe))
-            else:
-                target = exports.work / model_file(recipe)
-                onnx_build.quantize_int8(source, target)
-                os.replace(target, entry / model_file(recipe))
-        except Exception as exc:  # noqa: BLE001
-            reasons.append(f"{recipe}: quantization failed: {type(exc).__name__}: {str(exc)[:300]}")
-            return None
-        candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
+    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+    if skipped:  # recorded, so warm starts skip it without importing torch to ask again
+        _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
+        reasons.append(f"{recipe} skipped: {skipped}")
+        return None
+    source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
+    try:
+        if torch_recipe:
+            candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads))
+        else:
+            onnx_build.make_recipe(recipe, source, entry / model_file(recipe), exports.work)
+            candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+    except Exception as exc:  # noqa: BLE001
+        step = "conversion" if torch_recipe else "quantization"
+        reasons.append(f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}")
+        return None
     try:
         measured = agreement(reference, candidate)
     except Exception as exc:  # noqa: BLE001
@@ -319,12 +291,11 @@ def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta
 
 
 def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = False) -> str:
-    if verdict.get("skipped"):
-        return f"{recipe} skipped: {verdict['skipped']}" + (" (cached verdict)" if cached else "")
     agree = verdict.get("agreement") or {}
-    return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
-            f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})"
-            + (" (cached verdict)" if cached else ""))
+    reason = (f"{recipe} skipped: {verdict['skipped']}" if verdict.get("skipped") else
+              f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
+              f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
+    return reason + (" (cached verdict)" if cached else "")
 
 
 def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:

@@ -1,11 +1,9 @@
 """Padding-free batches for BERT-family encoders (the bf16 recipe): several comments in one pass, no pad tokens.
 
-The tokens of every comment in a batch are laid end to end as one ``[total_tokens, hidden]`` matrix: every
-per-token step (embeddings, Q/K/V/output/FFN matmuls, LayerNorm, GELU) runs once over the batch, as one tall
-matrix, and only attention runs per comment on its own slice. The model's own modules do the work (a
-bf16-converted model stays bf16), so it is the padded forward's computation up to float rounding. The last layer
-runs for each comment's first token only (first_token.py). Supported: ``bert``, ``roberta``, ``xlm-roberta``
-(Detoxify's original, unbiased and multilingual); ALBERT (``-small``) keeps the padded path.
+The batch's tokens are laid end to end as one tall ``[total_tokens, hidden]`` matrix that every per-token step
+(embeddings, matmuls, LayerNorm, GELU) runs over once; only attention runs per comment, on its own slice. The
+model's own modules do the work, so it is the padded forward up to float rounding. The last layer runs for the
+first tokens only (first_token.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT (``-small``) stays padded.
 """
 from __future__ import annotations
 
@@ -61,7 +59,7 @@ class PackedForward:
             *layers, last = self.base.encoder.layer
             for layer in layers:
                 hidden = self._layer(layer, hidden, lengths, starts)
-            out = self._head(self._first_token_layer(last, hidden, lengths, starts))
+            out = self._head(self._layer(last, hidden, lengths, starts, first_only=True))
         return out.float().numpy()
 
     def _embed(self, sequences, lengths, spare_rows: int):
@@ -75,42 +73,30 @@ class PackedForward:
         positions = positions.unsqueeze(0) + self.first_position
         return self.base.embeddings(input_ids=ids, position_ids=positions, token_type_ids=torch.zeros_like(ids))
 
-    def _layer(self, layer, hidden, lengths, starts):
-        attention = layer.attention
-        context = self._attend(attention.self, hidden[0], lengths, starts).unsqueeze(0)
-        hidden = attention.output(context, hidden)
-        return layer.output(layer.intermediate(hidden), hidden)
-
-    def _first_token_layer(self, layer, hidden, lengths, starts):
-        """The last layer for each comment's first token only (<s>/[CLS], all the head reads; see
-        first_token.py): keys and values of every token, the rest for one row per comment."""
-        import torch
-
-        projections, firsts = layer.attention.self, hidden[0, starts[:-1]]  # [batch, hidden]
-        query, key, value = projections.query(firsts), projections.key(hidden[0]), projections.value(hidden[0])
-        scale = getattr(projections, "scaling", self.head_size ** -0.5)
-        context = torch.empty_like(query)
-        for row, (start, length) in enumerate(zip(starts, lengths)):
-            q = query[row].view(self.heads, 1, self.head_size)
-            k, v = (t[start:start + length].view(length, self.heads, self.head_size).transpose(0, 1)
-                    for t in (key, value))
-            context[row] = torch.nn.functional.scaled_dot_product_attention(q, k, v, scale=scale).reshape(-1)
-        attended = layer.attention.output(context.unsqueeze(1), firsts.unsqueeze(1))  # [batch, 1, hidden]
+    def _layer(self, layer, hidden, lengths, starts, first_only: bool = False):
+        """One encoder layer over the packed tokens; ``first_only``: for each comment's first token only (<s>/[CLS],
+        all the head reads; first_token.py), which needs every token's keys and values but one query row."""
+        context = self._attend(layer.attention.self, hidden[0], lengths, starts, first_only)
+        if first_only:  # [batch, 1, hidden]
+            context, hidden = context.unsqueeze(1), hidden[0, starts[:-1]].unsqueeze(1)
+        attended = layer.attention.output(context.unsqueeze(0) if not first_only else context, hidden)
         return layer.output(layer.intermediate(attended), attended)
 
-    def _attend(self, self_attention, hidden, lengths, starts):
-        """Q/K/V for all tokens at once; softmax attention within each comment's own slice."""
+    def _attend(self, projections, hidden, lengths, starts, first_only: bool):
+        """Softmax attention within each comment's own slice; Q/K/V projected for all tokens at once."""
         import torch
 
-        query, key, value = (projection(hidden) for projection in
-                             (self_attention.query, self_attention.key, self_attention.value))
+        query = projections.query(hidden[starts[:-1]] if first_only else hidden)
+        key, value = projections.key(hidden), projections.value(hidden)
         context = torch.zeros_like(query)  # spare rows stay 0: finite, and dropped at the end
-        scale = getattr(self_attention, "scaling", self.head_size ** -0.5)
-        for start, length in zip(starts, lengths):
-            heads = [t[start:start + length].view(length, self.heads, self.head_size).transpose(0, 1)
-                     for t in (query, key, value)]
-            attended = torch.nn.functional.scaled_dot_product_attention(*heads, scale=scale)
-            context[start:start + length] = attended.transpose(0, 1).reshape(length, -1)
+        scale = getattr(projections, "scaling", self.head_size ** -0.5)
+        for row, (start, length) in enumerate(zip(starts, lengths)):
+            rows = slice(row, row + 1) if first_only else slice(start, start + length)
+            q = query[rows].view(-1, self.heads, self.head_size).transpose(0, 1)
+            k, v = (t[start:start + length].view(length, self.heads, self.head_size).transpose(0, 1)
+                    for t in (key, value))
+            attended = torch.nn.functional.scaled_dot_product_attention(q, k, v, scale=scale)
+            context[rows] = attended.transpose(0, 1).reshape(q.shape[1], -1)
         return context
 
     def _head(self, first_tokens):

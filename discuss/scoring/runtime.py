@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
@@ -56,25 +57,21 @@ class MicroBatcher:
         self.stats = {"batches": 0, "texts": 0, "largest_batch": 0}
 
     def submit(self, texts: list[str], priority: int = INTERACTIVE) -> Future:
-        self._ensure_worker()
-        future: Future = Future()
-        self._queue.put(_Job(priority, next(self._seq), future, texts=texts))
-        return future
+        return self._put(priority, texts=texts)
 
     def call(self, fn: Callable[[], object]) -> Future:
         """Run ``fn`` on the worker thread, ahead of scoring. The model is loaded (and checked) here: torch scores
         markedly slower on a thread other than the one it first ran on (bench/research/README.md)."""
-        self._ensure_worker()
-        future: Future = Future()
-        self._queue.put(_Job(CALL, next(self._seq), future, fn=fn))
-        return future
+        return self._put(CALL, fn=fn)
 
-    def _ensure_worker(self) -> None:
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="discuss-scorer", daemon=True)
-                    self._thread.start()
+    def _put(self, priority: int, **job) -> Future:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="discuss-scorer", daemon=True)
+                self._thread.start()
+        future: Future = Future()
+        self._queue.put(_Job(priority, next(self._seq), future, **job))
+        return future
 
     def _collect(self) -> list[_Job]:
         first = self._queue.get()
@@ -97,42 +94,34 @@ class MicroBatcher:
 
     def _run(self) -> None:
         while True:
-            collected = self._collect()
-            if collected[0].priority == CALL:
-                self._call(collected[0])
-                continue
-            jobs = [job for job in collected if job.future.set_running_or_notify_cancel()]
-            if not jobs:
-                continue  # every caller in this batch gave up already
-            texts = [text for job in jobs for text in job.texts]
-            started = time.perf_counter()
-            try:
-                results = self._score_batch(texts)
-                if len(results) != len(texts):
-                    raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
-            except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
-                for job in jobs:
-                    job.future.set_exception(exc)
-                continue
-            finally:
-                if self._on_batch is not None:
-                    self._on_batch(time.perf_counter() - started, len(texts))
-            self.stats["batches"] += 1
-            self.stats["texts"] += len(texts)
-            self.stats["largest_batch"] = max(self.stats["largest_batch"], len(texts))
-            offset = 0
-            for job in jobs:
-                job.future.set_result(results[offset:offset + len(job.texts)])
-                offset += len(job.texts)
+            jobs = [job for job in self._collect() if job.future.set_running_or_notify_cancel()]
+            if jobs and jobs[0].fn is not None:  # a CALL job comes alone
+                try:
+                    jobs[0].future.set_result(jobs[0].fn())
+                except BaseException as exc:  # noqa: BLE001
+                    jobs[0].future.set_exception(exc)
+            elif jobs:  # else every caller in this batch gave up already
+                self._score(jobs)
 
-    @staticmethod
-    def _call(job: _Job) -> None:
-        if not job.future.set_running_or_notify_cancel():
-            return
+    def _score(self, jobs: list[_Job]) -> None:
+        texts = [text for job in jobs for text in job.texts]
+        started = time.perf_counter()
         try:
-            job.future.set_result(job.fn())
-        except BaseException as exc:  # noqa: BLE001
-            job.future.set_exception(exc)
+            results = self._score_batch(texts)
+            if len(results) != len(texts):
+                raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
+        except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        finally:
+            if self._on_batch is not None:
+                self._on_batch(time.perf_counter() - started, len(texts))
+        self.stats.update(batches=self.stats["batches"] + 1, texts=self.stats["texts"] + len(texts),
+                          largest_batch=max(self.stats["largest_batch"], len(texts)))
+        for job in jobs:
+            job.future.set_result(results[:len(job.texts)])
+            results = results[len(job.texts):]
 
 
 class ScoringService:
@@ -146,7 +135,8 @@ class ScoringService:
         self._ready = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
         self._timers: list[TimingHook] = []
-        self._batcher = MicroBatcher(self._score_batch, max_batch, window_ms / 1000, on_batch=self._timed_batch)
+        self._batcher = MicroBatcher(lambda texts: self.scorer.score_batch(texts), max_batch, window_ms / 1000,
+                                     on_batch=lambda seconds, comments: self._timed("batch", seconds, comments))
         self._started = False
 
     @classmethod
@@ -155,17 +145,17 @@ class ScoringService:
         service._load()
         return service
 
-    def start(self) -> None:
-        """Load the model in the background (never on a request path), on the scoring thread. Idempotent."""
+    def start(self, wait: bool = False) -> None:
+        """Load the model on the scoring thread, in the background (never on a request path) or, with ``wait``,
+        before returning (CLI, workers); errors end up in state/error either way. Idempotent."""
         if self.state is ScorerState.LOADING and not self._started:
             self._started = True
-            self._batcher.call(self._load)
+            loading = self._batcher.call(self._load)
+            if wait:
+                loading.result()
 
     def load_now(self) -> None:
-        """Load and wait (CLI, workers); errors end up in state/error like start()."""
-        if self.state is ScorerState.LOADING and not self._started:
-            self._started = True
-            self._batcher.call(self._load).result()
+        self.start(wait=True)
 
     def _load(self) -> None:
         try:
@@ -206,16 +196,10 @@ class ScoringService:
             except Exception:  # noqa: BLE001 - metrics must never fail a score
                 log.exception("scoring timing hook failed")
 
-    def _timed_batch(self, seconds: float, comments: int) -> None:
-        self._timed("batch", seconds, comments)
-
     @property
     def queue_depth(self) -> int:
         """Scoring requests (chunks) waiting for the model in this process."""
         return self._batcher._queue.qsize()
-
-    def _score_batch(self, texts: list[str]) -> list[dict[str, float]]:
-        return self.scorer.score_batch(texts)
 
     def score(self, text: str, timeout_s: float) -> dict[str, float]:
         started = time.perf_counter()
@@ -240,13 +224,11 @@ class ScoringService:
             for future in futures:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 results.extend(future.result(timeout=remaining))
-        except FutureTimeout:
-            for future in futures:
-                future.cancel()  # not started yet: the worker skips it
-            raise ScoringUnavailable("timeout") from None
         except Exception as exc:
             for future in futures:
-                future.cancel()
+                future.cancel()  # not started yet: the worker skips it
+            if isinstance(exc, FutureTimeout):
+                raise ScoringUnavailable("timeout") from None
             raise ScoringUnavailable(f"error:{type(exc).__name__}") from exc
         return results
 
@@ -262,8 +244,6 @@ class ScoringService:
 
 
 def service_from_config(app: Flask) -> ScoringService:
-    import os
-
     options = {"max_batch": int(app.config.get("SCORER_MAX_BATCH") or DEFAULT_MAX_BATCH),
                "window_ms": float(app.config.get("SCORER_BATCH_WINDOW_MS", DEFAULT_WINDOW_MS))}
     injected = app.config.get("SCORER")

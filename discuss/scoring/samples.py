@@ -1,64 +1,29 @@
 """Sample comments for the agreement check, `flask discuss model check`, tests and benchmarks: fixed ones in the
 shapes production sees, and ``generate_comments``, a reproducible mix of news-comment lengths (median ~50 words).
+The texts and the sentence parts are data, in samples.json.
 """
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
-SAMPLE_COMMENTS: tuple[str, ...] = (
-    "Great article, thanks.",
-    "This is the dumbest thing I have read all week, and the author should be ashamed.",
-    "I disagree with the council's decision, but I understand why they made it given the budget.",
-    "You are an idiot and everyone on this thread knows it.",
-    "Does anyone know when the road works on Main Street are supposed to finish?",
-    "Shut up. Nobody asked for your stupid opinion, you clown.",
-    "The numbers in the third paragraph don't match the chart; could the editors check?",
-    "I hope something terrible happens to you and your family.",
-    "Merci pour cet article très intéressant — à quand la suite ?",
-    "lol",
-    "People like you are the reason this country is going down the drain, pathetic losers all of you.",
-    "My grandmother lived in that building for forty years. It is sad to see it torn down, but the "
-    "new library will serve the neighbourhood well, and the architects seem to have listened to the "
-    "residents during the consultation.",
-    "What a load of garbage. Fire the reporter.",
-    "Thank you for covering the school board meeting; local journalism like this matters.",
-    ("I have been reading this paper for twenty years and I have never seen such a one-sided piece. "
-     "The reporter quotes three people who agree with the mayor and not a single resident of the "
-     "affected streets. ") * 6,
-    "Kill the bill, not the messenger.",
-)
-
-_SUBJECTS = ["The mayor", "This council", "The reporter", "My neighbour", "The new policy", "Everyone here",
-             "The school board", "The police chief", "Your argument", "This article", "The government",
-             "The developer", "Local businesses", "The referee", "The governor", "People like you"]
-_VERBS = ["clearly ignores", "completely misunderstands", "finally addresses", "keeps avoiding",
-          "should explain", "never mentions", "wastes money on", "deserves credit for", "lies about",
-          "makes a fair point about", "has no idea about", "is right about", "got wrong"]
-_OBJECTS = ["the budget", "the housing crisis", "traffic on Main Street", "the new stadium", "property taxes",
-            "the flooding last spring", "public transport", "the school closures", "crime downtown",
-            "the hospital waiting lists", "the recycling program", "the election results", "the pension fund"]
-_TAILS = ["", "", "", " and that is a disgrace", ", which is typical", " as usual", ", honestly",
-          ", and I say that as a lifelong resident", ", you absolute clown", " and nobody cares",
-          ", what a joke", ", thank you for reporting this", " and it makes me furious",
-          ", shame on all of them", ", idiots", ", good job"]
-_OPENERS = ["", "", "Honestly, ", "Frankly, ", "Well, ", "Sorry but ", "Wow. ", "As usual, ", "Look, "]
+_DATA = json.loads((Path(__file__).with_name("samples.json")).read_text(encoding="utf-8"))
+SAMPLE_COMMENTS: tuple[str, ...] = tuple(_DATA["comments"])
 
 
 def _sentence(rng: random.Random) -> str:
-    opener, subject = rng.choice(_OPENERS), rng.choice(_SUBJECTS)
+    opener, subject = rng.choice(_DATA["openers"]), rng.choice(_DATA["subjects"])
     if opener:
         subject = subject[0].lower() + subject[1:]
-    return (opener + subject + " " + rng.choice(_VERBS) + " " + rng.choice(_OBJECTS)
-            + rng.choice(_TAILS) + rng.choice([".", ".", ".", "!", "?", "!!"]))
+    return (opener + subject + " " + rng.choice(_DATA["verbs"]) + " " + rng.choice(_DATA["objects"])
+            + rng.choice(_DATA["tails"]) + rng.choice([".", ".", ".", "!", "?", "!!"]))
 
 
 def generate_comment(rng: random.Random, words: int) -> str:
     parts: list[str] = []
-    count = 0
-    while count < words:
-        sentence = _sentence(rng)
-        parts.append(sentence)
-        count += len(sentence.split())
+    while sum(len(part.split()) for part in parts) < words:
+        parts.append(_sentence(rng))
     return " ".join(parts)
 
 

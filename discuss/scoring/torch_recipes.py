@@ -1,10 +1,8 @@
 """The ``bf16`` recipe: Detoxify's own torch model with bf16 encoder matmuls, everything else fp32.
 
-Weights are stored in bf16 and matmul inputs rounded to bf16; accumulation, biases, residual sums, LayerNorm,
-softmax and the classifier head stay fp32 (rounding the residual stream too doubles the error). Checked against
-plain fp32 like the ONNX recipes, and it scores a whole micro-batch in one padding-free pass (packed.py). Only on
-CPUs with native bf16 dot products (AVX512-BF16 or AMX): elsewhere torch emulates it, slower than fp32, so the
-recipe is skipped and the skip recorded.
+Weights and matmul inputs in bf16; accumulation, biases, residual sums (bf16 there doubles the error), LayerNorm,
+softmax and the head in fp32. Checked against fp32 like the ONNX recipes; scores a micro-batch in one packed pass
+(packed.py). Only on CPUs with native bf16 (AVX512-BF16, AMX): elsewhere it is skipped, and the skip recorded.
 """
 from __future__ import annotations
 
@@ -22,9 +20,9 @@ PACKED_MAX_TOKENS = 1024
 
 
 def native_bf16() -> bool:
-    """Does this CPU multiply bf16 in hardware (AVX512-BF16 or AMX-BF16; BF16 on Arm)? oneDNN alone is not asked:
-    it also reports bf16 on plain AVX-512, where it emulates it slower than fp32 (2.9 vs 11 comments/s behind the
-    service on an AVX-512 Xeon without BF16)."""
+    """Does this CPU multiply bf16 in hardware (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo's x86 "flags"; BF16 in
+    Arm's "Features")? oneDNN alone is not asked: it also reports bf16 on plain AVX-512, where it emulates it slower
+    than fp32 (2.9 vs 11 comments/s behind the service on an AVX-512 Xeon without BF16)."""
     import torch
 
     try:
@@ -36,22 +34,17 @@ def native_bf16() -> bool:
 
 
 def cpu_flags() -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (x86 "flags", Arm "Features"); empty elsewhere."""
     try:
         with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith(("flags", "Features")):
-                    return set(line.split(":", 1)[1].split())
+            lines = [line for line in handle if line.startswith(("flags", "Features"))]
     except OSError:
-        pass
-    return set()
+        return set()
+    return set(lines[0].split(":", 1)[1].split()) if lines else set()
 
 
 def skip_reason(recipe: str) -> str | None:
     """None when ``recipe`` can run on this machine, else why not."""
-    if native_bf16():
-        return None
-    return "this CPU has no native bf16 matmul (torch would emulate it, slower than fp32)"
+    return None if native_bf16() else "this CPU has no native bf16 matmul (torch would emulate it, slower than fp32)"
 
 
 def _bf16_linear_class():
@@ -106,8 +99,8 @@ def convert(recipe: str, scorer):
     return scorer
 
 
-def from_reference(recipe: str, reference, threads: int):
-    """A converted copy of a loaded DetoxifyScorer, which stays fp32 for the agreement check."""
+def copy_of(reference, threads: int):
+    """An fp32 copy of a loaded DetoxifyScorer to convert: the reference stays fp32 for the agreement check."""
     from discuss.scoring.detoxify_scorer import DetoxifyScorer
 
-    return convert(recipe, DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads))
+    return DetoxifyScorer(detoxify=copy.deepcopy(reference.detoxify), threads=threads)
