@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
+import threading
 from typing import Callable, Iterator
 
 from discuss.comments.importers.base import ImportFileError, SourceComment, clean_body
@@ -23,7 +24,16 @@ POLL_S = 1.0
 
 def prepared(read: Callable[[], Iterator], on_progress: Callable[[int], None] | None = None) -> Iterator:
     """The records ``read()`` yields, bodies already cleaned (``SourceComment.cleaned``), read in a child process.
-    ``read`` is called in the child; it reports progress through ``on_progress``'s counterpart there."""
+    ``read`` is called in the child; it reports progress through ``on_progress``'s counterpart there.
+
+    It forks only when every other thread is one of the service's own background threads (``_BACKGROUND``: the
+    sweeper, the scorer's loader), as in the ``flask discuss import`` command. A fork copies every lock as it
+    stands, and one that some other thread (a web server's, a job worker's, a test harness's) holds at that
+    instant stays held in the child for good: the reader, so the import, hangs. Then the records are read
+    here instead, one half after the other."""
+    if not _fork_is_safe():
+        yield from _read_here(read, on_progress)
+        return
     context = multiprocessing.get_context("fork")  # the child needs the reader as it is here: no re-import
     channel = context.Queue(maxsize=DEPTH)
     child = context.Process(target=_produce, args=(read, channel), name="discuss-import-reader", daemon=True)
@@ -51,6 +61,32 @@ def prepared(read: Callable[[], Iterator], on_progress: Callable[[int], None] | 
             child.terminate()
         child.join(5)
         channel.close()
+
+
+# The service's own background threads (sweeper, scorer and its loader, automatic rescoring): none of them runs
+# the reader's code (parsing, sanitizing) or holds a lock it takes, and CPython itself re-creates its import
+# and logging locks in a forked child. A job thread (discuss-job:*) runs anything, so it is not on the list.
+_BACKGROUND = ("discuss-sweeper", "discuss-scorer", "discuss-rescore")
+
+
+def _fork_is_safe() -> bool:
+    return all(thread is threading.main_thread() or thread.name.startswith(_BACKGROUND)
+               for thread in threading.enumerate())
+
+
+def _read_here(read: Callable[[], Iterator], on_progress: Callable[[int], None] | None) -> Iterator:
+    progressed = [0]
+
+    def count(done: int) -> None:
+        progressed[0] += done
+
+    for record in read(count):
+        if isinstance(record, SourceComment):
+            record.cleaned = clean_body(record)
+        if on_progress is not None and progressed[0]:
+            on_progress(progressed[0])
+            progressed[0] = 0
+        yield record
 
 
 def _produce(read: Callable[[], Iterator], channel) -> None:
