@@ -16,6 +16,17 @@ from discuss.models.settings import clean_settings
 from tests.factories import make_comment, make_site, make_thread, make_user
 
 
+def _sign_in_speaking(client, world, code: str):
+    """Sign the client in as the world's admin, whose dashboard language is ``code``."""
+    from tests.dashboard_support import sign_in
+
+    admin = world.users["admin"]
+    admin.language = code
+    db.session.commit()
+    sign_in(client, admin)
+    return admin
+
+
 def _strings(html: str) -> dict:
     return json.loads(re.search(r'id="discuss-strings">(.*?)</script>', html).group(1))
 
@@ -217,12 +228,7 @@ def test_a_reader_registering_from_the_ukrainian_widget_gets_emails_in_ukrainian
 
 
 def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_members_language(app, client, world):
-    from tests.dashboard_support import sign_in
-
-    admin = world.users["admin"]
-    admin.language = "de"
-    db.session.commit()
-    sign_in(client, admin)
+    _sign_in_speaking(client, world, "de")
     page = client.get(f"/mod/comments/{world.pending.id}").get_data(as_text=True)
     assert "Person sperren…" in page and "Titel und URL speichern" in page and "7 Tage" in page
     assert "Ban author" not in page and "Save title and URL" not in page
@@ -239,13 +245,8 @@ def test_the_comment_audit_staff_settings_and_stats_pages_speak_the_staff_member
 
 
 def test_flash_messages_speak_the_staff_members_language_with_its_plural_forms(app, client, world):
-    from tests.dashboard_support import sign_in
-
     app.config["WTF_CSRF_ENABLED"] = False
-    admin = world.users["admin"]
-    admin.language = "uk"
-    db.session.commit()
-    sign_in(client, admin)
+    _sign_in_speaking(client, world, "uk")
     for days, expected in (("1", "на 1 день."), ("3", "на 3 дні."), ("7", "на 7 днів.")):
         page = client.post(f"/mod/authors/{world.author.id}/ban", data={"site_id": world.site.id, "days": days},
                            follow_redirects=True).get_data(as_text=True)
@@ -267,12 +268,7 @@ def test_the_keyboard_scripts_messages_come_in_the_staff_members_language(app, c
     import json
     import re
 
-    from tests.dashboard_support import sign_in
-
-    admin = world.users["admin"]
-    admin.language = "de"
-    db.session.commit()
-    sign_in(client, admin)
+    _sign_in_speaking(client, world, "de")
     page = client.get("/mod/", follow_redirects=True).get_data(as_text=True)
     content = re.search(r'<meta name="dashboard-strings" content=\'([^\']*)\'>', page).group(1)
     strings = json.loads(html.unescape(content))
@@ -329,13 +325,9 @@ def _english_left(page: str, code: str) -> set[str]:
 def test_the_dashboard_after_actions_has_no_english_left(app, client, world, code, expected):
     """Error flashes raised in the domain, the audit log's actions, reasons and statuses, and a
     queue's reasons and reports: all in the staff member's language; filters still submit codes."""
-    from tests.dashboard_support import sign_in
-
     app.config["WTF_CSRF_ENABLED"] = False
-    admin = world.users["admin"]
-    admin.language, admin.display_name = code, "Olena"  # the factory names them "admin", a word the catalog has
-    db.session.commit()
-    sign_in(client, admin)
+    world.users["admin"].display_name = "Olena"  # the factory names them "admin", a word the catalog has
+    _sign_in_speaking(client, world, code)
     assert client.post(f"/api/v1/comments/{world.reported.id}/reports",
                        json={"reason": "offensive", "note": ""}).status_code == 201
 
@@ -390,13 +382,8 @@ def test_dashboard_relative_times_speak_the_pages_language(app, code, expected):
 
 
 def test_a_refused_webhook_says_why_in_ukrainian(app, client, world):
-    from tests.dashboard_support import sign_in
-
     app.config["WTF_CSRF_ENABLED"] = False
-    admin = world.users["admin"]
-    admin.language = "uk"
-    db.session.commit()
-    sign_in(client, admin)
+    _sign_in_speaking(client, world, "uk")
     page = client.post(f"/mod/sites/{world.site.slug}/webhooks", data={"url": "ftp://example.com/hook",
                                                                         "events": ["comment.nope"]})
     html = page.get_data(as_text=True)
