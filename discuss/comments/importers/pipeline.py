@@ -32,7 +32,7 @@ def prepared(read: Callable[[], Iterator], on_progress: Callable[[int], None] | 
     instant stays held in the child for good: the reader, so the import, hangs. Then the records are read
     here instead, one half after the other."""
     if not _fork_is_safe():
-        yield from _read_here(read, on_progress)
+        yield from _cleaned(read, on_progress or (lambda done: None))
         return
     context = multiprocessing.get_context("fork")  # the child needs the reader as it is here: no re-import
     channel = context.Queue(maxsize=DEPTH)
@@ -74,18 +74,11 @@ def _fork_is_safe() -> bool:
                for thread in threading.enumerate())
 
 
-def _read_here(read: Callable[[], Iterator], on_progress: Callable[[int], None] | None) -> Iterator:
-    progressed = [0]
-
-    def count(done: int) -> None:
-        progressed[0] += done
-
+def _cleaned(read: Callable[[], Iterator], count: Callable[[int], None]) -> Iterator:
+    """The records ``read(count)`` yields, a comment's body cleaned: the reader's work, wherever it runs."""
     for record in read(count):
         if isinstance(record, SourceComment):
             record.cleaned = clean_body(record)
-        if on_progress is not None and progressed[0]:
-            on_progress(progressed[0])
-            progressed[0] = 0
         yield record
 
 
@@ -101,9 +94,7 @@ def _produce(read: Callable[[], Iterator], channel) -> None:
 
     batch: list = []
     try:
-        for record in read(count):
-            if isinstance(record, SourceComment):
-                record.cleaned = clean_body(record)
+        for record in _cleaned(read, count):
             batch.append(record)
             if len(batch) >= BATCH:
                 send("records", batch)
