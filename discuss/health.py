@@ -20,7 +20,8 @@ from discuss.errors import error_response
 from discuss.extensions import db
 from discuss.jobs.mail import mail_status
 from discuss.jobs.scorer_state import workers_status
-from discuss.models import Comment, CommentStatus, QueueTotal, utcnow
+from discuss.models import Comment, CommentStatus, utcnow
+from discuss.models.totals import stored_total
 from discuss.scoring import ScorerState
 from discuss.scoring.runtime import ScoringService, get_scoring
 from discuss.storage import WRITE_HEALTH
@@ -111,8 +112,7 @@ class _NowCollector:
     def collect(self):
         # The stored totals: a scrape counts no queue (counting the pending queue took 405 ms for one
         # site at a million comments, issue 19).
-        count = db.session.scalar(select(func.coalesce(func.sum(QueueTotal.n), 0))
-                                  .where(QueueTotal.status == CommentStatus.PENDING.name))
+        count = db.session.scalar(stored_total(CommentStatus.PENDING))
         oldest = db.session.scalar(select(func.min(Comment.created_at)).where(Comment.status == CommentStatus.PENDING))
         db.session.rollback()
         yield GaugeMetricFamily("discuss_pending_comments", "Comments waiting in the moderation queue.", value=count)

@@ -13,10 +13,11 @@ different threads rarely wait for each other's row lock; a total is the sum of a
 """
 from __future__ import annotations
 
-from sqlalchemy import DDL, ForeignKey, Integer, String, event
+from sqlalchemy import DDL, ForeignKey, Integer, Select, String, event, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from discuss.extensions import db
+from discuss.models.enums import CommentStatus
 
 SHARDS = 16
 
@@ -28,6 +29,12 @@ class QueueTotal(db.Model):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def stored_total(status: CommentStatus) -> Select:
+    """How many comments are in ``status``, all sites together (the sum of the shards); narrow it to sites
+    with ``.where(QueueTotal.site_id ...)``."""
+    return select(func.coalesce(func.sum(QueueTotal.n), 0)).where(QueueTotal.status == status.name)
 
 
 def _add(row: str, sign: str) -> str:

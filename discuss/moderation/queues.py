@@ -15,6 +15,7 @@ from discuss.extensions import db
 from discuss.models import Comment, CommentStatus, QueueTotal, Site, Thread
 from discuss.models.comment import max_label_score
 from discuss.models.queries import count_capped
+from discuss.models.totals import stored_total
 from discuss.identity.staff import Actor
 
 QUEUES = ("pending", "reported", "rejected", "published", "all")
@@ -122,8 +123,7 @@ def _sizes(actor: Actor, site_id: int | None, queues: tuple[str, ...]) -> dict[s
                  "rejected": CommentStatus.REJECTED}
     columns = []
     for q in ("published", "pending", "rejected"):
-        stored = select(func.coalesce(func.sum(QueueTotal.n), 0)).where(QueueTotal.status == by_status[q].name)
-        columns.append(_scope_totals(stored, actor, site_id).scalar_subquery().label(q))
+        columns.append(_scope_totals(stored_total(by_status[q]), actor, site_id).scalar_subquery().label(q))
     if "reported" in queues:
         reported = select(func.count()).select_from(Comment).where(_queue_condition("reported"))
         if actor.site_ids is not None or site_id is not None:
