@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from discuss.extensions import db
 from discuss.models import CommentStatus, NudgeWarning, Role, Site
-from discuss.moderation.stats import (EventRow, FollowUp, WarningRow, nudge_funnel, percentile, summarize,
-                                      window)
+from discuss.moderation.funnel import FollowUp, WarningRow, nudge_funnel
+from discuss.moderation.stats import EventRow, percentile, summarize, window
 from tests.dashboard_support import make_staff, sign_in
 from tests.factories import make_comment, make_site, make_thread, make_user
 from tests.support.api import post_comment

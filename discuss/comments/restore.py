@@ -20,6 +20,7 @@ from discuss.extensions import db
 from discuss.models import (AuthorKind, Ban, Comment, ImportRef, ModerationEvent, Report, Role, Site, Thread,
                             User, Vote)
 from discuss.models.queries import site_by_slug
+from discuss.models.totals import forget_days
 from discuss.moderation.audit import record_event
 from discuss.moderation.sites import SLUG_RE
 
@@ -198,6 +199,7 @@ class _Restore:
                 name = model.__table__.name
                 db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
                                         f"COALESCE((SELECT MAX(id) FROM \"{name}\"), 0) + 1, false)"))
+        forget_days(self.site.id)  # audit rows written into the past: the stats days recount them
         record_event(site_id=self.site.id, action="restore", actor_label="operator:cli",
                      details={"kept_ids": self.keep_ids, **self.counts})
 

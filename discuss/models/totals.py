@@ -13,11 +13,15 @@ different threads rarely wait for each other's row lock; a total is the sum of a
 """
 from __future__ import annotations
 
-from sqlalchemy import DDL, ForeignKey, Integer, Select, String, event, func, select
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from sqlalchemy import DDL, JSON, Date, ForeignKey, Integer, Select, String, delete, event, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from discuss.extensions import db
 from discuss.models.enums import CommentStatus
+from discuss.models.types import UTCDateTime, utcnow
 
 SHARDS = 16
 
@@ -29,6 +33,29 @@ class QueueTotal(db.Model):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsDay(db.Model):
+    """One closed day of a site's queue health (moderation/stats.py), computed once and kept.
+
+    The stats page read every audit row of its window: 926 ms for 30 days at a million comments
+    (bench/scale.py, issue #19). A day that is over does not change, except when one of its
+    decisions is undone or a backup or import writes into the past: those forget the days they
+    touch (``forget_days``) and the next page computes them again."""
+    __tablename__ = "stats_day"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def forget_days(site_id: int, days: Iterable[date] | None = None) -> None:
+    """Drop stored days of a site (all of them when ``days`` is None), in the caller's transaction."""
+    statement = delete(StatsDay).where(StatsDay.site_id == site_id)
+    if days is not None:
+        statement = statement.where(StatsDay.day.in_(sorted(set(days))))
+    db.session.execute(statement)
 
 
 def stored_total(status: CommentStatus) -> Select:

@@ -17,6 +17,7 @@ from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Ban, Comment, CommentStatus, ModerationEvent, Report, Site, Thread, utcnow
 from discuss.models.queries import touch_thread
+from discuss.models.totals import forget_days
 from discuss.moderation.audit import STATUS_WORDS, record_event
 
 COMMENT_STATUS_ACTIONS = ("approve", "reject", "remove", "restore")
@@ -79,11 +80,17 @@ def undo_event(actor: Actor, event_id: int) -> ModerationEvent:
                         thread_id=event.thread_id, target_user_id=event.target_user_id,
                         details={"undoes": event.id, "undone_action": event.action, **record.pop("details", {})},
                         **record)
-    undo.undo_of_id = event.id
+    _link_undo(undo, event)
     if event.thread_id is not None:
         touch_thread(event.thread_id)
     db.session.commit()
     return undo
+
+
+def _link_undo(undo: ModerationEvent, undone: ModerationEvent) -> None:
+    """Name the undone row, and forget the stored stats day that counted it (moderation/stats.py)."""
+    undo.undo_of_id = undone.id
+    forget_days(undone.site_id, [undone.created_at.date()])
 
 
 def _comment(event: ModerationEvent) -> Comment:
@@ -182,7 +189,7 @@ def _restore_ban_rejections(actor: Actor, ban_event: ModerationEvent) -> tuple[l
         row = record_event(site_id=ban_event.site_id, action="undo", actor=actor.user, actor_label=actor.label,
                            details={"undoes": latest.id, "undone_action": latest.action, "with_ban": ban_event.id,
                                     **record.pop("details", {})}, **record)
-        row.undo_of_id = latest.id
+        _link_undo(row, latest)
         touch_thread(comment.thread_id)
         restored.append(comment_id)
     return restored, changed

@@ -22,6 +22,7 @@ from discuss.comments.importers.bulk import next_ids, write_rows
 from discuss.extensions import db
 from discuss.models import AuthorKind, Comment, CommentStatus, ImportRef, Site, Thread, User
 from discuss.models.queries import touch_thread
+from discuss.models.totals import forget_days
 from discuss.moderation.audit import record_event
 from discuss.sanitize import normalize_name
 
@@ -244,6 +245,7 @@ class ImportWriter:
         self._fill_roots()
         for thread_id in sorted(self._touched):
             touch_thread(thread_id)
+        forget_days(self.site.id)  # comments written into the past: the stats days recount them
         record_event(site_id=self.site.id, action="import", actor_label=f"import:{self.source}",
                      details={"file": file_name, **self.summary.as_dict()})
         return self.summary
