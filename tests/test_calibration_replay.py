@@ -6,6 +6,7 @@ comment beside each row); the tests check the code against those counts.
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 from discuss.extensions import db
 from discuss.models import CommentStatus, ModerationEvent, Role
@@ -13,7 +14,7 @@ from tests.dashboard_support import make_staff, sign_in
 from tests.factories import make_comment, make_site, make_thread
 from discuss.models.settings import merged_settings
 from discuss.moderation.calibration import band_of, calibrate
-from discuss.moderation.replay import (ReplayRow, outcome, recall_and_holds, replay, stored_reasons,
+from discuss.moderation.replay import (ReplayRow, outcome, outcomes, recall_and_holds, replay, stored_reasons,
                                        suggest_thresholds)
 
 CURRENT = merged_settings({"hold_thresholds": {"toxicity": 0.8, "insult": 0.7, "threat": 1.0,
@@ -254,3 +255,20 @@ def test_grouped_replay_equals_replaying_every_comment(client, app):
     assert (grouped.moderator_rejected_caught, grouped.moderator_rejected_let_through) == (
         single.moderator_rejected_caught, single.moderator_rejected_let_through)
     assert sum(t["rejected_by_moderator"] + t["approved_by_moderator"] for t in grouped.transitions.values()) > 0
+
+
+LABELS = ("toxicity", "insult", "severe_toxicity")
+score = st.floats(min_value=0, max_value=1, allow_nan=False)
+
+
+@given(rows=st.lists(st.tuples(st.fixed_dictionaries({}, optional={label: score for label in LABELS}),
+                               st.sampled_from([(), ("banned_word",), ("suspect_word",), ("links:too_many",)])),
+                     max_size=30),
+       hold=st.fixed_dictionaries({}, optional={label: st.one_of(st.none(), score) for label in LABELS}),
+       reject=st.fixed_dictionaries({}, optional={label: st.one_of(st.none(), score) for label in LABELS}))
+@example(rows=[({"toxicity": 0.5}, ()), ({"toxicity": 0.4}, ())], hold={"toxicity": 0.5}, reject={})  # on the line
+def test_outcomes_of_many_rows_equal_each_rows_own_outcome(rows, hold, reject):
+    """``outcomes`` runs the rules once per kind of row; the answers must be each row's own."""
+    settings = merged_settings({"hold_thresholds": hold, "reject_thresholds": reject})
+    replay_rows = [ReplayRow(i, scores, reasons) for i, (scores, reasons) in enumerate(rows)]
+    assert outcomes(replay_rows, settings) == [outcome(r, settings) for r in replay_rows]

@@ -13,6 +13,7 @@ or reported and kept).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -83,7 +84,20 @@ def outcome(row: ReplayRow, settings: dict[str, Any]) -> str:
 
 
 def outcomes(rows: list[ReplayRow], settings: dict[str, Any]) -> list[str]:
-    return [outcome(row, settings) for row in rows]
+    """``outcome`` for each row, the rules run once per kind of row: rows whose scores reach the same
+    thresholds (per label) with the same stored reasons get the same outcome, as ``load_groups``
+    relies on too. Calibration at a million comments ran the rules 97,434 times (1 s; issue 19)."""
+    points = {label: values[::-1] for label, values in threshold_points(settings).items()}  # lowest first
+    known: dict[tuple, str] = {}
+    found = []
+    for row in rows:
+        scores = row.scores
+        key = (row.stored_reasons,
+               *(bisect_right(limits, scores[label]) if label in scores else -1 for label, limits in points.items()))
+        if key not in known:
+            known[key] = outcome(row, settings)
+        found.append(known[key])
+    return found
 
 
 def thresholds_of(settings: dict[str, Any]) -> dict[str, Any]:
