@@ -19,12 +19,14 @@ from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Comment, CommentStatus, ModerationEvent, QueueTotal, Role, Thread, User
 from discuss.models.totals import SHARDS
+from discuss.moderation import actions
 from discuss.moderation.actions import apply_bulk_action, apply_comment_action, ban_author
 from discuss.moderation.policy import SCORING_QUEUED
 from discuss.moderation.queues import queue_counts
 from discuss.moderation.rescoring import route_scored
 from discuss.moderation.undo import undo_event
 from tests.conftest import PG_URL
+from tests.dashboard_support import make_staff
 from tests.factories import make_comment, make_site, make_thread, make_user
 from tests.support import portability as fx
 from tests.test_scale_queries import scratch_database  # noqa: F401 (a fixture)
@@ -221,3 +223,54 @@ def test_an_approve_and_a_hold_in_the_same_shard_never_deadlock_on_the_totals(ap
         holder.join(60)
     assert failures == []
     _check("after both")
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks and deadlocks need PostgreSQL (DISCUSS_TEST_DATABASE_URL)")
+def test_two_bulk_actions_on_one_site_never_deadlock_on_the_totals(app, monkeypatch):
+    """Two moderators bulk-reject different comments in the same two shards (3 and 5), in opposite
+    orders. The first pauses after its first comment; the second then takes its own first comment's
+    counters. Counters collected row by row would leave each holding what the other needs next: a
+    deadlock. Locking the site's counters up front (lock_queue_totals) makes the second wait instead."""
+    site = make_site("news")
+    threads = {}
+    for number in range(2 * SHARDS):  # one thread in each of two shards
+        thread = make_thread(site, f"article-{number}")
+        threads.setdefault(thread.id % SHARDS, thread)
+    mine, theirs = ([make_comment(threads[shard], body=f"in shard {shard}", status=CommentStatus.PENDING).id
+                     for shard in (3, 5)] for _ in range(2))
+    admin = make_staff("admin@example.com", Role.ADMIN)
+    paused, resume, failures = threading.Event(), threading.Event(), []
+    real_reject = actions._reject
+
+    def reject_then_pause(actor, comment, **options):
+        real_reject(actor, comment, **options)
+        if threading.current_thread().name == "first" and not paused.is_set():
+            paused.set()
+            resume.wait(30)
+
+    monkeypatch.setattr(actions, "_reject", reject_then_pause)
+
+    def bulk(order: list[int]) -> None:
+        try:
+            with app.app_context():
+                db.session.execute(text("SET lock_timeout = '20s'"))
+                apply_bulk_action(Actor.for_user(db.session.get(User, admin.id)), order, "reject", reason="spam")
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    first = threading.Thread(target=bulk, args=(mine,), name="first")
+    second = threading.Thread(target=bulk, args=(theirs[::-1],), name="second")
+    first.start()
+    assert paused.wait(30)
+    second.start()
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    deadline = time.monotonic() + 30
+    with db.engine.connect() as watcher:
+        while time.monotonic() < deadline and not watcher.execute(waiting).scalar():
+            watcher.rollback()
+            time.sleep(0.05)
+    resume.set()
+    first.join(60)
+    second.join(60)
+    assert failures == []
+    _check("after two bulk actions")

@@ -14,6 +14,7 @@ from discuss.identity.revocation import end_all_sessions
 from discuss.models import (Comment, CommentStatus, ReaderSession, Report, Site, Thread, User, Vote, iso,
                             utcnow)
 from discuss.models.queries import touch_thread
+from discuss.models.totals import lock_queue_totals
 from discuss.moderation.audit import change_status, record_event
 
 DELETED_NAME = "deleted user"
@@ -73,6 +74,7 @@ def delete_account(user: User) -> dict[str, Any]:
 
 def _delete_account(user: User) -> dict[str, Any]:
     comments = list(db.session.scalars(select(Comment).where(Comment.author_id == user.id).order_by(Comment.id)))
+    lock_queue_totals(c.thread.site_id for c in comments)
     policies: dict[int, str] = {}
     per_site: dict[int, dict[str, int]] = {}
     threads: set[int] = set()

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Iterable
 
 from sqlalchemy import DDL, JSON, Date, ForeignKey, Integer, Select, String, delete, event, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from discuss.extensions import db
@@ -56,6 +57,26 @@ def forget_days(site_id: int, days: Iterable[date] | None = None) -> None:
     if days is not None:
         statement = statement.where(StatsDay.day.in_(sorted(set(days))))
     db.session.execute(statement)
+
+
+def lock_queue_totals(site_ids: Iterable[int]) -> None:
+    """Before a transaction changes the status of several comments: take every counter of these sites,
+    in key order, at once (PostgreSQL; SQLite has one writer at a time anyway).
+
+    Each status change locks its two counters in key order, but a transaction that changes many
+    comments collects counters row by row, out of order across rows: a ban (published -> rejected,
+    then pending -> rejected) and an approve (pending -> published) in the same shard each held
+    one counter the other needed (tests/test_queue_totals.py). Missing counters are created first,
+    so every one of them can be locked."""
+    sites = sorted(set(site_ids))
+    if not sites or db.session.get_bind().dialect.name != "postgresql":
+        return
+    table = QueueTotal.__table__
+    keys = [{"site_id": site, "status": status.name, "shard": shard, "n": 0}
+            for site in sites for status in sorted(CommentStatus, key=lambda s: s.name) for shard in range(SHARDS)]
+    db.session.execute(postgresql_insert(table).values(keys).on_conflict_do_nothing())
+    db.session.execute(select(table.c.n).where(table.c.site_id.in_(sites))
+                       .order_by(table.c.site_id, table.c.status, table.c.shard).with_for_update())
 
 
 def stored_total(status: CommentStatus) -> Select:

@@ -21,6 +21,7 @@ from discuss.identity.staff import Actor
 from discuss.jobs import webhooks
 from discuss.jobs.notifications import announce_if_published_reply
 from discuss.models.queries import touch_thread
+from discuss.models.totals import lock_queue_totals
 from discuss.sanitize import thread_title
 from discuss.security import ID_MAX
 
@@ -92,6 +93,7 @@ def apply_bulk_action(actor: Actor, comment_ids: list[int], action: str, *, reas
     ids = list(dict.fromkeys(int(i) for i in comment_ids))[:MAX_BULK]
     ids = [i if 0 < i <= ID_MAX else 0 for i in ids]  # no row has such an id: reported as not found
     comments = {c.id: c for c in db.session.scalars(select(Comment).where(Comment.id.in_(ids)))}
+    lock_queue_totals(c.thread.site_id for c in comments.values() if actor.can_moderate(c.thread.site_id))
     results, touched = [], set()
     for comment_id in ids:
         comment = comments.get(comment_id)
@@ -247,6 +249,7 @@ def ban_author(actor: Actor, site_id: int, user_id: int, *, days: int | None = N
 
 
 def _reject_pending_of(actor: Actor, site_id: int, user_id: int) -> list[int]:
+    lock_queue_totals([site_id])
     pending = list(db.session.scalars(
         select(Comment).join(Thread, Thread.id == Comment.thread_id)
         .where(Thread.site_id == site_id, Comment.author_id == user_id,

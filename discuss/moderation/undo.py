@@ -17,7 +17,7 @@ from discuss.extensions import db
 from discuss.identity.staff import Actor
 from discuss.models import Ban, Comment, CommentStatus, ModerationEvent, Report, Site, Thread, utcnow
 from discuss.models.queries import touch_thread
-from discuss.models.totals import forget_days
+from discuss.models.totals import forget_days, lock_queue_totals
 from discuss.moderation.audit import STATUS_WORDS, record_event
 
 COMMENT_STATUS_ACTIONS = ("approve", "reject", "remove", "restore")
@@ -167,6 +167,7 @@ def _undo_ban(actor: Actor, event: ModerationEvent) -> dict[str, Any]:
     if ban is None or not ban.active_at(utcnow()):
         raise NotReversible(N_("That ban is no longer active."))
     ban.lifted_at = utcnow()
+    lock_queue_totals([event.site_id])
     restored, changed = _restore_ban_rejections(actor, event)
     return {"details": {"ban_ids": [ban.id], "comments_restored": restored, "comments_changed_since": changed}}
 
