@@ -189,6 +189,29 @@ def cases(app, client, site: Site, actor: Actor, huge_article: str, small_articl
     ]
 
 
+def search_ceiling(phrase: str, runs: int, page: int = 26, sample: int = 20_000) -> str:
+    """The floor under a substring search without a usable index: the newest comments it must test to
+    fill a page (``page`` matches), times what testing one comment costs (the queue's predicate over
+    ``sample`` ids, minus reading them), medians of ``runs``."""
+    predicate = "(lower(body_text) LIKE :p OR lower(author_name) LIKE :p)"
+    params = {"p": f"%{phrase}%"}
+    newest = db.session.execute(text("SELECT max(id) FROM comment")).scalar()
+    last = db.session.execute(text(f"SELECT id FROM comment WHERE {predicate} ORDER BY id DESC "
+                                   f"LIMIT 1 OFFSET {page - 1}"), params).scalar()
+    needed = newest - last + 1
+
+    def scan(where: str) -> float:
+        def run():  # read the ids in order, as the search's windows do (not through the trigram index)
+            db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
+            db.session.execute(text(f"SELECT count(*) FROM comment WHERE id > :low AND {where}"),
+                               {**params, "low": newest - sample})
+        return timed(run, runs)
+
+    per_comment = max(0.0, scan(predicate) - scan("true")) / sample
+    return (f"   search ceiling for '{phrase}': a page of {page} needs the newest {needed:,} comments, "
+            f"{per_comment * 1000:.2f} us each to test: {needed * per_comment:.1f} ms")
+
+
 def forget_stats_days() -> None:
     """Before a run of the stats page's first view: drop the stored days (it computes and stores them)."""
     db.session.execute(text("DELETE FROM stats_day"))
@@ -287,6 +310,8 @@ def run_size(base: str, n: int, runs: int, explain_plans: bool, export_seconds: 
                 for line in plan_summary(capture.statements):
                     print(line)
                 db.session.rollback()
+        if explain_plans and not export_only:
+            print(search_ceiling("council mayor", runs))
         records, rate, first = export_rate(site, export_seconds)
         results["export, records/s"] = rate
         results["export, first record (ms)"] = first * 1000

@@ -78,22 +78,20 @@ def load_rows(site_id: int, since: datetime, until: datetime, decided_only: bool
                                                       ModerationEvent.action.in_(PIPELINE_ACTIONS))
                 .order_by(ModerationEvent.id.desc()).limit(1).scalar_subquery())
     decided = Comment.moderator_decided == true()
-    query = (select(Comment.id, Comment.scores, Comment.status, Comment.reasons, Comment.moderator_decided,
-                    case((decided, pipeline), else_=None).label("pipeline_reasons"))
+    query = (select(Comment.id, Comment.scores, Comment.status, Comment.moderator_decided,
+                    case((decided, pipeline), else_=Comment.reasons).label("reasons"))  # one JSON read a row
              .join(Thread, Thread.id == Comment.thread_id)
              .where(Thread.site_id == site_id, Comment.created_at >= since, Comment.created_at < until,
                     Comment.scores.is_not(None), Comment.status != CommentStatus.DELETED))
     if decided_only:
         query = query.where(decided)
     rows = []
-    for cid, scores, status, reasons, moderator_decided, pipeline_reasons in db.session.execute(query):
+    verdicts = {CommentStatus.REJECTED: MOD_REJECTED, CommentStatus.PUBLISHED: MOD_APPROVED}
+    for cid, scores, status, moderator_decided, reasons in db.session.execute(query):
         if not isinstance(scores, dict) or not scores:
             continue
-        if moderator_decided:
-            verdict = {CommentStatus.REJECTED: MOD_REJECTED, CommentStatus.PUBLISHED: MOD_APPROVED}.get(status)
-            rows.append(ReplayRow(cid, scores, stored_reasons(pipeline_reasons or ()), verdict))
-        else:
-            rows.append(ReplayRow(cid, scores, stored_reasons(reasons)))
+        rows.append(ReplayRow(cid, scores, stored_reasons(reasons or ()),
+                              verdicts.get(status) if moderator_decided else None))
     rows.sort(key=lambda r: r.comment_id)
     return rows
 
