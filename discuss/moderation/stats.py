@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from discuss.errors import ValidationFailed
@@ -195,28 +195,36 @@ def _published_per_day(site_id: int, since: datetime, until: datetime) -> dict[d
 
 
 def _event_rows(site_id: int, since: datetime, until: datetime) -> tuple[list[EventRow], set[int]]:
-    """The other audit rows ``summarize`` counts, reasons (JSON) read only where it counts them."""
+    """The other audit rows ``summarize`` counts, reasons (JSON) read only where it counts them, and
+    the rows that put each decided comment in the queue, whenever that was (its time to decision)."""
     E = ModerationEvent
     needs_reasons = or_(E.to_status.in_([CommentStatus.PENDING.value, CommentStatus.REJECTED.value]),
                         E.action == REPORTS_HOLD_ACTION)
     relevant = or_(E.action.in_(AUTO_ACTIONS + (REPORTS_HOLD_ACTION, "undo") + tuple(MODERATOR_OUTCOMES)),
                    E.to_status == CommentStatus.PENDING.value)
-    # A month before the window too, so an early decision finds when its comment entered the queue.
-    early = since - timedelta(days=30)
-    in_window = E.created_at >= since
-    query = (select(E.id, E.comment_id, E.action, E.actor_label, E.to_status, E.from_status,
-                    case((and_(needs_reasons, in_window), E.reasons), else_=None).label("reasons"),
-                    E.created_at, E.actor_id)
-             .where(E.site_id == site_id, E.created_at >= early, E.created_at < until, relevant,
-                    or_(in_window, E.to_status == CommentStatus.PENDING.value),
+    columns = (E.id, E.comment_id, E.action, E.actor_label, E.to_status, E.from_status, E.created_at, E.actor_id)
+    query = (select(*columns, case((needs_reasons, E.reasons), else_=None).label("reasons"))
+             .where(E.site_id == site_id, E.created_at >= since, E.created_at < until, relevant,
                     ~_auto_published(since, until)))
-    rows = [EventRow(r.id, r.comment_id, r.action, r.actor_label, r.to_status, r.from_status,
-                     tuple(r.reasons or ()), r.created_at, r.actor_id is not None or r.actor_label.startswith("api:"))
-            for r in db.session.execute(query)]
+    rows = {r.id: _event_row(r) for r in db.session.execute(query)}
+    decisions = [r for r in rows.values() if r.by_staff and r.action in MODERATOR_OUTCOMES]
+    # When each decided comment entered the queue: by comment id (a day's decisions are a few hundred
+    # comments), not by reading every queue entry of the month before (as each stored day would).
+    waited = sorted({r.comment_id for r in decisions if r.comment_id and r.from_status == CommentStatus.PENDING.value})
+    for chunk in range(0, len(waited), 1000):
+        entries = select(*columns, literal(None).label("reasons")).where(
+            E.comment_id.in_(waited[chunk:chunk + 1000]), E.to_status == CommentStatus.PENDING.value,
+            E.created_at < since)
+        rows.update((r.id, _event_row(r)) for r in db.session.execute(entries))
     # Only staff decisions can be undone; one undone after the window is left out too.
-    decisions = [r.id for r in rows if r.by_staff and r.action in MODERATOR_OUTCOMES]
-    undone = set().union(*(undone_among(decisions[i:i + 1000]) for i in range(0, len(decisions), 1000)))
-    return rows, undone
+    ids = [r.id for r in decisions]
+    undone = set().union(*(undone_among(ids[i:i + 1000]) for i in range(0, len(ids), 1000)))
+    return list(rows.values()), undone
+
+
+def _event_row(r) -> EventRow:
+    return EventRow(r.id, r.comment_id, r.action, r.actor_label, r.to_status, r.from_status, tuple(r.reasons or ()),
+                    r.created_at, r.actor_id is not None or r.actor_label.startswith("api:"))
 
 
 def _report_times(site_id: int, since: datetime, until: datetime) -> list[datetime]:
