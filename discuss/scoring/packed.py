@@ -3,7 +3,7 @@
 The batch's tokens are laid end to end as one tall ``[total_tokens, hidden]`` matrix that every per-token step
 (embeddings, matmuls, LayerNorm, GELU) runs over once; only attention runs per comment, on its own slice. The
 model's own modules do the work, so it is the padded forward up to float rounding. The last layer runs for the
-first tokens only (first_token.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT (``-small``) stays padded.
+first tokens only (onnx_build.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT (``-small``) stays padded.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class PackedForward:
 
     def _layer(self, layer, hidden, lengths, starts, first_only: bool = False):
         """One encoder layer over the packed tokens; ``first_only``: for each comment's first token only (<s>/[CLS],
-        all the head reads; first_token.py), which needs every token's keys and values but one query row."""
+        all the head reads; onnx_build.py), which needs every token's keys and values but one query row."""
         context = self._attend(layer.attention.self, hidden[0], lengths, starts, first_only)
         if first_only:  # [batch, 1, hidden]
             context, hidden = context.unsqueeze(1), hidden[0, starts[:-1]].unsqueeze(1)
