@@ -38,18 +38,11 @@ def model_file(recipe: str) -> str:
     return f"model.{recipe}.onnx"
 
 
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "none"
-
-
 def fingerprint(checkpoint: str | None, model_type: str) -> str:
     """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe.
     Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start."""
+    from importlib.metadata import version
+
     if checkpoint:
         with open(checkpoint, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha256")
@@ -57,7 +50,7 @@ def fingerprint(checkpoint: str | None, model_type: str) -> str:
         from detoxify.detoxify import MODEL_URLS
 
         digest = hashlib.sha256(MODEL_URLS.get(model_type, model_type).encode())
-    digest.update(f"|{_version('torch')}|{_version('onnxruntime')}|{RECIPE}".encode())
+    digest.update(f"|{version('torch')}|{version('onnxruntime')}|{RECIPE}".encode())
     return digest.hexdigest()[:24]
 
 
@@ -82,9 +75,10 @@ class OnnxScorer(batching.BatchedScorer):
     run (``max_batch`` 1): on 2 cores one comment already fills both, and padded batches ran slower and grew
     the ORT arena (bench/research/README.md)."""
 
+    max_batch = 1
+
     def __init__(self, model_path: str | os.PathLike, tokenizer, labels: Sequence[str], max_length: int,
-                 pad_id: int, threads: int = 2, max_batch: int = 1, max_tokens: int = 4096,
-                 info: dict | None = None, backend: str = "onnx-int8"):
+                 pad_id: int, threads: int = 2, backend: str = "onnx-int8"):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -92,9 +86,8 @@ class OnnxScorer(batching.BatchedScorer):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer, self.labels, self.max_length, self.pad_id = tokenizer, tuple(labels), max_length, pad_id
-        self.max_batch, self.max_tokens, self.backend, self.info = max_batch, max_tokens, backend, dict(info or {})
-        self._lock = threading.Lock()
+        super().__init__(tokenizer, labels, max_length, pad_id)
+        self.backend = backend
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
@@ -114,25 +107,24 @@ def agreement(reference, candidate, texts: Sequence[str] | None = None) -> dict[
     return {"max_prob_diff": worst_prob, "max_logit_diff": worst_logit, "samples": len(texts)}
 
 
-def _tokenizer_for(entry: Path, meta: dict):
+def _onnx_scorer(entry: Path, recipe: str, threads: int) -> OnnxScorer:
+    meta = json.loads((entry / META_FILE).read_text())
     if meta.get("fast_tokenizer") and (entry / "tokenizer" / "tokenizer.json").exists():
-        return FastTokenizer(entry / "tokenizer" / "tokenizer.json", meta["max_length"], meta["pad_id"])
-    import transformers
+        tokenizer = FastTokenizer(entry / "tokenizer" / "tokenizer.json", meta["max_length"], meta["pad_id"])
+    else:
+        import transformers
 
-    tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
-    return tokenizer_class.from_pretrained(str(entry / "tokenizer"), local_files_only=True)
-
-
-def _from_entry(entry: Path, recipe: str, threads: int, tokenizer=None, meta: dict | None = None) -> OnnxScorer:
-    meta = meta or json.loads((entry / META_FILE).read_text())
-    if tokenizer is None:
-        tokenizer = _tokenizer_for(entry, meta)
-    verdict = (meta.get("recipes") or {}).get(recipe) or {}
+        tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
+        tokenizer = tokenizer_class.from_pretrained(str(entry / "tokenizer"), local_files_only=True)
     return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
-                      threads, backend=RECIPES[recipe],
-                      info={"agreement": verdict.get("agreement"), "onnx_cache": str(entry), "recipe": recipe,
-                            "fused": verdict.get("fused"),
-                            "first_token_last_layer": verdict.get("first_token_last_layer")})
+                      threads, backend=RECIPES[recipe])
+
+
+def _serving(scorer, entry: Path, recipe: str, verdict: dict, cached: bool):
+    """``scorer`` with what /healthz and `model check` report about the recipe it serves."""
+    scorer.info.update(recipe=recipe, cached=cached, onnx_cache=str(entry), agreement=verdict.get("agreement"),
+                       fused=verdict.get("fused"), first_token_last_layer=verdict.get("first_token_last_layer"))
+    return scorer
 
 
 def _read_meta(entry: Path) -> dict:
@@ -140,11 +132,6 @@ def _read_meta(entry: Path) -> dict:
         return json.loads((entry / META_FILE).read_text())
     except (OSError, ValueError):
         return {}
-
-
-def _passes(verdict: dict, tolerance: float) -> bool:
-    agree = (verdict or {}).get("agreement") or {}
-    return "max_prob_diff" in agree and agree["max_prob_diff"] <= tolerance
 
 
 def _recipes(recipes: Sequence[str] | None) -> tuple[str, ...]:
@@ -162,31 +149,28 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
     A passing torch recipe is converted from what ``torch_loader`` loads (the fp32 DetoxifyScorer)."""
     entry = Path(cache_dir) / key
-    meta = _read_meta(entry)
+    verdicts = _read_meta(entry).get("recipes") or {}
     for recipe in _recipes(recipes):
-        verdict = (meta.get("recipes") or {}).get(recipe)
-        if verdict is None:
+        if recipe not in verdicts:
             return None
-        scorer, _ = _from_verdict(entry, recipe, verdict, tolerance, threads, meta, torch_loader)
+        scorer, _ = _from_verdict(entry, recipe, verdicts[recipe], tolerance, threads, torch_loader)
         if scorer is not None:
             return scorer
     return None
 
 
-def _from_verdict(entry: Path, recipe: str, verdict: dict, tolerance: float, threads: int, meta: dict,
-                  torch_loader, tokenizer=None) -> tuple[OnnxScorer | None, str | None]:
+def _from_verdict(entry: Path, recipe: str, verdict: dict, tolerance: float, threads: int,
+                  torch_loader) -> tuple[OnnxScorer | None, str | None]:
     """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why not).
     Failed and skipped verdicts are read without importing torch."""
     torch_recipe = recipe in torch_recipes.TORCH_RECIPES
-    if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
-        return None, _disagrees(recipe, verdict, tolerance, cached=True)
+    if not ((verdict.get("agreement") or {}).get("max_prob_diff", np.inf) <= tolerance and _ready(entry, recipe)):
+        return None, _disagrees(recipe, verdict, tolerance) + " (cached verdict)"
     skipped = torch_recipe and torch_recipes.skip_reason(recipe)
     if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
         return None, f"{recipe} skipped: {skipped}"
-    scorer = (torch_recipes.convert(recipe, torch_loader()) if torch_recipe
-              else _from_entry(entry, recipe, threads, tokenizer, meta))
-    scorer.info.update(cached=True, agreement=verdict.get("agreement"), onnx_cache=str(entry))
-    return scorer, None
+    scorer = torch_recipes.convert(recipe, torch_loader()) if torch_recipe else _onnx_scorer(entry, recipe, threads)
+    return _serving(scorer, entry, recipe, verdict, cached=True), None
 
 
 def _ready(entry: Path, recipe: str) -> bool:
@@ -201,101 +185,91 @@ def _fast_tokenizer_matches(reference, path: Path) -> bool:
     try:
         fast = FastTokenizer(path, reference.max_length, reference.pad_id)
         probe = list(SAMPLE_COMMENTS) + ["", "Ünïcödé — ‘quotes’ 😀 and   spaces", "word " * 1300]
-        return batching.encode(fast, probe, reference.max_length) == reference.encode(probe)
+        return fast(probe)["input_ids"] == reference.encode(probe)
     except Exception:  # noqa: BLE001 - any doubt: keep the transformers tokenizer
         return False
+
+
+def _new_entry(reference, entry: Path) -> dict:
+    """The tokenizer and a meta.json without verdicts, for a checkpoint seen for the first time."""
+    reference.tokenizer.save_pretrained(str(entry / "tokenizer"))
+    meta = {"labels": list(reference.labels), "max_length": reference.max_length, "pad_id": reference.pad_id,
+            "tokenizer_class": type(reference.tokenizer).__name__, "recipe": RECIPE, "recipes": {},
+            "fast_tokenizer": _fast_tokenizer_matches(reference, entry / "tokenizer" / "tokenizer.json")}
+    (entry / META_FILE).write_text(json.dumps(meta))
+    return meta
 
 
 def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
           tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
     """Export ``reference`` (a loaded DetoxifyScorer), fuse, build each recipe in order until one agrees;
-    cache models and verdicts. Raises OnnxUnavailable with the reasons when no recipe can be used."""
+    cache models and verdicts. A recipe already built (perhaps by another process while this one waited for the
+    lock) is served from its verdict. Raises OnnxUnavailable with the reasons when no recipe can be used."""
     from filelock import FileLock
 
     entry = Path(cache_dir) / key
     order = _recipes(recipes)
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    entry.mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(cache_dir) / ".lock")):  # two gunicorn workers starting at once build once
-        def copy_reference():
-            return torch_recipes.copy_of(reference, threads)
-
-        cached = load_cached(cache_dir, key, threads, tolerance, order, copy_reference)
-        if cached is not None:  # another process built it while we waited
-            return cached
-        entry.mkdir(parents=True, exist_ok=True)
         meta = _read_meta(entry)
         if not meta.get("labels"):
-            reference.tokenizer.save_pretrained(str(entry / "tokenizer"))
-            meta = {"labels": list(reference.labels), "max_length": reference.max_length,
-                    "pad_id": reference.pad_id, "tokenizer_class": type(reference.tokenizer).__name__,
-                    "recipe": RECIPE, "recipes": {}}
-            meta["fast_tokenizer"] = _fast_tokenizer_matches(reference, entry / "tokenizer" / "tokenizer.json")
-            (entry / META_FILE).write_text(json.dumps(meta))
-        tokenizer = _tokenizer_for(entry, meta)
+            meta = _new_entry(reference, entry)
         reasons: list[str] = []
         with tempfile.TemporaryDirectory(dir=entry) as work:
             exports = onnx_build.Exports(reference.model, Path(work))
             for recipe in order:
-                verdict = (meta.get("recipes") or {}).get(recipe)
+                verdict = meta.setdefault("recipes", {}).get(recipe)
                 if verdict is not None and _ready(entry, recipe):
-                    scorer, reason = _from_verdict(entry, recipe, verdict, tolerance, threads, meta,
-                                                   copy_reference, tokenizer)
+                    scorer, reason = _from_verdict(entry, recipe, verdict, tolerance, threads,
+                                                   lambda: torch_recipes.copy_of(reference, threads))
+                else:
+                    scorer, reason = _build_and_check(recipe, exports, entry, meta, reference, threads, tolerance)
                     if scorer is not None:
-                        return scorer
-                    reasons.append(reason)
-                    continue
-                candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
-                                             tolerance, reasons)
-                if candidate is not None:
-                    candidate.info["rejected"] = list(reasons) or None
-                    return candidate
+                        scorer.info["rejected"] = list(reasons) or None
+                if scorer is not None:
+                    return scorer
+                reasons.append(reason)
         raise OnnxUnavailable("; ".join(reasons) or "no ONNX recipe")
 
 
 def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta: dict, reference, threads: int,
-                     tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
-    """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
-    otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
+                     tolerance: float) -> tuple[OnnxScorer | None, str | None]:
+    """Build one recipe into the cache, measure its agreement, record the verdict: (the scorer, None) if it
+    passes, else (None, why not); a model that disagrees stays cached with its verdict, not rebuilt."""
     torch_recipe = recipe in torch_recipes.TORCH_RECIPES
     skipped = torch_recipe and torch_recipes.skip_reason(recipe)
     if skipped:  # recorded, so warm starts skip it without importing torch to ask again
         _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
-        reasons.append(f"{recipe} skipped: {skipped}")
-        return None
+        return None, f"{recipe} skipped: {skipped}"
     source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
     try:
         if torch_recipe:
             candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads))
         else:
             onnx_build.make_recipe(recipe, source, entry / model_file(recipe), exports.work)
-            candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
+            candidate = _onnx_scorer(entry, recipe, threads)
     except Exception as exc:  # noqa: BLE001
         step = "conversion" if torch_recipe else "quantization"
-        reasons.append(f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}")
-        return None
+        return None, f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}"
     try:
         measured = agreement(reference, candidate)
     except Exception as exc:  # noqa: BLE001
-        reasons.append(f"{recipe}: model failed to run: {type(exc).__name__}: {exc}")
         (entry / model_file(recipe)).unlink(missing_ok=True)
-        return None
+        return None, f"{recipe}: model failed to run: {type(exc).__name__}: {exc}"
     verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats,
                "first_token_last_layer": None if torch_recipe else exports.first_token_last_layer}
     _record_verdict(entry, meta, recipe, verdict)
     if not verdict["passed"]:
-        reasons.append(_disagrees(recipe, verdict, tolerance))
-        return None
-    candidate.info.update(agreement=measured, cached=False, fused=stats, onnx_cache=str(entry),
-                          first_token_last_layer=verdict["first_token_last_layer"])
-    return candidate
+        return None, _disagrees(recipe, verdict, tolerance)
+    return _serving(candidate, entry, recipe, verdict, cached=False), None
 
 
-def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = False) -> str:
+def _disagrees(recipe: str, verdict: dict, tolerance: float) -> str:
     agree = verdict.get("agreement") or {}
-    reason = (f"{recipe} skipped: {verdict['skipped']}" if verdict.get("skipped") else
-              f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
-              f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
-    return reason + (" (cached verdict)" if cached else "")
+    if verdict.get("skipped"):
+        return f"{recipe} skipped: {verdict['skipped']}"
+    return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
+            f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
 
 
 def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:
