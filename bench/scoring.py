@@ -132,7 +132,7 @@ def worker(spec: dict) -> dict:
 
         service = ScoringService(lambda: _load(backend, spec["checkpoint"], spec["config_dir"], threads,
                                                spec.get("recipe")), max_batch=spec["batch"], window_ms=3)
-        service.load_now()
+        service.start(wait=True)
         scorer = service.scorer
         service.score_many(comments[:4])
     else:

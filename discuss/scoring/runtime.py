@@ -20,11 +20,10 @@ from typing import Callable, Sequence
 
 from flask import Flask, current_app
 
+from discuss.config import Config
 from discuss.scoring.base import Scorer, ScorerState, ScoringUnavailable
 
 EXTENSION_KEY = "discuss.scoring"
-DEFAULT_MAX_BATCH = 16
-DEFAULT_WINDOW_MS = 3.0
 CALL, INTERACTIVE, BULK = -1, 0, 1  # a CALL job (the model load) runs before any scoring
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ class MicroBatcher:
     """One worker thread; jobs queued while it is busy (or within ``window_s``) share one score_batch call."""
 
     def __init__(self, score_batch: Callable[[list[str]], list[dict[str, float]]],
-                 max_batch: int = DEFAULT_MAX_BATCH, window_s: float = DEFAULT_WINDOW_MS / 1000,
+                 max_batch: int = Config.SCORER_MAX_BATCH, window_s: float = Config.SCORER_BATCH_WINDOW_MS / 1000,
                  on_batch: Callable[[float, int], None] | None = None):
         self._score_batch = score_batch
         self._on_batch = on_batch  # (seconds, comments) after each model call, failed ones included
@@ -126,7 +125,7 @@ class MicroBatcher:
 
 class ScoringService:
     def __init__(self, loader: Callable[[], Scorer] | None, description: str = "", *,
-                 max_batch: int = DEFAULT_MAX_BATCH, window_ms: float = DEFAULT_WINDOW_MS):
+                 max_batch: int = Config.SCORER_MAX_BATCH, window_ms: float = Config.SCORER_BATCH_WINDOW_MS):
         self._loader = loader
         self.description = description
         self.scorer: Scorer | None = None
@@ -153,9 +152,6 @@ class ScoringService:
             loading = self._batcher.call(self._load)
             if wait:
                 loading.result()
-
-    def load_now(self) -> None:
-        self.start(wait=True)
 
     def _load(self) -> None:
         try:
@@ -244,8 +240,8 @@ class ScoringService:
 
 
 def service_from_config(app: Flask) -> ScoringService:
-    options = {"max_batch": int(app.config.get("SCORER_MAX_BATCH") or DEFAULT_MAX_BATCH),
-               "window_ms": float(app.config.get("SCORER_BATCH_WINDOW_MS", DEFAULT_WINDOW_MS))}
+    options = {"max_batch": int(app.config.get("SCORER_MAX_BATCH") or Config.SCORER_MAX_BATCH),
+               "window_ms": float(app.config.get("SCORER_BATCH_WINDOW_MS", Config.SCORER_BATCH_WINDOW_MS))}
     injected = app.config.get("SCORER")
     if injected is not None:
         return ScoringService.from_scorer(injected, **options)
@@ -255,12 +251,6 @@ def service_from_config(app: Flask) -> ScoringService:
 
     loader, description = build_loader(app.config, cache_dir=os.path.join(app.instance_path, "scoring-cache"))
     return ScoringService(loader, description, **options)
-
-
-def init_scoring(app: Flask) -> None:
-    service = service_from_config(app)
-    service.start()
-    app.extensions[EXTENSION_KEY] = service
 
 
 def get_scoring(app: Flask | None = None) -> ScoringService:
