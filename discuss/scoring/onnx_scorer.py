@@ -82,9 +82,7 @@ class OnnxScorer(batching.BatchedScorer):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = max(1, int(threads)), 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads, options.inter_op_num_threads = max(1, int(threads)), 1  # sequential, all opts
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         super().__init__(tokenizer, labels, max_length, pad_id)
         self.backend = backend
@@ -107,33 +105,6 @@ def agreement(reference, candidate, texts: Sequence[str] | None = None) -> dict[
     return {"max_prob_diff": worst_prob, "max_logit_diff": worst_logit, "samples": len(texts)}
 
 
-def _onnx_scorer(entry: Path, recipe: str, threads: int) -> OnnxScorer:
-    meta = json.loads((entry / META_FILE).read_text())
-    if meta.get("fast_tokenizer") and (entry / "tokenizer" / "tokenizer.json").exists():
-        tokenizer = FastTokenizer(entry / "tokenizer" / "tokenizer.json", meta["max_length"], meta["pad_id"])
-    else:
-        import transformers
-
-        tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
-        tokenizer = tokenizer_class.from_pretrained(str(entry / "tokenizer"), local_files_only=True)
-    return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
-                      threads, backend=RECIPES[recipe])
-
-
-def _serving(scorer, entry: Path, recipe: str, verdict: dict, cached: bool):
-    """``scorer`` with what /healthz and `model check` report about the recipe it serves."""
-    scorer.info.update(recipe=recipe, cached=cached, onnx_cache=str(entry), agreement=verdict.get("agreement"),
-                       fused=verdict.get("fused"), first_token_last_layer=verdict.get("first_token_last_layer"))
-    return scorer
-
-
-def _read_meta(entry: Path) -> dict:
-    try:
-        return json.loads((entry / META_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def _recipes(recipes: Sequence[str] | None) -> tuple[str, ...]:
     chosen = tuple(recipes or DEFAULT_RECIPES)
     unknown = [name for name in chosen if name not in RECIPES]
@@ -148,56 +119,14 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
     """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
     A passing torch recipe is converted from what ``torch_loader`` loads (the fp32 DetoxifyScorer)."""
-    entry = Path(cache_dir) / key
-    verdicts = _read_meta(entry).get("recipes") or {}
+    entry = _Entry(cache_dir, key, threads, tolerance)
     for recipe in _recipes(recipes):
-        if recipe not in verdicts:
+        if recipe not in entry.verdicts:
             return None
-        scorer, _ = _from_verdict(entry, recipe, verdicts[recipe], tolerance, threads, torch_loader)
+        scorer, _ = entry.serve(recipe, torch_loader)
         if scorer is not None:
             return scorer
     return None
-
-
-def _from_verdict(entry: Path, recipe: str, verdict: dict, tolerance: float, threads: int,
-                  torch_loader) -> tuple[OnnxScorer | None, str | None]:
-    """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why not).
-    Failed and skipped verdicts are read without importing torch."""
-    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
-    if not ((verdict.get("agreement") or {}).get("max_prob_diff", np.inf) <= tolerance and _ready(entry, recipe)):
-        return None, _disagrees(recipe, verdict, tolerance) + " (cached verdict)"
-    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
-    if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
-        return None, f"{recipe} skipped: {skipped}"
-    scorer = torch_recipes.convert(recipe, torch_loader()) if torch_recipe else _onnx_scorer(entry, recipe, threads)
-    return _serving(scorer, entry, recipe, verdict, cached=True), None
-
-
-def _ready(entry: Path, recipe: str) -> bool:
-    """Is what the recipe serves on disk? (torch recipes are rebuilt from the checkpoint at each start.)"""
-    return recipe in torch_recipes.TORCH_RECIPES or (entry / model_file(recipe)).exists()
-
-
-def _fast_tokenizer_matches(reference, path: Path) -> bool:
-    """Do the ``tokenizers`` ids equal the reference tokenizer's (truncation included)?"""
-    if not path.exists():
-        return False
-    try:
-        fast = FastTokenizer(path, reference.max_length, reference.pad_id)
-        probe = list(SAMPLE_COMMENTS) + ["", "Ünïcödé — ‘quotes’ 😀 and   spaces", "word " * 1300]
-        return fast(probe)["input_ids"] == reference.encode(probe)
-    except Exception:  # noqa: BLE001 - any doubt: keep the transformers tokenizer
-        return False
-
-
-def _new_entry(reference, entry: Path) -> dict:
-    """The tokenizer and a meta.json without verdicts, for a checkpoint seen for the first time."""
-    reference.tokenizer.save_pretrained(str(entry / "tokenizer"))
-    meta = {"labels": list(reference.labels), "max_length": reference.max_length, "pad_id": reference.pad_id,
-            "tokenizer_class": type(reference.tokenizer).__name__, "recipe": RECIPE, "recipes": {},
-            "fast_tokenizer": _fast_tokenizer_matches(reference, entry / "tokenizer" / "tokenizer.json")}
-    (entry / META_FILE).write_text(json.dumps(meta))
-    return meta
 
 
 def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
@@ -207,23 +136,19 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
     lock) is served from its verdict. Raises OnnxUnavailable with the reasons when no recipe can be used."""
     from filelock import FileLock
 
-    entry = Path(cache_dir) / key
     order = _recipes(recipes)
-    entry.mkdir(parents=True, exist_ok=True)
+    (Path(cache_dir) / key).mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(cache_dir) / ".lock")):  # two gunicorn workers starting at once build once
-        meta = _read_meta(entry)
-        if not meta.get("labels"):
-            meta = _new_entry(reference, entry)
-        reasons: list[str] = []
-        with tempfile.TemporaryDirectory(dir=entry) as work:
+        entry, reasons = _Entry(cache_dir, key, threads, tolerance), []
+        if not entry.meta.get("labels"):
+            entry.start(reference)
+        with tempfile.TemporaryDirectory(dir=entry.path) as work:
             exports = onnx_build.Exports(reference.model, Path(work))
             for recipe in order:
-                verdict = meta.setdefault("recipes", {}).get(recipe)
-                if verdict is not None and _ready(entry, recipe):
-                    scorer, reason = _from_verdict(entry, recipe, verdict, tolerance, threads,
-                                                   lambda: torch_recipes.copy_of(reference, threads))
+                if recipe in entry.verdicts and entry.ready(recipe):
+                    scorer, reason = entry.serve(recipe, lambda: torch_recipes.copy_of(reference, threads))
                 else:
-                    scorer, reason = _build_and_check(recipe, exports, entry, meta, reference, threads, tolerance)
+                    scorer, reason = entry.build(recipe, exports, reference)
                     if scorer is not None:
                         scorer.info["rejected"] = list(reasons) or None
                 if scorer is not None:
@@ -232,46 +157,107 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
         raise OnnxUnavailable("; ".join(reasons) or "no ONNX recipe")
 
 
-def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta: dict, reference, threads: int,
-                     tolerance: float) -> tuple[OnnxScorer | None, str | None]:
-    """Build one recipe into the cache, measure its agreement, record the verdict: (the scorer, None) if it
-    passes, else (None, why not); a model that disagrees stays cached with its verdict, not rebuilt."""
-    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
-    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
-    if skipped:  # recorded, so warm starts skip it without importing torch to ask again
-        _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
-        return None, f"{recipe} skipped: {skipped}"
-    source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
-    try:
-        if torch_recipe:
-            candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads))
+class _Entry:
+    """One checkpoint's cache folder: a model file per ONNX recipe, the tokenizer, and meta.json (labels,
+    lengths, and each recipe's verdict)."""
+
+    def __init__(self, cache_dir: str | os.PathLike, key: str, threads: int, tolerance: float):
+        self.path, self.threads, self.tolerance = Path(cache_dir) / key, threads, tolerance
+        try:
+            self.meta = json.loads((self.path / META_FILE).read_text())
+        except (OSError, ValueError):
+            self.meta = {}
+        self.verdicts: dict = self.meta.setdefault("recipes", {})
+
+    def start(self, reference) -> None:
+        """Save the tokenizer and a meta.json without verdicts. The ``tokenizers`` library will tokenize for the
+        ONNX recipes only if its ids equal the reference tokenizer's (truncation included)."""
+        folder = self.path / "tokenizer"
+        reference.tokenizer.save_pretrained(str(folder))
+        try:
+            fast = FastTokenizer(folder / "tokenizer.json", reference.max_length, reference.pad_id)
+            probe = list(SAMPLE_COMMENTS) + ["", "Ünïcödé — ‘quotes’ 😀 and   spaces", "word " * 1300]
+            same = fast(probe)["input_ids"] == reference.encode(probe)
+        except Exception:  # noqa: BLE001 - no tokenizer.json, or any doubt: keep the transformers tokenizer
+            same = False
+        self.meta = {"labels": list(reference.labels), "max_length": reference.max_length, "pad_id": reference.pad_id,
+                     "tokenizer_class": type(reference.tokenizer).__name__, "recipe": RECIPE, "recipes": {},
+                     "fast_tokenizer": same}
+        self.verdicts = self.meta["recipes"]
+        (self.path / META_FILE).write_text(json.dumps(self.meta))
+
+    def ready(self, recipe: str) -> bool:
+        """Is what the recipe serves on disk? (torch recipes are rebuilt from the checkpoint at each start.)"""
+        return recipe in torch_recipes.TORCH_RECIPES or (self.path / model_file(recipe)).exists()
+
+    def serve(self, recipe: str, torch_loader) -> tuple[OnnxScorer | None, str | None]:
+        """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why
+        not). Failed and skipped verdicts are read without importing torch."""
+        verdict, torch_recipe = self.verdicts[recipe], recipe in torch_recipes.TORCH_RECIPES
+        if not ((verdict.get("agreement") or {}).get("max_prob_diff", np.inf) <= self.tolerance
+                and self.ready(recipe)):
+            return None, self.rejected(recipe) + " (cached verdict)"
+        skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+        if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
+            return None, f"{recipe} skipped: {skipped}"
+        scorer = torch_recipes.convert(recipe, torch_loader()) if torch_recipe else self.onnx_scorer(recipe)
+        return self.serving(scorer, recipe, cached=True), None
+
+    def build(self, recipe: str, exports: onnx_build.Exports, reference) -> tuple[OnnxScorer | None, str | None]:
+        """Build one recipe into the cache, measure its agreement, record the verdict: (the scorer, None) if it
+        passes, else (None, why not); a model that disagrees stays cached with its verdict, not rebuilt."""
+        torch_recipe = recipe in torch_recipes.TORCH_RECIPES
+        skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+        if skipped:  # recorded, so warm starts skip it without importing torch to ask again
+            self.record(recipe, {"agreement": None, "passed": False, "skipped": skipped})
+            return None, self.rejected(recipe)
+        source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
+        try:
+            if torch_recipe:
+                candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, self.threads))
+            else:
+                onnx_build.make_recipe(recipe, source, self.path / model_file(recipe), exports.work)
+                candidate = self.onnx_scorer(recipe)
+        except Exception as exc:  # noqa: BLE001
+            step = "conversion" if torch_recipe else "quantization"
+            return None, f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}"
+        try:
+            measured = agreement(reference, candidate)
+        except Exception as exc:  # noqa: BLE001
+            (self.path / model_file(recipe)).unlink(missing_ok=True)
+            return None, f"{recipe}: model failed to run: {type(exc).__name__}: {exc}"
+        passed = measured["max_prob_diff"] <= self.tolerance
+        self.record(recipe, {"agreement": measured, "passed": passed, "fused": stats,
+                             "first_token_last_layer": None if torch_recipe else exports.first_token_last_layer})
+        return (self.serving(candidate, recipe, cached=False), None) if passed else (None, self.rejected(recipe))
+
+    def record(self, recipe: str, verdict: dict) -> None:
+        self.verdicts[recipe] = verdict
+        (self.path / META_FILE).write_text(json.dumps(self.meta))
+
+    def rejected(self, recipe: str) -> str:
+        verdict = self.verdicts[recipe]
+        if verdict.get("skipped"):
+            return f"{recipe} skipped: {verdict['skipped']}"
+        agree = verdict.get("agreement") or {}
+        return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
+                f"> {self.tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
+
+    def onnx_scorer(self, recipe: str) -> OnnxScorer:
+        meta, folder = self.meta, self.path / "tokenizer"
+        if meta.get("fast_tokenizer") and (folder / "tokenizer.json").exists():
+            tokenizer = FastTokenizer(folder / "tokenizer.json", meta["max_length"], meta["pad_id"])
         else:
-            onnx_build.make_recipe(recipe, source, entry / model_file(recipe), exports.work)
-            candidate = _onnx_scorer(entry, recipe, threads)
-    except Exception as exc:  # noqa: BLE001
-        step = "conversion" if torch_recipe else "quantization"
-        return None, f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}"
-    try:
-        measured = agreement(reference, candidate)
-    except Exception as exc:  # noqa: BLE001
-        (entry / model_file(recipe)).unlink(missing_ok=True)
-        return None, f"{recipe}: model failed to run: {type(exc).__name__}: {exc}"
-    verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats,
-               "first_token_last_layer": None if torch_recipe else exports.first_token_last_layer}
-    _record_verdict(entry, meta, recipe, verdict)
-    if not verdict["passed"]:
-        return None, _disagrees(recipe, verdict, tolerance)
-    return _serving(candidate, entry, recipe, verdict, cached=False), None
+            import transformers
 
+            tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
+            tokenizer = tokenizer_class.from_pretrained(str(folder), local_files_only=True)
+        return OnnxScorer(self.path / model_file(recipe), tokenizer, meta["labels"], meta["max_length"],
+                          meta["pad_id"], self.threads, backend=RECIPES[recipe])
 
-def _disagrees(recipe: str, verdict: dict, tolerance: float) -> str:
-    agree = verdict.get("agreement") or {}
-    if verdict.get("skipped"):
-        return f"{recipe} skipped: {verdict['skipped']}"
-    return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
-            f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
-
-
-def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:
-    meta.setdefault("recipes", {})[recipe] = verdict
-    (entry / META_FILE).write_text(json.dumps(meta))
+    def serving(self, scorer, recipe: str, cached: bool):
+        """``scorer`` with what /healthz and `model check` report about the recipe it serves."""
+        verdict = self.verdicts[recipe]
+        scorer.info.update(recipe=recipe, cached=cached, onnx_cache=str(self.path), agreement=verdict["agreement"],
+                           fused=verdict.get("fused"), first_token_last_layer=verdict.get("first_token_last_layer"))
+        return scorer
