@@ -80,12 +80,12 @@ def _load(backend: str, checkpoint: str, config_dir: str, threads: int, recipe: 
 
 
 def _timed_batches(scorer, comments, max_batch, sort):
-    """Length-sorted (or arrival-order) batches; latency per batch call."""
+    """Length-sorted batches (4 per call), or arrival-order ones (one per call); latency per call."""
     latencies = []
     for start in range(0, len(comments), max_batch * 4 if sort else max_batch):
         chunk = comments[start:start + (max_batch * 4 if sort else max_batch)]
         t0 = time.perf_counter()
-        scorer.logits_batch(chunk, max_batch=max_batch, sort=sort)
+        scorer.logits_batch(chunk, max_batch=max_batch)
         latencies.append(time.perf_counter() - t0)
     return latencies
 

@@ -70,7 +70,7 @@ def main() -> None:
     unpacked.packed, unpacked.max_tokens = None, 4096
 
     def padded(texts, batch):  # the model's own padded forward, batches padded to their longest member
-        return unpacked.logits_batch(texts, max_batch=batch, sort=False)
+        return unpacked.logits_batch(texts, max_batch=batch)  # one batch per call: no sorting across batches
 
     def packed(texts, batch):  # what the product does: packed.PackedForward via BatchedScorer.logits_batch
         return scorer.logits_batch(texts, max_batch=batch)

@@ -24,11 +24,11 @@ def resolve_max_length(tokenizer, model_config=None) -> int:
 
 
 def plan_batches(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096,
-                 sort: bool = True, packed: bool = False) -> list[list[int]]:
-    """Indices grouped into batches: length-sorted (or in input order), at most ``max_batch`` items and
-    ``max_tokens`` tokens each (a single over-long item still gets its own batch). Tokens are counted padded
-    to the batch's longest member, or as they are for ``packed`` batches, which add no padding."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i]) if sort else list(range(len(lengths)))
+                 packed: bool = False) -> list[list[int]]:
+    """Indices grouped into batches of at most ``max_batch`` items and ``max_tokens`` tokens (a single over-long
+    item still gets its own batch): length-sorted, tokens counted padded to the batch's longest member; or for
+    ``packed`` batches, which add no padding, in input order with tokens counted as they are."""
+    order = list(range(len(lengths))) if packed else sorted(range(len(lengths)), key=lambda i: lengths[i])
     batches: list[list[int]] = []
     current: list[int] = []
     for index in order:
@@ -80,8 +80,7 @@ class BatchedScorer:
         return [list(ids) for ids in self.tokenizer(list(texts), truncation=True,
                                                     max_length=self.max_length)["input_ids"]]
 
-    def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None,
-                     sort: bool = True) -> np.ndarray:
+    def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None) -> np.ndarray:
         """Logits ``[len(texts), len(labels)]`` in input order, batch by batch: padded for ``_forward``, or
         unpadded and in arrival order for ``packed``. Only the first ``len(labels)`` outputs are kept: the
         released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9 identity heads follow), and
@@ -90,7 +89,7 @@ class BatchedScorer:
         out = np.zeros((len(sequences), len(self.labels)), dtype=np.float32)
         with self._lock:
             for batch in plan_batches([len(s) for s in sequences], max_batch or self.max_batch, self.max_tokens,
-                                      sort and not packed, packed):
+                                      packed):
                 chosen = [sequences[i] for i in batch]
                 logits = self.packed.logits(chosen) if packed else self._forward(*pad(chosen, self.pad_id))
                 out[batch] = logits[:, :len(self.labels)]

@@ -123,31 +123,20 @@ def _eager_attention(model):
 
 
 def export_fp32(model, path: Path) -> bool:
-    """TorchScript export (fusable by ORT); the dynamo exporter if that one is unavailable. The last layer is
-    exported for the first token only where that leaves the logits unchanged; returns whether."""
+    """TorchScript export (fusable by ORT; torch's default, the dynamo exporter, is not asked for). The last layer
+    is exported for the first token only where that leaves the logits unchanged; returns whether."""
     import warnings
 
     import torch
 
     example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
-
-    def export(dynamo: bool, **options) -> bool:
-        with first_token_last_layer(model) as cut, torch.inference_mode(False), torch.no_grad(), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_logits_module(model), example, str(path), dynamo=dynamo, input_names=list(axes),
-                              output_names=["logits"], **options)
-        return cut
-
-    try:
-        with _eager_attention(model):
-            return export(False, opset_version=17, do_constant_folding=True, dynamic_axes=axes)
-    except Exception:  # noqa: BLE001 - fall back to the dynamo exporter
-        from torch.export import Dim
-
-        batch, seq = Dim("batch", max=1024), Dim("seq", max=512)
-        return export(True, external_data=False, dynamic_shapes={name: {0: batch, 1: seq} for name in axes})
+    with _eager_attention(model), first_token_last_layer(model) as cut, torch.inference_mode(False), \
+            torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_logits_module(model), example, str(path), dynamo=False, input_names=list(axes),
+                          output_names=["logits"], opset_version=17, do_constant_folding=True, dynamic_axes=axes)
+    return cut
 
 
 def fuse(source: Path, target: Path, num_heads: int, hidden_size: int) -> dict:
