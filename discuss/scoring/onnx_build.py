@@ -3,10 +3,8 @@ quantization tooling is imported here alone): TorchScript export with the last l
 ``onnxruntime.transformers`` fusion (Attention, SkipLayerNorm, BiasGelu; the BERT patterns also match RoBERTa) and
 dynamic int8 quantization (MatMulInteger / QAttention, activations per tensor at run time).
 
-The first-token cut: Detoxify's classifiers read the last layer's output at the first token (<s>/[CLS]) only; there
-the other tokens need only their keys and values (2·h² of a layer's 12·h² multiply-adds per token), so the last
-layer is exported for the first token alone: same logits, ~7% fewer FLOPs on a 12-layer model. Checked on a padded
-batch first; ALBERT (``-small``) shares one layer and is exported whole. Packed batches cut it too (packed.py).
+The first-token cut: the classifier reads the last layer's output at <s>/[CLS] only, so that layer is exported for
+the first token alone (the others give just keys and values): same logits, ~7% fewer FLOPs (bench/research).
 """
 from __future__ import annotations
 
@@ -93,21 +91,6 @@ def first_token_last_layer(model):
         layers[-1] = last
 
 
-def _logits_module(model):
-    """torch wrapper returning only the logits tensor, with the two inputs we feed at run time."""
-    import torch
-
-    class Logits(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask)[0]
-
-    return Logits(model).eval()
-
-
 @contextlib.contextmanager
 def _eager_attention(model):
     """Export eager attention (Softmax(QK^T)V): ORT's fusion recognises it, not the SDPA export."""
@@ -123,8 +106,9 @@ def _eager_attention(model):
 
 
 def export_fp32(model, path: Path) -> bool:
-    """TorchScript export (fusable by ORT; torch's default, the dynamo exporter, is not asked for). The last layer
-    is exported for the first token only where that leaves the logits unchanged; returns whether."""
+    """TorchScript export (fusable by ORT; torch's default, the dynamo exporter, is not asked for) of the two
+    inputs we feed, given positionally, and the logits, the only output that is not None. The last layer is
+    exported for the first token only where that leaves the logits unchanged; returns whether."""
     import warnings
 
     import torch
@@ -134,7 +118,7 @@ def export_fp32(model, path: Path) -> bool:
     with _eager_attention(model), first_token_last_layer(model) as cut, torch.inference_mode(False), \
             torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(_logits_module(model), example, str(path), dynamo=False, input_names=list(axes),
+        torch.onnx.export(model, example, str(path), dynamo=False, input_names=list(axes),
                           output_names=["logits"], opset_version=17, do_constant_folding=True, dynamic_axes=axes)
     return cut
 
@@ -155,29 +139,22 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    source = fp32_path
+    source, prepped = fp32_path, int8_path.with_suffix(".prep.onnx")
     try:  # shape inference + graph cleanup: required for weight-shared models (ALBERT), harmless otherwise
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
-        prepped = int8_path.with_suffix(".prep.onnx")
         quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)
         source = prepped
     except Exception:  # noqa: BLE001 - pre-processing is an optimisation, not a requirement
         pass
-    model = onnx.load(str(source))
-    del model.graph.value_info[:]  # stale dynamo shape annotations make quantize_dynamic fail
-    excluded = [node.name for node in model.graph.node if HEAD_NODES.search(node.name)]
+    excluded = [node.name for node in onnx.load(str(source)).graph.node if HEAD_NODES.search(node.name)]
     excluded += [name + "_MatMul" for name in excluded]  # Gemm is rewritten to <name>_MatMul first
-    cleared = int8_path.with_suffix(".clean.onnx")
-    onnx.save(model, str(cleared))
-    del model
     options = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # fused contrib ops have no inferred types
     try:
-        quantize_dynamic(str(cleared), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
+        quantize_dynamic(str(source), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
                          nodes_to_exclude=excluded, extra_options=options)
     finally:
-        for leftover in (cleared, int8_path.with_suffix(".prep.onnx")):
-            leftover.unlink(missing_ok=True)
+        prepped.unlink(missing_ok=True)
 
 
 class Exports:
@@ -208,9 +185,8 @@ class Exports:
 
 
 def make_recipe(recipe: str, source: Path, target: Path, work: Path) -> None:
-    """The recipe's model file from the fused fp32 graph: ``fp32`` is that graph, linked without writing its
-    ~500 MB again (a copy where links are not allowed; the work folder is inside the cache entry); ``int8`` is
-    quantized in ``work`` and moved in. The graph stays in place for any later recipe that quantizes it."""
+    """The recipe's model file from the fused fp32 graph, which stays in place for any later recipe: ``fp32``
+    links it (no second ~500 MB write; a copy where links fail), ``int8`` is quantized in ``work`` and moved in."""
     import shutil
 
     target.unlink(missing_ok=True)
