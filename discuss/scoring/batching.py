@@ -81,9 +81,8 @@ class BatchedScorer:
                                                     max_length=self.max_length)["input_ids"]]
 
     def logits_batch(self, texts: Sequence[str], *, max_batch: int | None = None) -> np.ndarray:
-        """Logits ``[len(texts), len(labels)]`` in input order, batch by batch: padded for ``_forward``, or
-        unpadded and in arrival order for ``packed``. Only the first ``len(labels)`` outputs are kept: the
-        released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9 identity heads follow), and
+        """Logits ``[len(texts), len(labels)]`` in input order. Only the first ``len(labels)`` outputs are kept:
+        the released ``unbiased`` checkpoint has 16 outputs but names 7 classes (9 identity heads follow), and
         Detoxify's own ``predict`` likewise returns just the named classes."""
         sequences, packed = self.encode(texts), self.packed is not None
         out = np.zeros((len(sequences), len(self.labels)), dtype=np.float32)

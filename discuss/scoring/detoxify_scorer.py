@@ -1,8 +1,5 @@
-"""Plain Detoxify on torch: the reference scoring path, and the fallback when no fast recipe is usable.
-
-Loads ``detoxify.Detoxify`` by model name (downloads) or offline from ``checkpoint`` + ``config_dir``, and runs its
-tokenizer, model and sigmoid on length-sorted batches (``Detoxify.predict`` pads a whole list to one length).
-"""
+"""Plain Detoxify on torch: the reference scoring path, and the fallback when no fast recipe is usable. Its model
+runs on length-sorted batches (``Detoxify.predict`` pads a whole list to one length)."""
 from __future__ import annotations
 
 import ctypes

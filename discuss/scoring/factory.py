@@ -1,9 +1,5 @@
-"""Builds the configured scorer from app.config (the TOXICITY_* and SCORER_* settings of discuss/config.py).
-
-``auto`` serves the first fast-path recipe (onnx_scorer) whose agreement check passes, else plain Detoxify with the
-reasons in ``scorer.info["fallback_reason"]`` (/healthz, `flask discuss model check`); a warm start loads a cached
-ONNX model without importing torch. ``onnx`` fails the load instead of falling back; ``torch`` is plain Detoxify.
-"""
+"""Builds the configured scorer from app.config (the TOXICITY_* and SCORER_* settings of discuss/config.py; the
+README's scoring section says what each backend serves). Why ``auto`` fell back goes to info["fallback_reason"]."""
 from __future__ import annotations
 
 import os

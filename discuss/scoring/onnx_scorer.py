@@ -1,6 +1,5 @@
-"""Fast path: the Detoxify model exported to ONNX and fused, on ONNX Runtime (``fp32``, opt-in ``int8``), or its
-torch model with bf16 matmuls (``bf16``, torch_recipes). Recipes are tried in order; one is served only if it
-agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance).
+"""Fast-path recipes (ONNX ``fp32`` and ``int8``, torch ``bf16``: torch_recipes), tried in order; one is served
+only if it agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance).
 
 Built at the first start of a checkpoint and cached on disk (onnx_build), keyed by a hash of the checkpoint, the
 torch and onnxruntime versions and ``RECIPE``, with each recipe's verdict and the tokenizer in ``meta.json``, so a
@@ -12,7 +11,6 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -71,9 +69,8 @@ class FastTokenizer:
 
 
 class OnnxScorer(batching.BatchedScorer):
-    """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path. One comment per
-    run (``max_batch`` 1): on 2 cores one comment already fills both, and padded batches ran slower and grew
-    the ORT arena (bench/research/README.md)."""
+    """Scores on an ONNX Runtime session, one comment per run: on 2 cores one already fills both, and padded
+    batches ran slower and grew the ORT arena (bench/research/README.md)."""
 
     max_batch = 1
 
@@ -92,9 +89,8 @@ class OnnxScorer(batching.BatchedScorer):
 
 
 def agreement(reference, candidate, texts: Sequence[str] | None = None) -> dict[str, float]:
-    """Max abs difference of probabilities and of logits between two scorers on ``texts`` (default:
-    ``agreement_comments()``): the candidate one comment at a time and in padded, length-sorted batches of 8
-    (catches padding/mask export bugs)."""
+    """Max abs difference of probabilities and of logits between two scorers on ``texts`` (agreement_comments()),
+    the candidate one at a time and in padded batches of 8 (which catch padding/mask export bugs)."""
     texts = agreement_comments() if texts is None else list(texts)
     ref = reference.logits_batch(list(texts), max_batch=1)
     worst_prob = worst_logit = 0.0
@@ -131,9 +127,8 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
 
 def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
           tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
-    """Export ``reference`` (a loaded DetoxifyScorer), fuse, build each recipe in order until one agrees;
-    cache models and verdicts. A recipe already built (perhaps by another process while this one waited for the
-    lock) is served from its verdict. Raises OnnxUnavailable with the reasons when no recipe can be used."""
+    """Build each recipe in order from ``reference`` (a loaded DetoxifyScorer) until one agrees, or serve its
+    cached verdict (another process may have built it meanwhile); OnnxUnavailable with the reasons if none can."""
     from filelock import FileLock
 
     order = _recipes(recipes)

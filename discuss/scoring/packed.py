@@ -1,9 +1,7 @@
-"""Padding-free batches for BERT-family encoders (the bf16 recipe): several comments in one pass, no pad tokens.
-
-The batch's tokens are laid end to end as one tall ``[total_tokens, hidden]`` matrix that every per-token step
-(embeddings, matmuls, LayerNorm, GELU) runs over once; only attention runs per comment, on its own slice. The
-model's own modules do the work, so it is the padded forward up to float rounding. The last layer runs for the
-first tokens only (onnx_build.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT (``-small``) stays padded.
+"""Padding-free batches for BERT-family encoders (the bf16 recipe): the batch's tokens laid end to end as one tall
+``[total_tokens, hidden]`` matrix that every per-token step runs over once; only attention runs per comment, on its
+own slice. The model's own modules do the work, so it is the padded forward up to float rounding. The last layer
+runs for the first tokens only (onnx_build.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT stays padded.
 """
 from __future__ import annotations
 
