@@ -23,15 +23,6 @@ class OnnxUnavailable(Exception):
     """Export, quantization or the agreement check failed; the reason goes to status()."""
 
 
-def cuts_first_token(model) -> bool:
-    """The BERT-family classifiers packed.py runs (distinct layers with .attention.self.{query,key,value}),
-    with a last layer to cut."""
-    if not packed.supports(model):
-        return False
-    layers = getattr(getattr(model, model.base_model_prefix).encoder, "layer", None)
-    return bool(layers) and hasattr(layers[-1], "attention")
-
-
 def _first_token_layer(layer):
     """Wrap one BERT/RoBERTa layer so that it returns ``[batch, 1, hidden]``: the first token's output."""
     import torch
@@ -65,8 +56,9 @@ def _first_token_layer(layer):
 @contextlib.contextmanager
 def first_token_last_layer(model):
     """Within the block ``model``'s last layer computes only the first token, if that leaves its logits
-    unchanged (checked on a padded batch of two). Yields whether the cut is in place."""
-    if not cuts_first_token(model):
+    unchanged (checked on a padded batch of two). Yields whether the cut is in place. Only for the encoders
+    packed batches run, whose layers are distinct with .attention.self.{query,key,value} (not ALBERT's)."""
+    if not packed.supports(model):
         yield False
         return
     import torch
@@ -157,42 +149,29 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> None:
         prepped.unlink(missing_ok=True)
 
 
-class Exports:
-    """The fp32 export and its fused graph, made once per build and only when a recipe needs it (fusion failing
-    only costs speed: the raw export is used instead)."""
-
-    def __init__(self, model, work: Path):
-        self.model, self.work = model, work
-        self.path: Path | None = None
-        self.stats: dict | None = None
-        self.first_token_last_layer = False  # whether the export cut the last layer
-
-    def graph(self) -> tuple[Path, dict | None]:
-        """The fused fp32 graph and its fused op counts (None when fusion failed)."""
-        if self.path is None:
-            raw = self.work / "model.raw.onnx"
-            try:
-                self.first_token_last_layer = bool(export_fp32(self.model, raw))
-            except Exception as exc:  # noqa: BLE001
-                raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
-            self.path = self.work / "model.fused.onnx"
-            config = self.model.config
-            try:
-                self.stats = fuse(raw, self.path, config.num_attention_heads, config.hidden_size)
-            except Exception:  # noqa: BLE001
-                self.path = raw
-        return self.path, self.stats
+def export_and_fuse(model, work: Path) -> tuple[Path, dict | None, bool]:
+    """The fp32 export fused in ``work``: (its path, its fused op counts, whether the last layer was cut). Fusion
+    failing only costs speed: then the raw export and None."""
+    raw, fused = work / "model.raw.onnx", work / "model.fused.onnx"
+    try:
+        cut = bool(export_fp32(model, raw))
+    except Exception as exc:  # noqa: BLE001
+        raise OnnxUnavailable(f"export failed: {type(exc).__name__}: {str(exc)[:300]}") from exc
+    try:
+        return fused, fuse(raw, fused, model.config.num_attention_heads, model.config.hidden_size), cut
+    except Exception:  # noqa: BLE001
+        return raw, None, cut
 
 
-def make_recipe(recipe: str, source: Path, target: Path, work: Path) -> None:
+def make_recipe(recipe: str, source: Path, target: Path) -> None:
     """The recipe's model file from the fused fp32 graph, which stays in place for any later recipe: ``fp32``
-    links it (no second ~500 MB write; a copy where links fail), ``int8`` is quantized in ``work`` and moved in."""
+    links it (no second ~500 MB write; a copy where links fail), ``int8`` is quantized beside it and moved in."""
     import shutil
 
     target.unlink(missing_ok=True)
     if recipe != "fp32":
-        quantize_int8(source, work / target.name)
-        os.replace(work / target.name, target)
+        quantize_int8(source, source.parent / target.name)
+        os.replace(source.parent / target.name, target)
         return
     try:
         os.link(source, target)

@@ -7,6 +7,7 @@ warm ONNX start imports neither torch nor the checkpoint (the ``tokenizers`` lib
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -138,12 +139,13 @@ def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
         if not entry.meta.get("labels"):
             entry.start(reference)
         with tempfile.TemporaryDirectory(dir=entry.path) as work:
-            exports = onnx_build.Exports(reference.model, Path(work))
+            # exported and fused once, by the first ONNX recipe to be built (none if a torch recipe passes first)
+            graph = functools.cache(lambda: onnx_build.export_and_fuse(reference.model, Path(work)))
             for recipe in order:
                 if recipe in entry.verdicts and entry.ready(recipe):
                     scorer, reason = entry.serve(recipe, lambda: torch_recipes.copy_of(reference, threads))
                 else:
-                    scorer, reason = entry.build(recipe, exports, reference)
+                    scorer, reason = entry.build(recipe, graph, reference)
                     if scorer is not None:
                         scorer.info["rejected"] = list(reasons) or None
                 if scorer is not None:
@@ -198,7 +200,7 @@ class _Entry:
         scorer = torch_recipes.convert(recipe, torch_loader()) if torch_recipe else self.onnx_scorer(recipe)
         return self.serving(scorer, recipe, cached=True), None
 
-    def build(self, recipe: str, exports: onnx_build.Exports, reference) -> tuple[OnnxScorer | None, str | None]:
+    def build(self, recipe: str, graph, reference) -> tuple[OnnxScorer | None, str | None]:
         """Build one recipe into the cache, measure its agreement, record the verdict: (the scorer, None) if it
         passes, else (None, why not); a model that disagrees stays cached with its verdict, not rebuilt."""
         torch_recipe = recipe in torch_recipes.TORCH_RECIPES
@@ -206,12 +208,12 @@ class _Entry:
         if skipped:  # recorded, so warm starts skip it without importing torch to ask again
             self.record(recipe, {"agreement": None, "passed": False, "skipped": skipped})
             return None, self.rejected(recipe)
-        source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
+        source, stats, cut = (None, None, None) if torch_recipe else graph()  # a failed export fails the build
         try:
             if torch_recipe:
                 candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, self.threads))
             else:
-                onnx_build.make_recipe(recipe, source, self.path / model_file(recipe), exports.work)
+                onnx_build.make_recipe(recipe, source, self.path / model_file(recipe))
                 candidate = self.onnx_scorer(recipe)
         except Exception as exc:  # noqa: BLE001
             step = "conversion" if torch_recipe else "quantization"
@@ -223,7 +225,7 @@ class _Entry:
             return None, f"{recipe}: model failed to run: {type(exc).__name__}: {exc}"
         passed = measured["max_prob_diff"] <= self.tolerance
         self.record(recipe, {"agreement": measured, "passed": passed, "fused": stats,
-                             "first_token_last_layer": None if torch_recipe else exports.first_token_last_layer})
+                             "first_token_last_layer": cut})
         return (self.serving(candidate, recipe, cached=False), None) if passed else (None, self.rejected(recipe))
 
     def record(self, recipe: str, verdict: dict) -> None:
