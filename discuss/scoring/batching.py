@@ -7,20 +7,12 @@ from typing import Sequence
 
 import numpy as np
 
-MODEL_MAX_TOKENS = 512
 
-
-def resolve_max_length(tokenizer, model_config=None) -> int:
+def resolve_max_length(tokenizer, model_config) -> int:
     """The longest input the model accepts (512 for BERT/RoBERTa/ALBERT). A freshly trained tokenizer reports a
     huge ``model_max_length``; RoBERTa has 514 position embeddings of which 2 are reserved for the padding offset."""
-    limits = [MODEL_MAX_TOKENS]
-    declared = getattr(tokenizer, "model_max_length", None)
-    if isinstance(declared, int) and declared > 0:
-        limits.append(declared)
-    positions = getattr(model_config, "max_position_embeddings", None)
-    if isinstance(positions, int) and positions > 0:
-        limits.append(positions - (2 if getattr(model_config, "model_type", "") in {"roberta", "xlm-roberta"} else 0))
-    return min(limits)
+    offset = 2 if model_config.model_type in ("roberta", "xlm-roberta") else 0
+    return min(512, tokenizer.model_max_length, model_config.max_position_embeddings - offset)
 
 
 def plan_batches(lengths: Sequence[int], max_batch: int = 8, max_tokens: int = 4096,

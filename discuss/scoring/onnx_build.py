@@ -83,20 +83,6 @@ def first_token_last_layer(model):
         layers[-1] = last
 
 
-@contextlib.contextmanager
-def _eager_attention(model):
-    """Export eager attention (Softmax(QK^T)V): ORT's fusion recognises it, not the SDPA export."""
-    before = getattr(getattr(model, "config", None), "_attn_implementation", None)
-    switch = before not in (None, "eager")
-    if switch:
-        model.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        if switch:
-            model.set_attn_implementation(before)
-
-
 def export_fp32(model, path: Path) -> bool:
     """TorchScript export (fusable by ORT; torch's default, the dynamo exporter, is not asked for) of the two
     inputs we feed, given positionally, and the logits, the only output that is not None. The last layer is
@@ -107,11 +93,16 @@ def export_fp32(model, path: Path) -> bool:
 
     example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}}
-    with _eager_attention(model), first_token_last_layer(model) as cut, torch.inference_mode(False), \
-            torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, example, str(path), dynamo=False, input_names=list(axes),
-                          output_names=["logits"], opset_version=17, do_constant_folding=True, dynamic_axes=axes)
+    attention = model.config._attn_implementation
+    model.set_attn_implementation("eager")  # Softmax(QK^T)V: ORT's fusion recognises it, not the SDPA export
+    try:
+        with first_token_last_layer(model) as cut, torch.inference_mode(False), torch.no_grad(), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, example, str(path), dynamo=False, input_names=list(axes),
+                              output_names=["logits"], opset_version=17, do_constant_folding=True, dynamic_axes=axes)
+    finally:
+        model.set_attn_implementation(attention)
     return cut
 
 

@@ -26,9 +26,7 @@ RECIPE = "ts-export/ort-fusion/recipes/v5"  # v5: last layer exported for the fi
 META_FILE = "meta.json"
 
 
-# recipe -> backend, for DISCUSS_TOXICITY_ONNX_RECIPES. fp32 is exact; bf16 agrees within 0.01 and is faster
-# where bf16 is native; int8 is fast but misses 0.01 on trained weights, so it is tried only where a deployment
-# lists it (bench/research/README.md).
+# recipe -> backend, for DISCUSS_TOXICITY_ONNX_RECIPES; int8 misses 0.01 on trained weights, so it is opt-in
 RECIPES: dict[str, str] = {"int8": "onnx-int8", "fp32": "onnx-fp32", **torch_recipes.TORCH_RECIPES}
 DEFAULT_RECIPES = ("bf16", "fp32")
 

@@ -20,11 +20,8 @@ _POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta")
 
 def supports(model) -> bool:
     """Is this a sequence classifier whose encoder this module knows how to run packed?"""
-    config = getattr(model, "config", None)
-    if getattr(config, "model_type", None) not in SUPPORTED_TYPES or getattr(config, "is_decoder", False):
-        return False
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    return base is not None and hasattr(base, "encoder") and hasattr(model, "classifier")
+    config = model.config
+    return config.model_type in SUPPORTED_TYPES and not config.is_decoder and hasattr(model, "classifier")
 
 
 def padded_rows(tokens: int) -> int:
