@@ -17,18 +17,18 @@ from typing import Sequence
 
 import numpy as np
 
+from discuss.config import Config
 from discuss.scoring import batching, onnx_build, torch_recipes
 from discuss.scoring.onnx_build import OnnxUnavailable  # noqa: F401 - raised here too, caught by the factory
 from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
-AGREEMENT_TOLERANCE = 0.01
 RECIPE = "ts-export/ort-fusion/recipes/v5"  # v5: last layer exported for the first token only
 META_FILE = "meta.json"
 
 
 # recipe -> backend, for DISCUSS_TOXICITY_ONNX_RECIPES; int8 misses 0.01 on trained weights, so it is opt-in
 RECIPES: dict[str, str] = {"int8": "onnx-int8", "fp32": "onnx-fp32", **torch_recipes.TORCH_RECIPES}
-DEFAULT_RECIPES = ("bf16", "fp32")
+DEFAULT_RECIPES = tuple(Config.TOXICITY_ONNX_RECIPES.split(","))
 
 
 def model_file(recipe: str) -> str:
@@ -108,9 +108,8 @@ def _recipes(recipes: Sequence[str] | None) -> tuple[str, ...]:
     return chosen
 
 
-def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
-                tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None,
-                torch_loader=None) -> OnnxScorer | None:
+def load_cached(cache_dir: str | os.PathLike, key: str, threads: int, tolerance: float,
+                recipes: Sequence[str] | None, torch_loader) -> OnnxScorer | None:
     """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
     A passing torch recipe is converted from what ``torch_loader`` loads (the fp32 DetoxifyScorer)."""
@@ -124,8 +123,8 @@ def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
     return None
 
 
-def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
-          tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
+def build(reference, cache_dir: str | os.PathLike, key: str, threads: int, tolerance: float,
+          recipes: Sequence[str] | None) -> OnnxScorer:
     """Build each recipe in order from ``reference`` (a loaded DetoxifyScorer) until one agrees, or serve its
     cached verdict (another process may have built it meanwhile); OnnxUnavailable with the reasons if none can."""
     from filelock import FileLock

@@ -14,8 +14,6 @@ SUPPORTED_TYPES = ("bert", "roberta", "xlm-roberta")
 # batches of every possible token count would grow the process by hundreds of MB over a day. Heights are
 # rounded up to these steps (unused rows are computed and dropped): at most 16 + 60 shapes, ~7% extra rows.
 _SMALL_STEP, _SMALL_LIMIT, _LARGE_STEP = 16, 256, 64
-# RoBERTa numbers positions from padding_idx + 1 (HF's create_position_ids_from_input_ids)
-_POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta")
 
 
 def supports(model) -> bool:
@@ -41,8 +39,8 @@ class PackedForward:
         self.base = getattr(model, model.base_model_prefix)
         self.heads = self.config.num_attention_heads
         self.head_size = self.config.hidden_size // self.heads
-        offset = self.config.model_type in _POSITION_OFFSET_TYPES
-        self.first_position = self.config.pad_token_id + 1 if offset else 0
+        # RoBERTa and XLM-R number positions from padding_idx + 1 (HF's create_position_ids_from_input_ids)
+        self.first_position = 0 if self.config.model_type == "bert" else self.config.pad_token_id + 1
 
     def logits(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         import torch
