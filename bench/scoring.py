@@ -80,12 +80,12 @@ def _load(backend: str, checkpoint: str, config_dir: str, threads: int, recipe: 
 
 
 def _timed_batches(scorer, comments, max_batch, sort):
-    """Length-sorted (or arrival-order) batches; latency per batch call."""
+    """Length-sorted batches (4 per call), or arrival-order ones (one per call); latency per call."""
     latencies = []
     for start in range(0, len(comments), max_batch * 4 if sort else max_batch):
         chunk = comments[start:start + (max_batch * 4 if sort else max_batch)]
         t0 = time.perf_counter()
-        scorer.logits_batch(chunk, max_batch=max_batch, sort=sort)
+        scorer.logits_batch(chunk, max_batch=max_batch)
         latencies.append(time.perf_counter() - t0)
     return latencies
 
@@ -132,7 +132,7 @@ def worker(spec: dict) -> dict:
 
         service = ScoringService(lambda: _load(backend, spec["checkpoint"], spec["config_dir"], threads,
                                                spec.get("recipe")), max_batch=spec["batch"], window_ms=3)
-        service.load_now()
+        service.start(wait=True)
         scorer = service.scorer
         service.score_many(comments[:4])
     else:
@@ -216,29 +216,15 @@ def build_levers(checkpoint: str, config_dir: str) -> dict:
     return {name: verdict["agreement"] for name, verdict in meta["recipes"].items() if verdict.get("agreement")}
 
 
-def build_onnx(checkpoint: str, config_dir: str, levers: bool = False, code: str | None = None) -> dict:
-    """First load with backend auto: export + fuse + quantize + agreement check, in its own process."""
-    return run_row({"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": levers}, code)
-
-
-def lever_rows(comments: int, agree: int) -> list[tuple[str, dict]]:
-    """One row per precision lever, batch 1, each with its agreement against fp32 torch."""
-    def row(recipe):
-        return dict(mode="recipe-b1", recipe=recipe, threads=2, comments=comments, agreement=agree)
-
-    return [
-        ("onnx fp32 fused, batch 1", row("fp32")),
-        ("onnx int8 per-ch, fp32 head, batch 1", row("int8")),
-        ("torch bf16 matmuls, fp32 rest, batch 1", row("bf16")),
-    ]
-
-
 def plan(quick: bool, comments: int, model: str = "unbiased") -> list[tuple[str, dict]]:
-    """Rows: references, then one recipe per row (discuss/scoring/onnx_scorer.py RECIPES), then the product's
-    ``auto`` choice behind the micro-batching service. The trained stand-in (a smaller model) gets the recipe
-    rows only: its agreement is what counts, not its speed."""
+    """Rows: references, then one recipe per row at batch 1 with its agreement against fp32 torch
+    (discuss/scoring/onnx_scorer.py RECIPES), then the product's ``auto`` choice behind the micro-batching
+    service. The trained stand-in (a smaller model) gets the recipe rows only: its agreement is what counts."""
     agree = 64
-    levers = lever_rows(comments, agree)
+    levers = [(label, dict(mode="recipe-b1", recipe=recipe, threads=2, comments=comments, agreement=agree))
+              for label, recipe in (("onnx fp32 fused, batch 1", "fp32"),
+                                    ("onnx int8 per-ch, fp32 head, batch 1", "int8"),
+                                    ("torch bf16 matmuls, fp32 rest, batch 1", "bf16"))]
     auto = ("service (auto default), 8 posting threads", dict(mode="service", backend="auto", threads=2, batch=16,
                                                                posters=8, comments=comments, agreement=agree))
     if model == "trained":
@@ -327,9 +313,9 @@ def main() -> None:
               f"{'|dp|':>7} {'mean':>7} {'|dlogit|':>8}  note")
     for model in args.models.split(","):
         checkpoint, config_dir = ensure_checkpoint(model)
-        for name, code in codes:
-            print_build(model + (f" [{name}]" if args.baseline else ""),
-                        build_onnx(checkpoint, config_dir, levers=True, code=code))
+        for name, code in codes:  # first load with backend auto (export, fuse, check), in its own process
+            built = run_row({"build": True, "checkpoint": checkpoint, "config_dir": config_dir, "levers": True}, code)
+            print_build(model + (f" [{name}]" if args.baseline else ""), built)
         print(header)
         print("-" * len(header))
         wanted = [word.strip() for word in args.rows.split(",") if word.strip()]

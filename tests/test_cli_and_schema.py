@@ -106,7 +106,7 @@ def test_automatic_rescoring_on_an_unmigrated_database_warns_instead_of_failing(
     with app.app_context():
         service = ScoringService(FakeScorer, "instant")
         app.extensions["discuss.scoring"] = service
-        service.load_now()
+        service.start(wait=True)
         with caplog.at_level(logging.WARNING):
             install_auto_rescore(app)  # the model is already up: rescoring runs on a thread now
             deadline = time.time() + 10

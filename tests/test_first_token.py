@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from discuss.scoring import first_token
+from discuss.scoring import onnx_build
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -36,7 +36,7 @@ def test_last_layer_for_the_first_token_only_gives_the_same_logits_on_a_padded_b
         expected = model(input_ids=ids, attention_mask=mask).logits
     layers = model.base_model.encoder.layer
     last = layers[-1]
-    with first_token.first_token_last_layer(model) as cut, torch.no_grad():
+    with onnx_build.first_token_last_layer(model) as cut, torch.no_grad():
         assert cut is True and layers[-1] is not last
         hidden = torch.randn(2, 9, SIZES["hidden_size"])
         assert layers[-1](hidden).shape == (2, 1, SIZES["hidden_size"])  # one row per comment, not nine
@@ -49,7 +49,7 @@ def test_albert_shares_its_layer_and_is_exported_whole():
     config = transformers.AlbertConfig(vocab_size=100, embedding_size=16, hidden_size=32, num_hidden_layers=2,
                                        num_attention_heads=2, intermediate_size=64, num_labels=6)
     albert = transformers.AlbertForSequenceClassification(config).eval()
-    with first_token.first_token_last_layer(albert) as cut:
+    with onnx_build.first_token_last_layer(albert) as cut:
         assert cut is False
 
 
@@ -63,6 +63,6 @@ def test_a_cut_that_would_change_the_logits_is_not_applied(monkeypatch):
                 return torch.zeros_like(hidden_states[:, :1])
         return Wrong()
 
-    monkeypatch.setattr(first_token, "_first_token_layer", wrong)
-    with first_token.first_token_last_layer(model) as cut:
+    monkeypatch.setattr(onnx_build, "_first_token_layer", wrong)
+    with onnx_build.first_token_last_layer(model) as cut:
         assert cut is False and model.base_model.encoder.layer[-1] is last

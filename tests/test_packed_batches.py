@@ -44,11 +44,11 @@ def test_packed_forward_gives_the_padded_forward_logits_for_mixed_lengths(tiny_m
 
 def test_packed_batches_keep_input_order_and_respect_the_token_budget():
     lengths = [500, 10, 12, 480, 11, 30, 490, 9]
-    batches = batching.plan_batches(lengths, max_batch=3, max_tokens=1000, sort=False, packed=True)
+    batches = batching.plan_batches(lengths, max_batch=3, max_tokens=1000, packed=True)
     assert [i for batch in batches for i in batch] == list(range(len(lengths)))  # input order, no sorting
     assert all(len(batch) <= 3 for batch in batches)
     assert all(sum(lengths[i] for i in batch) <= 1000 for batch in batches)
-    assert batching.plan_batches([1200, 5], max_tokens=1000, sort=False, packed=True) == [[0], [1]]  # an over-long one goes alone
+    assert batching.plan_batches([1200, 5], max_tokens=1000, packed=True) == [[0], [1]]  # an over-long one goes alone
 
 
 def test_bf16_scorer_scores_whole_batches_packed_and_agrees_with_fp32(tiny_model):

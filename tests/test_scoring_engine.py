@@ -441,11 +441,12 @@ def _cli_app(tmp_path, **config):
     from flask import Flask
 
     from discuss.cli.model import model_cli
-    from discuss.scoring.runtime import init_scoring
+    from discuss.scoring.runtime import EXTENSION_KEY, service_from_config
 
     app = Flask("model-check-test", instance_path=str(tmp_path / "instance"))
     app.config.update(TOXICITY_BACKEND="auto", SCORER_THREADS=1, **config)
-    init_scoring(app)
+    app.extensions[EXTENSION_KEY] = service_from_config(app)
+    app.extensions[EXTENSION_KEY].start()
     app.cli.add_command(model_cli)
     return app
 

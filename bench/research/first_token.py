@@ -1,4 +1,4 @@
-"""The last layer for the first token only (discuss/scoring/first_token.py) vs the whole layer, on ONNX.
+"""The last layer for the first token only (discuss/scoring/onnx_build.py) vs the whole layer, on ONNX.
 
     .venv/bin/python -m bench.research.first_token [--model unbiased] [--comments 96] [--rounds 3]
 
@@ -30,20 +30,20 @@ from bench.checkpoints import DEFAULT_OUT, ensure_checkpoint  # noqa: E402
 
 
 def build(reference, work: Path) -> dict[str, Path]:
-    """Both exports as the product builds them (onnx_build.Exports), each fused and quantized."""
+    """Both exports as the product builds them (onnx_build.export_and_fuse), each fused and quantized."""
     from unittest import mock
 
-    from discuss.scoring import first_token, onnx_build
+    from discuss.scoring import onnx_build
 
     paths = {}
     for cut in (False, True):
         name = "cut" if cut else "whole"
-        exports = onnx_build.Exports(reference.model, work / name)
         (work / name).mkdir()
         # the product cuts every model it supports: the whole layer is exported by saying it does not
-        with mock.patch.object(first_token, "supports", first_token.supports if cut else lambda model: False):
-            fused, stats = exports.graph()
-        assert exports.first_token_last_layer is cut, f"export cut={exports.first_token_last_layer}, wanted {cut}"
+        supports = onnx_build.packed.supports if cut else (lambda model: False)
+        with mock.patch.object(onnx_build.packed, "supports", supports):
+            fused, stats, was_cut = onnx_build.export_and_fuse(reference.model, work / name)
+        assert was_cut is cut, f"export cut={was_cut}, wanted {cut}"
         assert stats is not None, "fusion failed: the bench would time unfused graphs"
         onnx_build.quantize_int8(fused, work / name / "model.int8.onnx")
         paths[f"fp32, {name} last layer"] = fused

@@ -41,7 +41,6 @@ def _rate(score, comments, batch: int) -> float:
 
 def main() -> None:
     from discuss.scoring import onnx_scorer, torch_recipes
-    from discuss.scoring.batching import run_batched
     from discuss.scoring.detoxify_scorer import DetoxifyScorer, return_freed_memory
     from discuss.scoring.factory import ScorerSettings, load_scorer
     from discuss.scoring.packed import PackedForward
@@ -67,10 +66,11 @@ def main() -> None:
     check = onnx_scorer.agreement(reference, scorer)
     comments = generate_comments(args.comments)
 
+    unpacked = copy.copy(scorer)  # the same model without the packed forward, at the padded token budget
+    unpacked.packed, unpacked.max_tokens = None, 4096
+
     def padded(texts, batch):  # the model's own padded forward, batches padded to their longest member
-        sequences = scorer.encode(texts)
-        with scorer._lock:
-            return run_batched(sequences, scorer.pad_id, len(scorer.labels), scorer._forward, batch, sort=False)
+        return unpacked.logits_batch(texts, max_batch=batch)  # one batch per call: no sorting across batches
 
     def packed(texts, batch):  # what the product does: packed.PackedForward via BatchedScorer.logits_batch
         return scorer.logits_batch(texts, max_batch=batch)

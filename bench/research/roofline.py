@@ -112,7 +112,7 @@ def _runners(work: Path, precision: str, k: int, n: int, threads: int) -> dict:
     _matmul_graph(path, k, n)
     if precision == "int8":
         quantized = work / f"mm-{k}x{n}.int8.onnx"
-        onnx_build.quantize_int8(path, quantized, per_channel=True, exclude=None)
+        onnx_build.quantize_int8(path, quantized)
         path = quantized
     return {"onnxruntime": _ort_runner(path, threads), "torch": _torch_runner(precision, k, n, threads)}
 

@@ -149,7 +149,7 @@ def worker(burst: bool) -> None:
     """Run a job worker (scoring in DISCUSS_SCORING=queue, and mail): loads the model, catches up
     on held comments, then runs queued jobs."""
     scoring = get_scoring()
-    scoring.load_now()
+    scoring.start(wait=True)
     if not scoring.wait_ready(0):
         raise click.ClickException(f"the model could not be loaded: {scoring.status().get('error')}")
     click.echo(f"model ready: {scoring.description}; catching up on held comments")

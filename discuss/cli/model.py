@@ -46,7 +46,7 @@ def _loaded_service(timeout: float):
         loader, description = build_loader(config, cache_dir=os.path.join(current_app.instance_path,
                                                                            "scoring-cache"))
         service = ScoringService(loader, description)
-        service.load_now()
+        service.start(wait=True)
         return service
     if service.state is ScorerState.LOADING:
         service.start()  # no-op if create_app already started it

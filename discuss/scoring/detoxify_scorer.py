@@ -1,13 +1,9 @@
-"""Plain Detoxify on torch: the reference scoring path, and the fallback when no fast recipe is usable.
-
-Loads ``detoxify.Detoxify`` by model name (downloads) or offline from ``checkpoint`` + ``config_dir``, and runs its
-tokenizer, model and sigmoid on length-sorted batches (``Detoxify.predict`` pads a whole list to one length).
-"""
+"""Plain Detoxify on torch: the reference scoring path, and the fallback when no fast recipe is usable. Its model
+runs on length-sorted batches (``Detoxify.predict`` pads a whole list to one length)."""
 from __future__ import annotations
 
 import ctypes
 import gc
-import threading
 
 import numpy as np
 
@@ -18,8 +14,7 @@ class DetoxifyScorer(batching.BatchedScorer):
     backend = "torch"
 
     def __init__(self, model_type: str = "unbiased", checkpoint: str | None = None,
-                 config_dir: str | None = None, threads: int = 2, *, detoxify=None,
-                 max_batch: int = 8, max_tokens: int = 4096):
+                 config_dir: str | None = None, threads: int = 2, *, detoxify=None):
         import torch
         from detoxify import Detoxify
 
@@ -27,12 +22,9 @@ class DetoxifyScorer(batching.BatchedScorer):
         if detoxify is None:
             detoxify = (Detoxify(checkpoint=checkpoint, huggingface_config_path=config_dir) if checkpoint
                         else Detoxify(model_type))
-        self.detoxify, self.model, self.tokenizer = detoxify, detoxify.model.eval(), detoxify.tokenizer
-        self.labels = tuple(detoxify.class_names)
-        self.max_length = batching.resolve_max_length(self.tokenizer, self.model.config)
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        self.max_batch, self.max_tokens = max_batch, max_tokens
-        self._lock = threading.Lock()  # one forward pass at a time; torch already uses every thread
+        self.detoxify, self.model, tokenizer = detoxify, detoxify.model.eval(), detoxify.tokenizer
+        super().__init__(tokenizer, detoxify.class_names, batching.resolve_max_length(tokenizer, self.model.config),
+                         tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch

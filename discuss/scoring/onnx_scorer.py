@@ -1,6 +1,5 @@
-"""Fast path: the Detoxify model exported to ONNX and fused, on ONNX Runtime (``fp32``, opt-in ``int8``), or its
-torch model with bf16 matmuls (``bf16``, torch_recipes). Recipes are tried in order; one is served only if it
-agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance).
+"""Fast-path recipes (ONNX ``fp32`` and ``int8``, torch ``bf16``: torch_recipes), tried in order; one is served
+only if it agrees with plain fp32 Detoxify on the check comments (max |probability difference| <= the tolerance).
 
 Built at the first start of a checkpoint and cached on disk (onnx_build), keyed by a hash of the checkpoint, the
 torch and onnxruntime versions and ``RECIPE``, with each recipe's verdict and the tokenizer in ``meta.json``, so a
@@ -8,48 +7,39 @@ warm ONNX start imports neither torch nor the checkpoint (the ``tokenizers`` lib
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from discuss.config import Config
 from discuss.scoring import batching, onnx_build, torch_recipes
 from discuss.scoring.onnx_build import OnnxUnavailable  # noqa: F401 - raised here too, caught by the factory
 from discuss.scoring.samples import SAMPLE_COMMENTS, agreement_comments
 
-AGREEMENT_TOLERANCE = 0.01
 RECIPE = "ts-export/ort-fusion/recipes/v5"  # v5: last layer exported for the first token only
 META_FILE = "meta.json"
 
 
-# recipe -> backend, for DISCUSS_TOXICITY_ONNX_RECIPES. fp32 is exact; bf16 agrees within 0.01 and is faster
-# where bf16 is native; int8 is fast but misses 0.01 on trained weights, so it is tried only where a deployment
-# lists it (bench/research/README.md).
+# recipe -> backend, for DISCUSS_TOXICITY_ONNX_RECIPES; int8 misses 0.01 on trained weights, so it is opt-in
 RECIPES: dict[str, str] = {"int8": "onnx-int8", "fp32": "onnx-fp32", **torch_recipes.TORCH_RECIPES}
-DEFAULT_RECIPES = ("bf16", "fp32")
+DEFAULT_RECIPES = tuple(Config.TOXICITY_ONNX_RECIPES.split(","))
 
 
 def model_file(recipe: str) -> str:
     return f"model.{recipe}.onnx"
 
 
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "none"
-
-
 def fingerprint(checkpoint: str | None, model_type: str) -> str:
     """sha256 of the checkpoint file (or of the release URL for a named model), plus versions and recipe.
     Versions come from package metadata: importing torch here would cost ~180 MB of RSS on every warm start."""
+    from importlib.metadata import version
+
     if checkpoint:
         with open(checkpoint, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha256")
@@ -57,7 +47,7 @@ def fingerprint(checkpoint: str | None, model_type: str) -> str:
         from detoxify.detoxify import MODEL_URLS
 
         digest = hashlib.sha256(MODEL_URLS.get(model_type, model_type).encode())
-    digest.update(f"|{_version('torch')}|{_version('onnxruntime')}|{RECIPE}".encode())
+    digest.update(f"|{version('torch')}|{version('onnxruntime')}|{RECIPE}".encode())
     return digest.hexdigest()[:24]
 
 
@@ -78,32 +68,28 @@ class FastTokenizer:
 
 
 class OnnxScorer(batching.BatchedScorer):
-    """Scores with an ONNX Runtime session; same tokenisation and truncation as the torch path. One comment per
-    run (``max_batch`` 1): on 2 cores one comment already fills both, and padded batches ran slower and grew
-    the ORT arena (bench/research/README.md)."""
+    """Scores on an ONNX Runtime session, one comment per run: on 2 cores one already fills both, and padded
+    batches ran slower and grew the ORT arena (bench/research/README.md)."""
+
+    max_batch = 1
 
     def __init__(self, model_path: str | os.PathLike, tokenizer, labels: Sequence[str], max_length: int,
-                 pad_id: int, threads: int = 2, max_batch: int = 1, max_tokens: int = 4096,
-                 info: dict | None = None, backend: str = "onnx-int8"):
+                 pad_id: int, threads: int = 2, backend: str = "onnx-int8"):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = max(1, int(threads)), 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads, options.inter_op_num_threads = max(1, int(threads)), 1  # sequential, all opts
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer, self.labels, self.max_length, self.pad_id = tokenizer, tuple(labels), max_length, pad_id
-        self.max_batch, self.max_tokens, self.backend, self.info = max_batch, max_tokens, backend, dict(info or {})
-        self._lock = threading.Lock()
+        super().__init__(tokenizer, labels, max_length, pad_id)
+        self.backend = backend
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
 
 
 def agreement(reference, candidate, texts: Sequence[str] | None = None) -> dict[str, float]:
-    """Max abs difference of probabilities and of logits between two scorers on ``texts`` (default:
-    ``agreement_comments()``): the candidate one comment at a time and in padded, length-sorted batches of 8
-    (catches padding/mask export bugs)."""
+    """Max abs difference of probabilities and of logits between two scorers on ``texts`` (agreement_comments()),
+    the candidate one at a time and in padded batches of 8 (which catch padding/mask export bugs)."""
     texts = agreement_comments() if texts is None else list(texts)
     ref = reference.logits_batch(list(texts), max_batch=1)
     worst_prob = worst_logit = 0.0
@@ -114,39 +100,6 @@ def agreement(reference, candidate, texts: Sequence[str] | None = None) -> dict[
     return {"max_prob_diff": worst_prob, "max_logit_diff": worst_logit, "samples": len(texts)}
 
 
-def _tokenizer_for(entry: Path, meta: dict):
-    if meta.get("fast_tokenizer") and (entry / "tokenizer" / "tokenizer.json").exists():
-        return FastTokenizer(entry / "tokenizer" / "tokenizer.json", meta["max_length"], meta["pad_id"])
-    import transformers
-
-    tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
-    return tokenizer_class.from_pretrained(str(entry / "tokenizer"), local_files_only=True)
-
-
-def _from_entry(entry: Path, recipe: str, threads: int, tokenizer=None, meta: dict | None = None) -> OnnxScorer:
-    meta = meta or json.loads((entry / META_FILE).read_text())
-    if tokenizer is None:
-        tokenizer = _tokenizer_for(entry, meta)
-    verdict = (meta.get("recipes") or {}).get(recipe) or {}
-    return OnnxScorer(entry / model_file(recipe), tokenizer, meta["labels"], meta["max_length"], meta["pad_id"],
-                      threads, backend=RECIPES[recipe],
-                      info={"agreement": verdict.get("agreement"), "onnx_cache": str(entry), "recipe": recipe,
-                            "fused": verdict.get("fused"),
-                            "first_token_last_layer": verdict.get("first_token_last_layer")})
-
-
-def _read_meta(entry: Path) -> dict:
-    try:
-        return json.loads((entry / META_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _passes(verdict: dict, tolerance: float) -> bool:
-    agree = (verdict or {}).get("agreement") or {}
-    return "max_prob_diff" in agree and agree["max_prob_diff"] <= tolerance
-
-
 def _recipes(recipes: Sequence[str] | None) -> tuple[str, ...]:
     chosen = tuple(recipes or DEFAULT_RECIPES)
     unknown = [name for name in chosen if name not in RECIPES]
@@ -155,149 +108,150 @@ def _recipes(recipes: Sequence[str] | None) -> tuple[str, ...]:
     return chosen
 
 
-def load_cached(cache_dir: str | os.PathLike, key: str, threads: int = 2,
-                tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None,
-                torch_loader=None) -> OnnxScorer | None:
+def load_cached(cache_dir: str | os.PathLike, key: str, threads: int, tolerance: float,
+                recipes: Sequence[str] | None, torch_loader) -> OnnxScorer | None:
     """The first recipe (in preference order) already built for this checkpoint whose recorded agreement is
     within ``tolerance``; None when a recipe before it was never tried (a build may still find a faster one).
     A passing torch recipe is converted from what ``torch_loader`` loads (the fp32 DetoxifyScorer)."""
-    entry = Path(cache_dir) / key
-    meta = _read_meta(entry)
+    entry = _Entry(cache_dir, key, threads, tolerance)
     for recipe in _recipes(recipes):
-        verdict = (meta.get("recipes") or {}).get(recipe)
-        if verdict is None:
+        if recipe not in entry.verdicts:
             return None
-        scorer, _ = _from_verdict(entry, recipe, verdict, tolerance, threads, meta, torch_loader)
+        scorer, _ = entry.serve(recipe, torch_loader)
         if scorer is not None:
             return scorer
     return None
 
 
-def _from_verdict(entry: Path, recipe: str, verdict: dict, tolerance: float, threads: int, meta: dict,
-                  torch_loader, tokenizer=None) -> tuple[OnnxScorer | None, str | None]:
-    """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why not).
-    Failed and skipped verdicts are read without importing torch."""
-    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
-    if not (_passes(verdict, tolerance) and _ready(entry, recipe)):
-        return None, _disagrees(recipe, verdict, tolerance, cached=True)
-    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
-    if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
-        return None, f"{recipe} skipped: {skipped}"
-    scorer = (torch_recipes.convert(recipe, torch_loader()) if torch_recipe
-              else _from_entry(entry, recipe, threads, tokenizer, meta))
-    scorer.info.update(cached=True, agreement=verdict.get("agreement"), onnx_cache=str(entry))
-    return scorer, None
-
-
-def _ready(entry: Path, recipe: str) -> bool:
-    """Is what the recipe serves on disk? (torch recipes are rebuilt from the checkpoint at each start.)"""
-    return recipe in torch_recipes.TORCH_RECIPES or (entry / model_file(recipe)).exists()
-
-
-def _fast_tokenizer_matches(reference, path: Path) -> bool:
-    """Do the ``tokenizers`` ids equal the reference tokenizer's (truncation included)?"""
-    if not path.exists():
-        return False
-    try:
-        fast = FastTokenizer(path, reference.max_length, reference.pad_id)
-        probe = list(SAMPLE_COMMENTS) + ["", "Ünïcödé — ‘quotes’ 😀 and   spaces", "word " * 1300]
-        return batching.encode(fast, probe, reference.max_length) == reference.encode(probe)
-    except Exception:  # noqa: BLE001 - any doubt: keep the transformers tokenizer
-        return False
-
-
-def build(reference, cache_dir: str | os.PathLike, key: str, threads: int = 2,
-          tolerance: float = AGREEMENT_TOLERANCE, recipes: Sequence[str] | None = None) -> OnnxScorer:
-    """Export ``reference`` (a loaded DetoxifyScorer), fuse, build each recipe in order until one agrees;
-    cache models and verdicts. Raises OnnxUnavailable with the reasons when no recipe can be used."""
+def build(reference, cache_dir: str | os.PathLike, key: str, threads: int, tolerance: float,
+          recipes: Sequence[str] | None) -> OnnxScorer:
+    """Build each recipe in order from ``reference`` (a loaded DetoxifyScorer) until one agrees, or serve its
+    cached verdict (another process may have built it meanwhile); OnnxUnavailable with the reasons if none can."""
     from filelock import FileLock
 
-    entry = Path(cache_dir) / key
     order = _recipes(recipes)
-    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    (Path(cache_dir) / key).mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(cache_dir) / ".lock")):  # two gunicorn workers starting at once build once
-        def copy_reference():
-            return torch_recipes.copy_of(reference, threads)
-
-        cached = load_cached(cache_dir, key, threads, tolerance, order, copy_reference)
-        if cached is not None:  # another process built it while we waited
-            return cached
-        entry.mkdir(parents=True, exist_ok=True)
-        meta = _read_meta(entry)
-        if not meta.get("labels"):
-            reference.tokenizer.save_pretrained(str(entry / "tokenizer"))
-            meta = {"labels": list(reference.labels), "max_length": reference.max_length,
-                    "pad_id": reference.pad_id, "tokenizer_class": type(reference.tokenizer).__name__,
-                    "recipe": RECIPE, "recipes": {}}
-            meta["fast_tokenizer"] = _fast_tokenizer_matches(reference, entry / "tokenizer" / "tokenizer.json")
-            (entry / META_FILE).write_text(json.dumps(meta))
-        tokenizer = _tokenizer_for(entry, meta)
-        reasons: list[str] = []
-        with tempfile.TemporaryDirectory(dir=entry) as work:
-            exports = onnx_build.Exports(reference.model, Path(work))
+        entry, reasons = _Entry(cache_dir, key, threads, tolerance), []
+        if not entry.meta.get("labels"):
+            entry.start(reference)
+        with tempfile.TemporaryDirectory(dir=entry.path) as work:
+            # exported and fused once, by the first ONNX recipe to be built (none if a torch recipe passes first)
+            graph = functools.cache(lambda: onnx_build.export_and_fuse(reference.model, Path(work)))
             for recipe in order:
-                verdict = (meta.get("recipes") or {}).get(recipe)
-                if verdict is not None and _ready(entry, recipe):
-                    scorer, reason = _from_verdict(entry, recipe, verdict, tolerance, threads, meta,
-                                                   copy_reference, tokenizer)
+                if recipe in entry.verdicts and entry.ready(recipe):
+                    scorer, reason = entry.serve(recipe, lambda: torch_recipes.copy_of(reference, threads))
+                else:
+                    scorer, reason = entry.build(recipe, graph, reference)
                     if scorer is not None:
-                        return scorer
-                    reasons.append(reason)
-                    continue
-                candidate = _build_and_check(recipe, exports, entry, meta, reference, threads, tokenizer,
-                                             tolerance, reasons)
-                if candidate is not None:
-                    candidate.info["rejected"] = list(reasons) or None
-                    return candidate
+                        scorer.info["rejected"] = list(reasons) or None
+                if scorer is not None:
+                    return scorer
+                reasons.append(reason)
         raise OnnxUnavailable("; ".join(reasons) or "no ONNX recipe")
 
 
-def _build_and_check(recipe: str, exports: onnx_build.Exports, entry: Path, meta: dict, reference, threads: int,
-                     tokenizer, tolerance: float, reasons: list[str]) -> "OnnxScorer | None":
-    """Build one recipe into the cache, measure its agreement, record the verdict. The scorer if it passes;
-    otherwise None with the reason appended (the model stays cached with its verdict: not rebuilt)."""
-    torch_recipe = recipe in torch_recipes.TORCH_RECIPES
-    skipped = torch_recipe and torch_recipes.skip_reason(recipe)
-    if skipped:  # recorded, so warm starts skip it without importing torch to ask again
-        _record_verdict(entry, meta, recipe, {"agreement": None, "passed": False, "skipped": skipped})
-        reasons.append(f"{recipe} skipped: {skipped}")
-        return None
-    source, stats = (None, None) if torch_recipe else exports.graph()  # a failed export fails the whole build
-    try:
-        if torch_recipe:
-            candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, threads))
+class _Entry:
+    """One checkpoint's cache folder: a model file per ONNX recipe, the tokenizer, and meta.json (labels,
+    lengths, and each recipe's verdict)."""
+
+    def __init__(self, cache_dir: str | os.PathLike, key: str, threads: int, tolerance: float):
+        self.path, self.threads, self.tolerance = Path(cache_dir) / key, threads, tolerance
+        try:
+            self.meta = json.loads((self.path / META_FILE).read_text())
+        except (OSError, ValueError):
+            self.meta = {}
+        self.verdicts: dict = self.meta.setdefault("recipes", {})
+
+    def start(self, reference) -> None:
+        """Save the tokenizer and a meta.json without verdicts. The ``tokenizers`` library will tokenize for the
+        ONNX recipes only if its ids equal the reference tokenizer's (truncation included)."""
+        folder = self.path / "tokenizer"
+        reference.tokenizer.save_pretrained(str(folder))
+        try:
+            fast = FastTokenizer(folder / "tokenizer.json", reference.max_length, reference.pad_id)
+            probe = list(SAMPLE_COMMENTS) + ["", "Ünïcödé — ‘quotes’ 😀 and   spaces", "word " * 1300]
+            same = fast(probe)["input_ids"] == reference.encode(probe)
+        except Exception:  # noqa: BLE001 - no tokenizer.json, or any doubt: keep the transformers tokenizer
+            same = False
+        self.meta = {"labels": list(reference.labels), "max_length": reference.max_length, "pad_id": reference.pad_id,
+                     "tokenizer_class": type(reference.tokenizer).__name__, "recipe": RECIPE, "recipes": {},
+                     "fast_tokenizer": same}
+        self.verdicts = self.meta["recipes"]
+        (self.path / META_FILE).write_text(json.dumps(self.meta))
+
+    def ready(self, recipe: str) -> bool:
+        """Is what the recipe serves on disk? (torch recipes are rebuilt from the checkpoint at each start.)"""
+        return recipe in torch_recipes.TORCH_RECIPES or (self.path / model_file(recipe)).exists()
+
+    def serve(self, recipe: str, torch_loader) -> tuple[OnnxScorer | None, str | None]:
+        """(the scorer, None) when the recorded verdict passes and the recipe can serve here, else (None, why
+        not). Failed and skipped verdicts are read without importing torch."""
+        verdict, torch_recipe = self.verdicts[recipe], recipe in torch_recipes.TORCH_RECIPES
+        if not ((verdict.get("agreement") or {}).get("max_prob_diff", np.inf) <= self.tolerance
+                and self.ready(recipe)):
+            return None, self.rejected(recipe) + " (cached verdict)"
+        skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+        if skipped:  # a torch recipe that passed where it ran, but this CPU cannot run it
+            return None, f"{recipe} skipped: {skipped}"
+        scorer = torch_recipes.convert(recipe, torch_loader()) if torch_recipe else self.onnx_scorer(recipe)
+        return self.serving(scorer, recipe, cached=True), None
+
+    def build(self, recipe: str, graph, reference) -> tuple[OnnxScorer | None, str | None]:
+        """Build one recipe into the cache, measure its agreement, record the verdict: (the scorer, None) if it
+        passes, else (None, why not); a model that disagrees stays cached with its verdict, not rebuilt."""
+        torch_recipe = recipe in torch_recipes.TORCH_RECIPES
+        skipped = torch_recipe and torch_recipes.skip_reason(recipe)
+        if skipped:  # recorded, so warm starts skip it without importing torch to ask again
+            self.record(recipe, {"agreement": None, "passed": False, "skipped": skipped})
+            return None, self.rejected(recipe)
+        source, stats, cut = (None, None, None) if torch_recipe else graph()  # a failed export fails the build
+        try:
+            if torch_recipe:
+                candidate = torch_recipes.convert(recipe, torch_recipes.copy_of(reference, self.threads))
+            else:
+                onnx_build.make_recipe(recipe, source, self.path / model_file(recipe))
+                candidate = self.onnx_scorer(recipe)
+        except Exception as exc:  # noqa: BLE001
+            step = "conversion" if torch_recipe else "quantization"
+            return None, f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}"
+        try:
+            measured = agreement(reference, candidate)
+        except Exception as exc:  # noqa: BLE001
+            (self.path / model_file(recipe)).unlink(missing_ok=True)
+            return None, f"{recipe}: model failed to run: {type(exc).__name__}: {exc}"
+        passed = measured["max_prob_diff"] <= self.tolerance
+        self.record(recipe, {"agreement": measured, "passed": passed, "fused": stats,
+                             "first_token_last_layer": cut})
+        return (self.serving(candidate, recipe, cached=False), None) if passed else (None, self.rejected(recipe))
+
+    def record(self, recipe: str, verdict: dict) -> None:
+        self.verdicts[recipe] = verdict
+        (self.path / META_FILE).write_text(json.dumps(self.meta))
+
+    def rejected(self, recipe: str) -> str:
+        verdict = self.verdicts[recipe]
+        if verdict.get("skipped"):
+            return f"{recipe} skipped: {verdict['skipped']}"
+        agree = verdict.get("agreement") or {}
+        return (f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
+                f"> {self.tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
+
+    def onnx_scorer(self, recipe: str) -> OnnxScorer:
+        meta, folder = self.meta, self.path / "tokenizer"
+        if meta.get("fast_tokenizer") and (folder / "tokenizer.json").exists():
+            tokenizer = FastTokenizer(folder / "tokenizer.json", meta["max_length"], meta["pad_id"])
         else:
-            onnx_build.make_recipe(recipe, source, entry / model_file(recipe), exports.work)
-            candidate = _from_entry(entry, recipe, threads, tokenizer, meta)
-    except Exception as exc:  # noqa: BLE001
-        step = "conversion" if torch_recipe else "quantization"
-        reasons.append(f"{recipe}: {step} failed: {type(exc).__name__}: {str(exc)[:300]}")
-        return None
-    try:
-        measured = agreement(reference, candidate)
-    except Exception as exc:  # noqa: BLE001
-        reasons.append(f"{recipe}: model failed to run: {type(exc).__name__}: {exc}")
-        (entry / model_file(recipe)).unlink(missing_ok=True)
-        return None
-    verdict = {"agreement": measured, "passed": measured["max_prob_diff"] <= tolerance, "fused": stats,
-               "first_token_last_layer": None if torch_recipe else exports.first_token_last_layer}
-    _record_verdict(entry, meta, recipe, verdict)
-    if not verdict["passed"]:
-        reasons.append(_disagrees(recipe, verdict, tolerance))
-        return None
-    candidate.info.update(agreement=measured, cached=False, fused=stats, onnx_cache=str(entry),
-                          first_token_last_layer=verdict["first_token_last_layer"])
-    return candidate
+            import transformers
 
+            tokenizer_class = getattr(transformers, meta["tokenizer_class"], transformers.AutoTokenizer)
+            tokenizer = tokenizer_class.from_pretrained(str(folder), local_files_only=True)
+        return OnnxScorer(self.path / model_file(recipe), tokenizer, meta["labels"], meta["max_length"],
+                          meta["pad_id"], self.threads, backend=RECIPES[recipe])
 
-def _disagrees(recipe: str, verdict: dict, tolerance: float, cached: bool = False) -> str:
-    agree = verdict.get("agreement") or {}
-    reason = (f"{recipe} skipped: {verdict['skipped']}" if verdict.get("skipped") else
-              f"{recipe} model disagrees with torch: max prob diff {agree.get('max_prob_diff', float('nan')):.4f} "
-              f"> {tolerance} (logit {agree.get('max_logit_diff', float('nan')):.3f})")
-    return reason + (" (cached verdict)" if cached else "")
-
-
-def _record_verdict(entry: Path, meta: dict, recipe: str, verdict: dict) -> None:
-    meta.setdefault("recipes", {})[recipe] = verdict
-    (entry / META_FILE).write_text(json.dumps(meta))
+    def serving(self, scorer, recipe: str, cached: bool):
+        """``scorer`` with what /healthz and `model check` report about the recipe it serves."""
+        verdict = self.verdicts[recipe]
+        scorer.info.update(recipe=recipe, cached=cached, onnx_cache=str(self.path), agreement=verdict["agreement"],
+                           fused=verdict.get("fused"), first_token_last_layer=verdict.get("first_token_last_layer"))
+        return scorer

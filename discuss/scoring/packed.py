@@ -1,9 +1,7 @@
-"""Padding-free batches for BERT-family encoders (the bf16 recipe): several comments in one pass, no pad tokens.
-
-The batch's tokens are laid end to end as one tall ``[total_tokens, hidden]`` matrix that every per-token step
-(embeddings, matmuls, LayerNorm, GELU) runs over once; only attention runs per comment, on its own slice. The
-model's own modules do the work, so it is the padded forward up to float rounding. The last layer runs for the
-first tokens only (first_token.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT (``-small``) stays padded.
+"""Padding-free batches for BERT-family encoders (the bf16 recipe): the batch's tokens laid end to end as one tall
+``[total_tokens, hidden]`` matrix that every per-token step runs over once; only attention runs per comment, on its
+own slice. The model's own modules do the work, so it is the padded forward up to float rounding. The last layer
+runs for the first tokens only (onnx_build.py). ``bert``, ``roberta``, ``xlm-roberta``; ALBERT stays padded.
 """
 from __future__ import annotations
 
@@ -16,17 +14,12 @@ SUPPORTED_TYPES = ("bert", "roberta", "xlm-roberta")
 # batches of every possible token count would grow the process by hundreds of MB over a day. Heights are
 # rounded up to these steps (unused rows are computed and dropped): at most 16 + 60 shapes, ~7% extra rows.
 _SMALL_STEP, _SMALL_LIMIT, _LARGE_STEP = 16, 256, 64
-# RoBERTa numbers positions from padding_idx + 1 (HF's create_position_ids_from_input_ids)
-_POSITION_OFFSET_TYPES = ("roberta", "xlm-roberta")
 
 
 def supports(model) -> bool:
     """Is this a sequence classifier whose encoder this module knows how to run packed?"""
-    config = getattr(model, "config", None)
-    if getattr(config, "model_type", None) not in SUPPORTED_TYPES or getattr(config, "is_decoder", False):
-        return False
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    return base is not None and hasattr(base, "encoder") and hasattr(model, "classifier")
+    config = model.config
+    return config.model_type in SUPPORTED_TYPES and not config.is_decoder and hasattr(model, "classifier")
 
 
 def padded_rows(tokens: int) -> int:
@@ -46,8 +39,8 @@ class PackedForward:
         self.base = getattr(model, model.base_model_prefix)
         self.heads = self.config.num_attention_heads
         self.head_size = self.config.hidden_size // self.heads
-        offset = self.config.model_type in _POSITION_OFFSET_TYPES
-        self.first_position = self.config.pad_token_id + 1 if offset else 0
+        # RoBERTa and XLM-R number positions from padding_idx + 1 (HF's create_position_ids_from_input_ids)
+        self.first_position = 0 if self.config.model_type == "bert" else self.config.pad_token_id + 1
 
     def logits(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         import torch
@@ -75,7 +68,7 @@ class PackedForward:
 
     def _layer(self, layer, hidden, lengths, starts, first_only: bool = False):
         """One encoder layer over the packed tokens; ``first_only``: for each comment's first token only (<s>/[CLS],
-        all the head reads; first_token.py), which needs every token's keys and values but one query row."""
+        all the head reads; onnx_build.py), which needs every token's keys and values but one query row."""
         context = self._attend(layer.attention.self, hidden[0], lengths, starts, first_only)
         if first_only:  # [batch, 1, hidden]
             context, hidden = context.unsqueeze(1), hidden[0, starts[:-1]].unsqueeze(1)

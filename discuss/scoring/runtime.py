@@ -1,9 +1,9 @@
 """Per-process scoring service: loads the model in the background, scores with a time budget.
 
-One worker thread micro-batches: concurrent ``score()`` calls are collected for up to ``SCORER_BATCH_WINDOW_MS``
-(or while the model is busy) into one batch of at most ``SCORER_MAX_BATCH`` comments. Interactive ``score()``
-calls go before bulk ``score_many()`` work (rescoring), which is cut into chunks so a post never waits behind a
-whole backlog. Every caller keeps its own time budget.
+One worker thread loads the model, then micro-batches: concurrent ``score()`` calls are collected for up to
+``SCORER_BATCH_WINDOW_MS`` (or while the model is busy) into one batch of at most ``SCORER_MAX_BATCH`` comments.
+Interactive ``score()`` calls go before bulk ``score_many()`` work (rescoring), which is cut into chunks so a post
+never waits behind a whole backlog. Every caller keeps its own time budget.
 """
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from typing import Callable, Sequence
 
 from flask import Flask, current_app
 
+from discuss.config import Config
 from discuss.scoring.base import Scorer, ScorerState, ScoringUnavailable
 
 EXTENSION_KEY = "discuss.scoring"
-DEFAULT_MAX_BATCH = 16
-DEFAULT_WINDOW_MS = 3.0
 CALL, INTERACTIVE, BULK = -1, 0, 1  # a CALL job (the model load) runs before any scoring
 
 log = logging.getLogger(__name__)
@@ -40,103 +39,23 @@ class _Job:
     fn: Callable[[], object] | None = field(default=None, compare=False)  # a CALL job's work
 
 
-class MicroBatcher:
-    """One worker thread; jobs queued while it is busy (or within ``window_s``) share one score_batch call."""
-
-    def __init__(self, score_batch: Callable[[list[str]], list[dict[str, float]]],
-                 max_batch: int = DEFAULT_MAX_BATCH, window_s: float = DEFAULT_WINDOW_MS / 1000,
-                 on_batch: Callable[[float, int], None] | None = None):
-        self._score_batch = score_batch
-        self._on_batch = on_batch  # (seconds, comments) after each model call, failed ones included
-        self.max_batch = max(1, int(max_batch))
-        self.window_s = max(0.0, float(window_s))
-        self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
-        self._seq = itertools.count()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self.stats = {"batches": 0, "texts": 0, "largest_batch": 0}
-
-    def submit(self, texts: list[str], priority: int = INTERACTIVE) -> Future:
-        return self._put(priority, texts=texts)
-
-    def call(self, fn: Callable[[], object]) -> Future:
-        """Run ``fn`` on the worker thread, ahead of scoring. The model is loaded (and checked) here: torch scores
-        markedly slower on a thread other than the one it first ran on (bench/research/README.md)."""
-        return self._put(CALL, fn=fn)
-
-    def _put(self, priority: int, **job) -> Future:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="discuss-scorer", daemon=True)
-                self._thread.start()
-        future: Future = Future()
-        self._queue.put(_Job(priority, next(self._seq), future, **job))
-        return future
-
-    def _collect(self) -> list[_Job]:
-        first = self._queue.get()
-        if first.priority == CALL:
-            return [first]
-        jobs, count = [first], len(first.texts)
-        deadline = time.monotonic() + self.window_s
-        while count < self.max_batch:
-            try:
-                remaining = deadline - time.monotonic()
-                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job.priority == CALL or count + len(job.texts) > self.max_batch:
-                self._queue.put(job)  # same priority and sequence: it stays first in line
-                break
-            jobs.append(job)
-            count += len(job.texts)
-        return jobs
-
-    def _run(self) -> None:
-        while True:
-            jobs = [job for job in self._collect() if job.future.set_running_or_notify_cancel()]
-            if jobs and jobs[0].fn is not None:  # a CALL job comes alone
-                try:
-                    jobs[0].future.set_result(jobs[0].fn())
-                except BaseException as exc:  # noqa: BLE001
-                    jobs[0].future.set_exception(exc)
-            elif jobs:  # else every caller in this batch gave up already
-                self._score(jobs)
-
-    def _score(self, jobs: list[_Job]) -> None:
-        texts = [text for job in jobs for text in job.texts]
-        started = time.perf_counter()
-        try:
-            results = self._score_batch(texts)
-            if len(results) != len(texts):
-                raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
-        except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
-            for job in jobs:
-                job.future.set_exception(exc)
-            return
-        finally:
-            if self._on_batch is not None:
-                self._on_batch(time.perf_counter() - started, len(texts))
-        self.stats.update(batches=self.stats["batches"] + 1, texts=self.stats["texts"] + len(texts),
-                          largest_batch=max(self.stats["largest_batch"], len(texts)))
-        for job in jobs:
-            job.future.set_result(results[:len(job.texts)])
-            results = results[len(job.texts):]
-
-
 class ScoringService:
     def __init__(self, loader: Callable[[], Scorer] | None, description: str = "", *,
-                 max_batch: int = DEFAULT_MAX_BATCH, window_ms: float = DEFAULT_WINDOW_MS):
+                 max_batch: int = Config.SCORER_MAX_BATCH, window_ms: float = Config.SCORER_BATCH_WINDOW_MS):
         self._loader = loader
         self.description = description
         self.scorer: Scorer | None = None
         self.state = ScorerState.DISABLED if loader is None else ScorerState.LOADING
         self.error: str | None = None
+        self.max_batch, self.window_s = max(1, int(max_batch)), max(0.0, float(window_ms) / 1000)
+        self._stats = {"batches": 0, "texts": 0, "largest_batch": 0}
         self._ready = threading.Event()
         self._callbacks: list[Callable[[], None]] = []
         self._timers: list[TimingHook] = []
-        self._batcher = MicroBatcher(lambda texts: self.scorer.score_batch(texts), max_batch, window_ms / 1000,
-                                     on_batch=lambda seconds, comments: self._timed("batch", seconds, comments))
+        self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
         self._started = False
 
     @classmethod
@@ -147,15 +66,14 @@ class ScoringService:
 
     def start(self, wait: bool = False) -> None:
         """Load the model on the scoring thread, in the background (never on a request path) or, with ``wait``,
-        before returning (CLI, workers); errors end up in state/error either way. Idempotent."""
+        before returning (CLI, workers); errors end up in state/error either way. Idempotent. Loaded there
+        because torch scores markedly slower on a thread other than the one it first ran on
+        (bench/research/README.md)."""
         if self.state is ScorerState.LOADING and not self._started:
             self._started = True
-            loading = self._batcher.call(self._load)
+            loading = self._put(CALL, fn=self._load)
             if wait:
                 loading.result()
-
-    def load_now(self) -> None:
-        self.start(wait=True)
 
     def _load(self) -> None:
         try:
@@ -199,7 +117,7 @@ class ScoringService:
     @property
     def queue_depth(self) -> int:
         """Scoring requests (chunks) waiting for the model in this process."""
-        return self._batcher._queue.qsize()
+        return self._queue.qsize()
 
     def score(self, text: str, timeout_s: float) -> dict[str, float]:
         started = time.perf_counter()
@@ -216,8 +134,8 @@ class ScoringService:
             raise ScoringUnavailable(f"model_{self.state.value}")
         if not texts:
             return []
-        size = self._batcher.max_batch
-        futures = [self._batcher.submit(texts[i:i + size], priority) for i in range(0, len(texts), size)]
+        size = self.max_batch
+        futures = [self._put(priority, texts=texts[i:i + size]) for i in range(0, len(texts), size)]
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         results: list[dict[str, float]] = []
         try:
@@ -240,12 +158,72 @@ class ScoringService:
                 "agreement": info.get("agreement"),
                 "load_seconds": info.get("load_seconds"),
                 "labels": list(getattr(self.scorer, "labels", ()) or ()),
-                "batching": {"max_batch": self._batcher.max_batch, **self._batcher.stats}}
+                "batching": {"max_batch": self.max_batch, **self._stats}}
+
+    # --- the worker thread ---------------------------------------------------------------------------------
+
+    def _put(self, priority: int, **job) -> Future:
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="discuss-scorer", daemon=True)
+                self._thread.start()
+        future: Future = Future()
+        self._queue.put(_Job(priority, next(self._seq), future, **job))
+        return future
+
+    def _collect(self) -> list[_Job]:
+        first = self._queue.get()
+        if first.priority == CALL:
+            return [first]
+        jobs, count = [first], len(first.texts)
+        deadline = time.monotonic() + self.window_s
+        while count < self.max_batch:
+            try:
+                remaining = deadline - time.monotonic()
+                job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job.priority == CALL or count + len(job.texts) > self.max_batch:
+                self._queue.put(job)  # same priority and sequence: it stays first in line
+                break
+            jobs.append(job)
+            count += len(job.texts)
+        return jobs
+
+    def _run(self) -> None:
+        while True:
+            jobs = [job for job in self._collect() if job.future.set_running_or_notify_cancel()]
+            if jobs and jobs[0].fn is not None:  # a CALL job comes alone
+                try:
+                    jobs[0].future.set_result(jobs[0].fn())
+                except BaseException as exc:  # noqa: BLE001
+                    jobs[0].future.set_exception(exc)
+            elif jobs:  # else every caller in this batch gave up already
+                self._run_batch(jobs)
+
+    def _run_batch(self, jobs: list[_Job]) -> None:
+        texts = [text for job in jobs for text in job.texts]
+        started = time.perf_counter()
+        try:
+            results = self.scorer.score_batch(texts)
+            if len(results) != len(texts):
+                raise RuntimeError(f"scorer returned {len(results)} results for {len(texts)} texts")
+        except BaseException as exc:  # noqa: BLE001 - hand every failure to the callers
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        finally:  # failed model calls are timed too
+            self._timed("batch", time.perf_counter() - started, len(texts))
+        self._stats.update(batches=self._stats["batches"] + 1, texts=self._stats["texts"] + len(texts),
+                           largest_batch=max(self._stats["largest_batch"], len(texts)))
+        for job in jobs:
+            job.future.set_result(results[:len(job.texts)])
+            results = results[len(job.texts):]
 
 
 def service_from_config(app: Flask) -> ScoringService:
-    options = {"max_batch": int(app.config.get("SCORER_MAX_BATCH") or DEFAULT_MAX_BATCH),
-               "window_ms": float(app.config.get("SCORER_BATCH_WINDOW_MS", DEFAULT_WINDOW_MS))}
+    options = {"max_batch": int(app.config.get("SCORER_MAX_BATCH") or Config.SCORER_MAX_BATCH),
+               "window_ms": float(app.config.get("SCORER_BATCH_WINDOW_MS", Config.SCORER_BATCH_WINDOW_MS))}
     injected = app.config.get("SCORER")
     if injected is not None:
         return ScoringService.from_scorer(injected, **options)
@@ -255,12 +233,6 @@ def service_from_config(app: Flask) -> ScoringService:
 
     loader, description = build_loader(app.config, cache_dir=os.path.join(app.instance_path, "scoring-cache"))
     return ScoringService(loader, description, **options)
-
-
-def init_scoring(app: Flask) -> None:
-    service = service_from_config(app)
-    service.start()
-    app.extensions[EXTENSION_KEY] = service
 
 
 def get_scoring(app: Flask | None = None) -> ScoringService:

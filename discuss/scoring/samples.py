@@ -1,7 +1,5 @@
-"""Sample comments for the agreement check, `flask discuss model check`, tests and benchmarks: fixed ones in the
-shapes production sees, and ``generate_comments``, a reproducible mix of news-comment lengths (median ~50 words).
-The texts and the sentence parts are data, in samples.json.
-"""
+"""Sample comments (agreement check, `model check`, tests, benchmarks): fixed ones in the shapes production sees,
+and ``generate_comments``, a reproducible mix of news-comment lengths. Texts and sentence parts: samples.json."""
 from __future__ import annotations
 
 import json
@@ -20,13 +18,6 @@ def _sentence(rng: random.Random) -> str:
             + rng.choice(_DATA["tails"]) + rng.choice([".", ".", ".", "!", "?", "!!"]))
 
 
-def generate_comment(rng: random.Random, words: int) -> str:
-    parts: list[str] = []
-    while sum(len(part.split()) for part in parts) < words:
-        parts.append(_sentence(rng))
-    return " ".join(parts)
-
-
 def comment_lengths(n: int, seed: int = 7) -> list[int]:
     """Word counts like a news site's comments: median ~50, ~8% over 150, a few past 300."""
     rng = random.Random(seed)
@@ -43,8 +34,13 @@ def comment_lengths(n: int, seed: int = 7) -> list[int]:
 
 
 def generate_comments(n: int, seed: int = 7) -> list[str]:
-    rng = random.Random(seed + 1)
-    return [generate_comment(rng, words) for words in comment_lengths(n, seed)]
+    rng, comments = random.Random(seed + 1), []
+    for words in comment_lengths(n, seed):
+        parts: list[str] = []
+        while sum(len(part.split()) for part in parts) < words:
+            parts.append(_sentence(rng))
+        comments.append(" ".join(parts))
+    return comments
 
 
 def agreement_comments() -> list[str]:

@@ -1,9 +1,6 @@
-"""The ``bf16`` recipe: Detoxify's own torch model with bf16 encoder matmuls, everything else fp32.
-
-Weights and matmul inputs in bf16; accumulation, biases, residual sums (bf16 there doubles the error), LayerNorm,
-softmax and the head in fp32. Checked against fp32 like the ONNX recipes; scores a micro-batch in one packed pass
-(packed.py). Only on CPUs with native bf16 (AVX512-BF16, AMX): elsewhere it is skipped, and the skip recorded.
-"""
+"""The ``bf16`` recipe: Detoxify's own torch model with weights and matmul inputs in bf16; accumulation, biases,
+residual sums (bf16 there doubles the error), LayerNorm, softmax and the head stay fp32. Scores a micro-batch in
+one packed pass (packed.py); only on CPUs with native bf16, elsewhere skipped and the skip recorded."""
 from __future__ import annotations
 
 import copy
@@ -14,21 +11,15 @@ from discuss.scoring.detoxify_scorer import return_freed_memory
 HEAD_MODULES = ("classifier", "pooler")  # kept fp32: their error goes straight into the logits
 TORCH_RECIPES = {"bf16": "torch-bf16"}  # recipe -> backend
 PACKED_MAX_BATCH = 16  # the service's micro-batch size: a whole batch of concurrent posts in one pass
-# Matmuls are as efficient at 1024 rows as at 4096, with a quarter of the activations (roberta-base, bf16:
-# 16.1 vs 15.2 comments/s, 815 vs 875 MB RSS; 512 rows: 13.8/s).
-PACKED_MAX_TOKENS = 1024
+PACKED_MAX_TOKENS = 1024  # matmuls as fast as at 4096 rows, a quarter of the activations (bench/research)
 
 
 def native_bf16() -> bool:
-    """Does this CPU multiply bf16 in hardware (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo's x86 "flags"; BF16 in
-    Arm's "Features")? oneDNN alone is not asked: it also reports bf16 on plain AVX-512, where it emulates it slower
-    than fp32 (2.9 vs 11 comments/s behind the service on an AVX-512 Xeon without BF16)."""
+    """Does this CPU multiply bf16 in hardware (AVX512-BF16 or AMX-BF16 in x86 "flags", BF16 in Arm "Features")?
+    Not oneDNN alone: it says yes on plain AVX-512 too, emulating bf16 slower than fp32 (bench/research)."""
     import torch
 
-    try:
-        if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-            return False
-    except Exception:  # noqa: BLE001 - an older or stripped torch: treat as unsupported
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
         return False
     return bool(cpu_flags() & {"avx512_bf16", "amx_bf16", "bf16"})
 
@@ -82,8 +73,8 @@ def replace_linears(module, linear_class) -> int:
 
 
 def convert(recipe: str, scorer):
-    """Convert a loaded DetoxifyScorer in place; returns it, now backend ``torch-<recipe>``. BERT/RoBERTa models
-    score a batch in one packed pass (one tall matrix per layer); others one comment per pass."""
+    """Convert a loaded DetoxifyScorer in place and return it. BERT/RoBERTa models score a batch in one packed
+    pass (one tall matrix per layer); others one comment per pass."""
     from discuss.scoring import packed
 
     converted = replace_linears(scorer.model, _bf16_linear_class())
