@@ -79,10 +79,11 @@ class Seeder:
             threads[i] = (1, huge[i], NOW - timedelta(days=rng.uniform(4, 30)))
         slots = []
         for tid, (_, size, start) in enumerate(threads, start=1):
-            span = 3 * 86400 if size < 1000 else 30 * 86400
+            # A thread started lately has had less time: its burst ends now. (Clamping the moments to
+            # now instead put 77k comments, 7.7% of a million, in the seeding's last second.)
+            span = min(3 * 86400 if size < 1000 else 30 * 86400, (NOW - start).total_seconds() - 1)
             for _ in range(size):
-                moment = start + timedelta(seconds=rng.uniform(0, span))
-                slots.append((min(moment, NOW - timedelta(seconds=1)), tid))
+                slots.append((start + timedelta(seconds=rng.uniform(0, span)), tid))
         slots.sort()
         return threads, slots
 
