@@ -222,8 +222,10 @@ def _event_rows(site_id: int, since: datetime, until: datetime) -> tuple[list[Ev
 
 
 def _event_row(r) -> EventRow:
-    return EventRow(r.id, r.comment_id, r.action, r.actor_label, r.to_status, r.from_status, tuple(r.reasons or ()),
-                    r.created_at, r.actor_id is not None or r.actor_label.startswith("api:"))
+    """A row of ``columns`` (and reasons last) as an EventRow, unpacked by position (fast for thousands)."""
+    event_id, comment_id, action, label, to_status, from_status, created_at, actor_id, reasons = r
+    return EventRow(event_id, comment_id, action, label, to_status, from_status, tuple(reasons or ()), created_at,
+                    actor_id is not None or label.startswith("api:"))
 
 
 def _report_times(site_id: int, since: datetime, until: datetime) -> list[datetime]:
