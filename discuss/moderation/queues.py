@@ -25,7 +25,6 @@ SORTS = ("oldest", "newest", "toxicity")
 DEFAULT_PER_PAGE = 25
 SEARCH_WINDOW = 2_000  # ids a text search looks through first
 SEARCH_GROWTH = 2  # each next window is this many times bigger
-SEARCH_SCAN_IDS = 40_000  # PostgreSQL: expected to need more ids than this, ask the trigram index first
 SEARCH_INDEX_MS = 40  # PostgreSQL: time for the trigram index over all comments before the windows
 MAX_PER_PAGE = 100
 
@@ -215,26 +214,23 @@ def _search(actor: Actor, filters: QueueFilters) -> QueuePage:
 
     A substring search cannot use an ordered index, and a common phrase matched so many rows that
     reading and re-checking them all took seconds at a million comments (bench/scale.py: 3.3 s to
-    count "council mayor" and 2.8 s for its first page, issue 19). So it reads the newest
-    SEARCH_WINDOW ids first. What it found there says how far the page is: a phrase found often
-    enough is read on, in one window sized by that density (then doubling), and stops as soon as it
-    has the page asked for and one more match. A phrase found seldom or never is first looked up in
-    PostgreSQL's trigram index over all comments, given SEARCH_INDEX_MS (the phrases whose trigrams
-    are common run out of time, and take the windows). The total is then "more than" the matches
-    shown so far (capped)."""
+    count "council mayor" and 2.8 s for its first page, issue 19). So it looks through the newest
+    ids first, in windows that double (SEARCH_WINDOW, then twice that, ...), and stops as soon as it
+    has the page asked for and one more match: a common phrase is answered from the first windows.
+    On PostgreSQL a rare phrase is first looked up in the trigram index over all comments, given
+    SEARCH_INDEX_MS: the phrases whose trigrams are common are the ones that run out of time, and
+    they take the windows. The total is then "more than" the matches shown so far (capped)."""
     wanted = filters.page * filters.per_page + 1
     ids_query = _filtered(actor, filters).with_only_columns(Comment.id)
-    high = (db.session.scalar(select(func.max(Comment.id))) or 0) + 1
-    found, high = _window(ids_query, high, SEARCH_WINDOW, wanted, [])
-    ahead = _ids_to_read(len(found), SEARCH_WINDOW, wanted)
-    if len(found) < wanted and high > 0 and (ahead is None or ahead > SEARCH_SCAN_IDS):
-        indexed = _through_the_index(ids_query, wanted)
-        if indexed is not None:
-            found, high = indexed, 0
-    size = min(ahead or SEARCH_WINDOW * SEARCH_GROWTH, SEARCH_SCAN_IDS)
+    found = _through_the_index(ids_query, wanted)
+    high = 0 if found is not None else (db.session.scalar(select(func.max(Comment.id))) or 0) + 1
+    found = found or []
+    size = SEARCH_WINDOW
     while high > 0 and len(found) < wanted:
-        found, high = _window(ids_query, high, size, wanted, found)
-        size *= SEARCH_GROWTH
+        low = max(0, high - size)
+        found += db.session.scalars(ids_query.where(Comment.id >= low, Comment.id < high)
+                                    .order_by(Comment.id.desc()).limit(wanted - len(found)))
+        high, size = low, size * SEARCH_GROWTH
     shown = found[(filters.page - 1) * filters.per_page:filters.page * filters.per_page]
     comments = {c.id: c for c in db.session.scalars(
         select(Comment).join(Thread, Thread.id == Comment.thread_id).options(contains_eager(Comment.thread))
@@ -242,22 +238,6 @@ def _search(actor: Actor, filters: QueueFilters) -> QueuePage:
     capped = len(found) >= wanted
     return QueuePage(comments=[comments[i] for i in shown], total=len(found) - capped, filters=filters,
                      capped=capped)
-
-
-def _window(ids_query, high: int, size: int, wanted: int, found: list[int]) -> tuple[list[int], int]:
-    """The matches among ids [high - size, high), newest first, added to ``found``; and the next high."""
-    low = max(0, high - size)
-    found = found + list(db.session.scalars(ids_query.where(Comment.id >= low, Comment.id < high)
-                                            .order_by(Comment.id.desc()).limit(wanted - len(found))))
-    return found, low
-
-
-def _ids_to_read(matches: int, read: int, wanted: int) -> int | None:
-    """How many more ids the windows should read for ``wanted`` matches at the density of the first
-    window, a quarter more for luck; None with no match seen (no density to go by)."""
-    if not matches:
-        return None
-    return max(SEARCH_WINDOW, int((wanted - matches) * read / matches * 1.25))
 
 
 def _through_the_index(ids_query, wanted: int) -> list[int] | None:
