@@ -94,8 +94,12 @@ def parse_days(raw: Any, default: int = 30) -> int:
 
 def window(days: int, now: datetime) -> tuple[datetime, datetime]:
     """[start of the first day, now): ``days`` calendar days in UTC, today included."""
-    today = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
-    return today - timedelta(days=days - 1), now
+    return midnight(now.date()) - timedelta(days=days - 1), now
+
+
+def midnight(day: date) -> datetime:
+    """The start of a UTC calendar day."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
 
 
 def percentile(values: list[float] | Counter, p: float) -> float | None:
@@ -216,9 +220,7 @@ def _event_rows(site_id: int, since: datetime, until: datetime) -> tuple[list[Ev
             E.created_at < since)
         rows.update((r.id, _event_row(r)) for r in db.session.execute(entries))
     # Only staff decisions can be undone; one undone after the window is left out too.
-    ids = [r.id for r in decisions]
-    undone = set().union(*(undone_among(ids[i:i + 1000]) for i in range(0, len(ids), 1000)))
-    return list(rows.values()), undone
+    return list(rows.values()), undone_among([r.id for r in decisions])
 
 
 def _event_row(r) -> EventRow:
@@ -301,17 +303,16 @@ def window_figures(site_id: int, since: datetime, until: datetime,
     A day is closed once it and the funnel's wait after it are over, by the clock as well as by
     ``until`` (a report asked about the past must not store a day still being written)."""
     settled = min(until, utcnow()) - timedelta(minutes=abandon_minutes)
-    first_open = max(since, datetime(settled.year, settled.month, settled.day, tzinfo=timezone.utc))
+    first_open = max(since, midnight(settled.date()))
     if abandon_minutes != ABANDON_MINUTES:  # stored days wait ABANDON_MINUTES: another wait reads it all
         first_open = since
     closed = [since.date() + i * ONE_DAY for i in range((first_open - since) // ONE_DAY)]
     stored = {row.day: row.figures for row in db.session.scalars(
         select(StatsDay).where(StatsDay.site_id == site_id, StatsDay.day.in_(closed)))} if closed else {}
-    figures, missing = Figures({}), [day for day in closed if day not in stored]
+    figures, missing = Figures({}), {day for day in closed if day not in stored}
     for day in closed:
         if day in missing:
-            start = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
-            stored[day] = measure(site_id, start, start + ONE_DAY).stored()
+            stored[day] = measure(site_id, midnight(day), midnight(day) + ONE_DAY).stored()
             db.session.add(StatsDay(site_id=site_id, day=day, figures=stored[day]))
         figures.add(Figures.from_stored(day, stored[day]))
     if first_open < until:

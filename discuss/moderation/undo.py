@@ -32,10 +32,9 @@ class NotReversible(ApiError):
 
 
 def undone_ids(event_ids: list[int]) -> set[int]:
-    if not event_ids:
-        return set()
-    return set(db.session.scalars(select(ModerationEvent.undo_of_id)
-                                  .where(ModerationEvent.undo_of_id.in_(event_ids))))
+    """Which of these audit rows were undone; asked 1,000 ids at a time (a day's stats asks for every decision)."""
+    return {undone for start in range(0, len(event_ids), 1000) for undone in db.session.scalars(
+        select(ModerationEvent.undo_of_id).where(ModerationEvent.undo_of_id.in_(event_ids[start:start + 1000])))}
 
 
 def reversible(event: ModerationEvent) -> bool:
